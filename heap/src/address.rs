@@ -1,0 +1,59 @@
+//! A typed object address, so that raw `usize` arithmetic stays in one place.
+
+use std::fmt;
+
+/// The address of an object's header, or null.
+///
+/// It is a plain value: holding one keeps nothing alive and says nothing about
+/// whether the object still exists. Roots and handles in `strata-gc` are what
+/// keep objects alive.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(transparent)]
+pub struct Address(usize);
+
+impl Address {
+    /// The null reference.
+    pub const NULL: Address = Address(0);
+
+    /// Wraps a raw address.
+    #[inline(always)]
+    pub const fn from_usize(raw: usize) -> Address {
+        Address(raw)
+    }
+
+    /// Wraps a raw pointer.
+    #[inline(always)]
+    pub fn from_ptr<T>(ptr: *const T) -> Address {
+        Address(ptr as usize)
+    }
+
+    /// The raw address.
+    #[inline(always)]
+    pub const fn as_usize(self) -> usize {
+        self.0
+    }
+
+    /// The address as a raw pointer.
+    #[inline(always)]
+    pub const fn as_ptr<T>(self) -> *mut T {
+        self.0 as *mut T
+    }
+
+    /// Whether this is the null reference.
+    #[inline(always)]
+    pub const fn is_null(self) -> bool {
+        self.0 == 0
+    }
+
+    /// This address plus `bytes`.
+    #[inline(always)]
+    pub const fn offset(self, bytes: usize) -> Address {
+        Address(self.0 + bytes)
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}

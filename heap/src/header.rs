@@ -1,0 +1,203 @@
+//! The object header: two 64-bit words in front of every object, and a third
+//! (the commit stamp) in front of a version record.
+//!
+//! Word 0 (`AtomicU64`):
+//!
+//! | bits | field | meaning |
+//! |---|---|---|
+//! | 0..32 | type id | index into the type registry; 0 is never valid |
+//! | 32 | `FORWARDED` | young object copied by a minor collection; word 1 is the new address |
+//! | 33 | `REMEMBERED` | old object is in its writer's remembered set |
+//! | 34 | `VERSION` | version record; word 2 is its commit stamp |
+//! | 35 | `HAS_ID` | young object has a reserved old-space slot for its identity |
+//! | 36 | `LARGE` | object lives in the large-object space |
+//! | 37..48 | reserved | zero |
+//! | 48..64 | owner | transaction slot + 1 holding write ownership, 0 when none |
+//!
+//! Word 1 (`AtomicUsize`, the *link*): the forwarding address of a
+//! `FORWARDED` young object; the newest version record of an anchor (0: its
+//! inline body is the only version); the next older record of a version record.
+//!
+//! All accessors take an [`Address`] that must satisfy the crate's address
+//! invariant (see the crate docs): it points at a live object's header.
+
+use crate::address::Address;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Bytes of an ordinary object's header.
+pub const HEADER_BYTES: usize = 16;
+/// Bytes of a version record's header (the ordinary header and the stamp).
+pub const VERSION_HEADER_BYTES: usize = 24;
+/// Every object starts at and is sized to a multiple of this.
+pub const ALIGN: usize = 16;
+
+/// Bits of word 0 that hold the type id.
+pub const TYPE_MASK: u64 = 0xffff_ffff;
+/// Young object copied out; its link is the new address.
+pub const FORWARDED: u64 = 1 << 32;
+/// Old object recorded in a remembered set.
+pub const REMEMBERED: u64 = 1 << 33;
+/// Object is a version record with a commit stamp.
+pub const VERSION: u64 = 1 << 34;
+/// Young object with a reserved old-space slot.
+pub const HAS_ID: u64 = 1 << 35;
+/// Object in the large-object space.
+pub const LARGE: u64 = 1 << 36;
+/// First bit of the owner field.
+pub const OWNER_SHIFT: u32 = 48;
+/// Bits of word 0 that hold the owner field.
+pub const OWNER_MASK: u64 = 0xffff << OWNER_SHIFT;
+/// The largest owner value (transaction slot + 1) the field can hold.
+pub const MAX_OWNER: u64 = 0xffff;
+
+/// Rounds `bytes` up to the object alignment.
+#[inline(always)]
+pub const fn align_up(bytes: usize) -> usize {
+    (bytes + ALIGN - 1) & !(ALIGN - 1)
+}
+
+/// Word 0 of the object at `obj`.
+///
+/// # Safety
+/// `obj` points at a live object's header (crate address invariant).
+#[inline(always)]
+pub unsafe fn word0<'a>(obj: Address) -> &'a AtomicU64 {
+    // SAFETY: the header is 16-byte aligned, live and its first word is only
+    // ever accessed atomically or before publication.
+    unsafe { &*obj.as_ptr::<AtomicU64>() }
+}
+
+/// Word 1 (the link) of the object at `obj`.
+///
+/// # Safety
+/// `obj` points at a live object's header (crate address invariant).
+#[inline(always)]
+pub unsafe fn link<'a>(obj: Address) -> &'a AtomicUsize {
+    // SAFETY: as for `word0`, eight bytes further.
+    unsafe { &*obj.offset(8).as_ptr::<AtomicUsize>() }
+}
+
+/// The commit stamp of the version record at `obj`.
+///
+/// # Safety
+/// `obj` points at a live version record (its `VERSION` flag is set).
+#[inline(always)]
+pub unsafe fn stamp<'a>(obj: Address) -> &'a AtomicU64 {
+    // SAFETY: a version record's header has a third word.
+    unsafe { &*obj.offset(16).as_ptr::<AtomicU64>() }
+}
+
+/// Writes a fresh header: type id, flags, link 0.
+///
+/// # Safety
+/// `obj` points at at least `HEADER_BYTES` of memory that this thread owns
+/// and that no other thread can reach yet.
+#[inline(always)]
+pub unsafe fn init(obj: Address, type_id: u32, flags: u64) {
+    // SAFETY: the memory is ours and unpublished; plain writes are enough.
+    unsafe {
+        obj.as_ptr::<u64>().write(type_id as u64 | flags);
+        obj.offset(8).as_ptr::<usize>().write(0);
+    }
+}
+
+/// The type id of the object at `obj`.
+///
+/// # Safety
+/// `obj` points at a live object's header.
+#[inline(always)]
+pub unsafe fn type_id(obj: Address) -> u32 {
+    // SAFETY: caller's address invariant.
+    (unsafe { word0(obj) }.load(Ordering::Relaxed) & TYPE_MASK) as u32
+}
+
+/// Whether `flag` is set in the object's word 0.
+///
+/// # Safety
+/// `obj` points at a live object's header.
+#[inline(always)]
+pub unsafe fn has_flag(obj: Address, flag: u64) -> bool {
+    // SAFETY: caller's address invariant.
+    unsafe { word0(obj) }.load(Ordering::Relaxed) & flag != 0
+}
+
+/// Sets `flag` in the object's word 0.
+///
+/// # Safety
+/// `obj` points at a live object's header.
+#[inline(always)]
+pub unsafe fn set_flag(obj: Address, flag: u64) {
+    // SAFETY: caller's address invariant.
+    unsafe { word0(obj) }.fetch_or(flag, Ordering::Relaxed);
+}
+
+/// Clears `flag` in the object's word 0.
+///
+/// # Safety
+/// `obj` points at a live object's header.
+#[inline(always)]
+pub unsafe fn clear_flag(obj: Address, flag: u64) {
+    // SAFETY: caller's address invariant.
+    unsafe { word0(obj) }.fetch_and(!flag, Ordering::Relaxed);
+}
+
+/// Offset of the body from the header: 24 for a version record, else 16.
+///
+/// # Safety
+/// `obj` points at a live object's header.
+#[inline(always)]
+pub unsafe fn body_offset(obj: Address) -> usize {
+    // SAFETY: caller's address invariant.
+    if unsafe { has_flag(obj, VERSION) } {
+        VERSION_HEADER_BYTES
+    } else {
+        HEADER_BYTES
+    }
+}
+
+/// Address of the object's body.
+///
+/// # Safety
+/// `obj` points at a live object's header.
+#[inline(always)]
+pub unsafe fn body(obj: Address) -> Address {
+    // SAFETY: caller's address invariant.
+    obj.offset(unsafe { body_offset(obj) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_do_not_overlap_type_or_owner() {
+        let flags = [FORWARDED, REMEMBERED, VERSION, HAS_ID, LARGE];
+        let mut seen = 0u64;
+        for flag in flags {
+            assert_eq!(flag.count_ones(), 1);
+            assert_eq!(flag & (TYPE_MASK | OWNER_MASK), 0);
+            assert_eq!(seen & flag, 0);
+            seen |= flag;
+        }
+        assert_eq!(MAX_OWNER << OWNER_SHIFT, OWNER_MASK);
+    }
+
+    #[test]
+    fn header_round_trip() {
+        let mut words = [0u64; 3];
+        let obj = Address::from_ptr(words.as_mut_ptr());
+        // SAFETY: `words` is a local buffer of three aligned words.
+        unsafe {
+            init(obj, 7, REMEMBERED);
+            assert_eq!(type_id(obj), 7);
+            assert!(has_flag(obj, REMEMBERED));
+            assert!(!has_flag(obj, VERSION));
+            assert_eq!(body_offset(obj), HEADER_BYTES);
+            set_flag(obj, VERSION);
+            assert_eq!(body_offset(obj), VERSION_HEADER_BYTES);
+            clear_flag(obj, REMEMBERED);
+            assert!(!has_flag(obj, REMEMBERED));
+            assert_eq!(type_id(obj), 7);
+        }
+    }
+}

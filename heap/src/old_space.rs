@@ -1,0 +1,526 @@
+//! The old space: one reservation cut into 64 KiB pages, size-classed small
+//! pages with per-thread allocation caches, and large objects on runs of
+//! pages. Objects here never move, so their address is their identity.
+//!
+//! Page state follows the crate's page ownership invariant; the page
+//! allocator (free pages, partial pages per class) is behind one mutex that
+//! only slow paths take.
+
+use crate::address::Address;
+use crate::config::HeapConfig;
+use crate::error::AllocError;
+use crate::header::align_up;
+use crate::page::{PageKind, PageMeta, PageState, PAGE_BYTES};
+use crate::size_class::{class_of, CLASS_BYTES, NUM_CLASSES};
+use crate::sys::{self, MappingPurpose};
+use bitvec::vec::BitVec;
+use memmap2::MmapMut;
+use std::io;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+const NO_PAGE: u32 = u32::MAX;
+
+/// Free pages and partially used pages, behind the allocator lock.
+struct PageAllocator {
+    /// One bit per page below `high_water`: the page is free.
+    free: BitVec,
+    /// Pages at or above this index have never been used.
+    high_water: usize,
+    /// Pages of each class with free slots that no cache holds.
+    partial: Vec<Vec<u32>>,
+}
+
+/// Counts describing the old space.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OldSpaceStats {
+    /// Pages holding objects (small or large).
+    pub pages_in_use: usize,
+    /// The most pages ever in use at once.
+    pub high_water_pages: usize,
+}
+
+/// A large object found by [`OldSpace::for_each_object`].
+#[derive(Debug, Clone, Copy)]
+pub struct LargeObject {
+    pub address: Address,
+    pub pages: usize,
+}
+
+/// The old space of one heap.
+pub struct OldSpace {
+    _map: MmapMut,
+    base: usize,
+    max_pages: usize,
+    table: Box<[AtomicPtr<PageMeta>]>,
+    allocator: Mutex<PageAllocator>,
+    pages_in_use: AtomicUsize,
+}
+
+impl OldSpace {
+    /// Reserves address space for the configured heap limit.
+    pub fn new(config: &HeapConfig) -> io::Result<OldSpace> {
+        let max_pages = config.max_pages();
+        // One extra page lets the base be aligned to a page boundary.
+        let mut map = sys::map_reserved((max_pages + 1) * PAGE_BYTES, MappingPurpose::OldSpace)?;
+        let raw = map.as_mut_ptr() as usize;
+        let base = (raw + PAGE_BYTES - 1) & !(PAGE_BYTES - 1);
+        let table = (0..max_pages)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect();
+        Ok(OldSpace {
+            _map: map,
+            base,
+            max_pages,
+            table,
+            allocator: Mutex::new(PageAllocator {
+                free: BitVec::new(),
+                high_water: 0,
+                partial: vec![Vec::new(); NUM_CLASSES],
+            }),
+            pages_in_use: AtomicUsize::new(0),
+        })
+    }
+
+    /// The heap limit in bytes.
+    pub fn limit_bytes(&self) -> usize {
+        self.max_pages * PAGE_BYTES
+    }
+
+    /// Whether `addr` lies in the old space.
+    #[inline(always)]
+    pub fn contains(&self, addr: Address) -> bool {
+        addr.as_usize().wrapping_sub(self.base) < self.max_pages * PAGE_BYTES
+    }
+
+    /// Start address of page `index`.
+    #[inline(always)]
+    pub fn page_start(&self, index: usize) -> Address {
+        Address::from_usize(self.base + index * PAGE_BYTES)
+    }
+
+    /// The metadata of the page holding `addr`, if that page was ever used.
+    #[inline]
+    pub fn page_of(&self, addr: Address) -> Option<(usize, &PageMeta)> {
+        if !self.contains(addr) {
+            return None;
+        }
+        let index = (addr.as_usize() - self.base) / PAGE_BYTES;
+        self.page(index).map(|meta| (index, meta))
+    }
+
+    #[inline(always)]
+    fn page(&self, index: usize) -> Option<&PageMeta> {
+        let ptr = self.table[index].load(Ordering::Acquire);
+        // SAFETY: a published page meta is never freed before the OldSpace.
+        unsafe { ptr.as_ref() }
+    }
+
+    fn page_or_create(&self, index: usize) -> &PageMeta {
+        if let Some(meta) = self.page(index) {
+            return meta;
+        }
+        // Called under the allocator lock, so no other thread races here.
+        let meta = Box::into_raw(Box::new(PageMeta::new()));
+        self.table[index].store(meta, Ordering::Release);
+        // SAFETY: just published, lives until drop.
+        unsafe { &*meta }
+    }
+
+    /// Current counts.
+    pub fn stats(&self) -> OldSpaceStats {
+        let allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        OldSpaceStats {
+            pages_in_use: self.pages_in_use.load(Ordering::Relaxed),
+            high_water_pages: allocator.high_water,
+        }
+    }
+
+    /// Bytes of the pages now in use.
+    #[inline]
+    pub fn bytes_in_use(&self) -> usize {
+        self.pages_in_use.load(Ordering::Relaxed) * PAGE_BYTES
+    }
+
+    /// Allocates a large object of `bytes` (zeroed) on its own run of pages.
+    pub fn alloc_large(&self, bytes: usize) -> Result<Address, AllocError> {
+        let pages = bytes.div_ceil(PAGE_BYTES);
+        if pages > self.max_pages {
+            return Err(AllocError::TooLarge {
+                bytes,
+                limit: self.limit_bytes(),
+            });
+        }
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        let first = self
+            .take_run(&mut allocator, pages)
+            .ok_or(AllocError::OutOfMemory {
+                bytes,
+                limit: self.limit_bytes(),
+            })?;
+        for index in first..first + pages {
+            // SAFETY: the pages were free, so no cache or collector holds
+            // them; we hold the allocator lock.
+            let state = unsafe { self.page_or_create(index).state() };
+            state.kind = if index == first {
+                PageKind::LargeHead {
+                    pages: pages as u32,
+                }
+            } else {
+                PageKind::LargeTail { head: first as u32 }
+            };
+            state.large_marked = false;
+        }
+        self.pages_in_use.fetch_add(pages, Ordering::Relaxed);
+        // Free pages were released (or never touched) and read as zero.
+        Ok(self.page_start(first))
+    }
+
+    fn take_run(&self, allocator: &mut PageAllocator, pages: usize) -> Option<usize> {
+        if pages == 1 {
+            if let Some(index) = allocator.free.first_one() {
+                allocator.free.set(index, false);
+                return Some(index);
+            }
+        } else {
+            let mut run = 0;
+            for index in allocator.free.iter_ones() {
+                run = if index > 0 && run > 0 && allocator.free[index - 1] {
+                    run + 1
+                } else {
+                    1
+                };
+                if run == pages {
+                    let first = index + 1 - pages;
+                    allocator.free[first..=index].fill(false);
+                    return Some(first);
+                }
+            }
+        }
+        if allocator.high_water + pages > self.max_pages {
+            return None;
+        }
+        let first = allocator.high_water;
+        allocator.high_water += pages;
+        allocator.free.resize(allocator.high_water, false);
+        Some(first)
+    }
+
+    /// Gives a cache a page of `class` with free slots, or `None` at the limit.
+    fn take_small_page(&self, class: usize) -> Option<u32> {
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(index) = allocator.partial[class].pop() {
+            let meta = self.page(index as usize).expect("partial page has metadata");
+            // SAFETY: partial pages are held by no cache; we hold the lock.
+            let state = unsafe { meta.state() };
+            if state.kind == (PageKind::Small { class: class as u8 }) && state.has_free_slot() {
+                state.cached = true;
+                return Some(index);
+            }
+        }
+        let index = self.take_run(&mut allocator, 1)?;
+        // SAFETY: a free page is held by no cache; we hold the lock.
+        let state = unsafe { self.page_or_create(index).state() };
+        state.format_small(class);
+        state.cached = true;
+        self.pages_in_use.fetch_add(1, Ordering::Relaxed);
+        Some(index as u32)
+    }
+
+    /// Returns a cache's pages to the partial lists (a thread detaching).
+    pub fn release_cache(&self, cache: &mut AllocCache) {
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        for (class, slot) in cache.current.iter_mut().enumerate() {
+            if *slot != NO_PAGE {
+                let meta = self.page(*slot as usize).expect("cached page has metadata");
+                // SAFETY: the cache owned the page; it gives it up under the lock.
+                unsafe { meta.state() }.cached = false;
+                allocator.partial[class].push(*slot);
+                *slot = NO_PAGE;
+            }
+        }
+    }
+
+    /// Marks the object at `obj`; returns true if it was not marked before.
+    /// Returns `Err` when `obj` is not the start of an allocated old object.
+    ///
+    /// # Safety
+    /// The world is stopped and the caller is the collector.
+    pub unsafe fn mark(&self, obj: Address) -> Result<bool, ()> {
+        let (index, meta) = self.page_of(obj).ok_or(())?;
+        // SAFETY: the world is stopped; the collector owns every page.
+        let state = unsafe { meta.state() };
+        match state.kind {
+            PageKind::Small { .. } => {
+                let offset = obj.as_usize() - self.page_start(index).as_usize();
+                let slot_bytes = state.slot_bytes();
+                let slot = offset / slot_bytes;
+                if offset % slot_bytes != 0 || slot >= state.alloc.len() || !state.alloc[slot] {
+                    return Err(());
+                }
+                let was = state.mark.replace(slot, true);
+                Ok(!was)
+            }
+            PageKind::LargeHead { .. } if obj == self.page_start(index) => {
+                let was = state.large_marked;
+                state.large_marked = true;
+                Ok(!was)
+            }
+            _ => Err(()),
+        }
+    }
+
+    /// Whether `obj` is the start of an allocated old object.
+    ///
+    /// # Safety
+    /// The world is stopped (or the caller owns every page it may touch).
+    pub unsafe fn is_object(&self, obj: Address) -> bool {
+        let Some((index, meta)) = self.page_of(obj) else {
+            return false;
+        };
+        // SAFETY: caller's promise; read only.
+        let state = unsafe { meta.state() };
+        match state.kind {
+            PageKind::Small { .. } => {
+                let offset = obj.as_usize() - self.page_start(index).as_usize();
+                let slot_bytes = state.slot_bytes();
+                offset % slot_bytes == 0
+                    && offset / slot_bytes < state.alloc.len()
+                    && state.alloc[offset / slot_bytes]
+            }
+            PageKind::LargeHead { .. } => obj == self.page_start(index),
+            _ => false,
+        }
+    }
+
+    /// Calls `f(address, slot_bytes)` for every allocated object.
+    ///
+    /// # Safety
+    /// The world is stopped and the caller is the collector.
+    pub unsafe fn for_each_object(&self, mut f: impl FnMut(Address, usize)) {
+        let high_water = self.stats().high_water_pages;
+        for index in 0..high_water {
+            let Some(meta) = self.page(index) else {
+                continue;
+            };
+            // SAFETY: the world is stopped; read only.
+            let state = unsafe { meta.state() };
+            match state.kind {
+                PageKind::Small { .. } => {
+                    let slot_bytes = state.slot_bytes();
+                    for slot in state.alloc.iter_ones() {
+                        f(self.page_start(index).offset(slot * slot_bytes), slot_bytes);
+                    }
+                }
+                PageKind::LargeHead { pages } => {
+                    f(self.page_start(index), pages as usize * PAGE_BYTES)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Frees every unmarked object, clears the marks, releases empty pages to
+    /// the OS and rebuilds the partial lists. Returns the live bytes (slot
+    /// sizes of marked small objects plus marked large objects' pages).
+    ///
+    /// # Safety
+    /// The world is stopped, the caller is the collector, and every live
+    /// object was marked.
+    pub unsafe fn sweep(&self) -> usize {
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = 0;
+        for list in &mut allocator.partial {
+            list.clear();
+        }
+        for index in 0..allocator.high_water {
+            let Some(meta) = self.page(index) else {
+                continue;
+            };
+            // SAFETY: the world is stopped; the collector owns every page.
+            let state = unsafe { meta.state() };
+            match state.kind {
+                PageKind::Small { class } => {
+                    std::mem::swap(&mut state.alloc, &mut state.mark);
+                    state.mark.fill(false);
+                    state.cursor = 0;
+                    let marked = state.alloc.count_ones();
+                    live += marked * state.slot_bytes();
+                    if marked == 0 && !state.cached {
+                        self.free_pages(&mut allocator, index, 1);
+                    } else if !state.cached && state.has_free_slot() {
+                        allocator.partial[class as usize].push(index as u32);
+                    }
+                }
+                PageKind::LargeHead { pages } => {
+                    if state.large_marked {
+                        state.large_marked = false;
+                        live += pages as usize * PAGE_BYTES;
+                    } else {
+                        self.free_pages(&mut allocator, index, pages as usize);
+                    }
+                }
+                PageKind::LargeTail { .. } | PageKind::Free => {}
+            }
+        }
+        live
+    }
+
+    fn free_pages(&self, allocator: &mut PageAllocator, first: usize, pages: usize) {
+        for index in first..first + pages {
+            if let Some(meta) = self.page(index) {
+                // SAFETY: called by the sweep with the world stopped.
+                unsafe { meta.state() }.kind = PageKind::Free;
+            }
+        }
+        // SAFETY: the pages are inside our reservation and hold only dead
+        // objects; nothing refers to them.
+        unsafe { sys::release(self.page_start(first).as_ptr(), pages * PAGE_BYTES) };
+        allocator.free[first..first + pages].fill(true);
+        self.pages_in_use.fetch_sub(pages, Ordering::Relaxed);
+    }
+}
+
+impl Drop for OldSpace {
+    fn drop(&mut self) {
+        for entry in self.table.iter() {
+            let ptr = entry.load(Ordering::Relaxed);
+            if !ptr.is_null() {
+                // SAFETY: created by `Box::into_raw` in `page_or_create`.
+                drop(unsafe { Box::from_raw(ptr) });
+            }
+        }
+    }
+}
+
+/// One thread's allocation cache: its current page of each size class.
+pub struct AllocCache {
+    current: [u32; NUM_CLASSES],
+}
+
+impl Default for AllocCache {
+    fn default() -> Self {
+        AllocCache {
+            current: [NO_PAGE; NUM_CLASSES],
+        }
+    }
+}
+
+impl AllocCache {
+    /// Allocates `bytes` (16-aligned) in the old space; the memory is not
+    /// zeroed for small objects (callers copy a whole object into it, or use
+    /// [`AllocCache::alloc_zeroed`]).
+    #[inline]
+    pub fn alloc(&mut self, space: &OldSpace, bytes: usize) -> Result<Address, AllocError> {
+        debug_assert_eq!(bytes, align_up(bytes), "unaligned size {bytes}");
+        let Some(class) = class_of(bytes) else {
+            return space.alloc_large(bytes);
+        };
+        loop {
+            let index = self.current[class];
+            if index != NO_PAGE {
+                let meta = space.page(index as usize).expect("cached page has metadata");
+                // SAFETY: this cache holds the page, so this thread owns it.
+                let state: &mut PageState = unsafe { meta.state() };
+                if let Some(slot) = state.take_slot() {
+                    return Ok(space
+                        .page_start(index as usize)
+                        .offset(slot * CLASS_BYTES[class]));
+                }
+                self.drop_page(space, class);
+            }
+            self.current[class] = space.take_small_page(class).ok_or(AllocError::OutOfMemory {
+                bytes,
+                limit: space.limit_bytes(),
+            })?;
+        }
+    }
+
+    /// Like [`AllocCache::alloc`], with the memory zeroed.
+    pub fn alloc_zeroed(&mut self, space: &OldSpace, bytes: usize) -> Result<Address, AllocError> {
+        let addr = self.alloc(space, bytes)?;
+        if class_of(bytes).is_some() {
+            // SAFETY: the slot was just allocated to us and is `bytes` long
+            // (its class holds at least `bytes`).
+            unsafe { addr.as_ptr::<u8>().write_bytes(0, bytes) };
+        }
+        Ok(addr)
+    }
+
+    /// Gives up the current page of `class` (it is full).
+    fn drop_page(&mut self, space: &OldSpace, class: usize) {
+        let index = self.current[class];
+        let meta = space.page(index as usize).expect("cached page has metadata");
+        let _lock = space.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: we own the page until `cached` is cleared, under the lock.
+        unsafe { meta.state() }.cached = false;
+        self.current[class] = NO_PAGE;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_space(limit: usize) -> OldSpace {
+        OldSpace::new(&HeapConfig {
+            max_heap_bytes: limit,
+            ..HeapConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn allocates_distinct_slots_and_frees_on_sweep() {
+        let space = small_space(4 << 20);
+        let mut cache = AllocCache::default();
+        let a = cache.alloc_zeroed(&space, 32).unwrap();
+        let b = cache.alloc_zeroed(&space, 32).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(b.as_usize() - a.as_usize(), 32);
+        let big = space.alloc_large(100_000).unwrap();
+        assert_eq!(space.stats().pages_in_use, 3);
+        // SAFETY: single-threaded test acting as the collector.
+        unsafe {
+            assert!(space.is_object(a));
+            assert!(!space.is_object(a.offset(16)));
+            assert_eq!(space.mark(b), Ok(true));
+            assert_eq!(space.mark(b), Ok(false));
+            assert!(space.mark(a.offset(16)).is_err());
+            let live = space.sweep();
+            assert_eq!(live, 32);
+            assert!(!space.is_object(a));
+            assert!(space.is_object(b));
+            assert!(!space.is_object(big));
+        }
+        assert_eq!(space.stats().pages_in_use, 1);
+        space.release_cache(&mut cache);
+        // SAFETY: as above; nothing is marked, so everything is freed.
+        unsafe { space.sweep() };
+        assert_eq!(space.stats().pages_in_use, 0);
+    }
+
+    #[test]
+    fn reports_out_of_memory_and_recovers() {
+        let space = small_space(1 << 20);
+        let mut cache = AllocCache::default();
+        let mut count = 0;
+        while cache.alloc(&space, 8192).is_ok() {
+            count += 1;
+        }
+        assert_eq!(count, (1 << 20) / 8192);
+        assert!(matches!(
+            space.alloc_large(1 << 21),
+            Err(AllocError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            cache.alloc(&space, 8192),
+            Err(AllocError::OutOfMemory { .. })
+        ));
+        space.release_cache(&mut cache);
+        // SAFETY: single-threaded test acting as the collector.
+        unsafe { space.sweep() };
+        assert!(cache.alloc(&space, 8192).is_ok());
+        assert!(space.alloc_large(200_000).is_ok());
+    }
+}

@@ -1,0 +1,139 @@
+//! Old-space pages: what a page holds and its allocation and mark bitmaps.
+//!
+//! A page's state sits in an `UnsafeCell`: it is changed only by the thread
+//! whose allocation cache holds the page, by the page allocator under its
+//! lock while no cache holds the page, or by a collector while the world is
+//! stopped (crate invariant "page ownership").
+
+use crate::size_class::CLASS_BYTES;
+use bitvec::vec::BitVec;
+use std::cell::UnsafeCell;
+
+/// Bytes of one old-space page.
+pub const PAGE_BYTES: usize = 64 << 10;
+
+/// What a page holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PageKind {
+    /// Not in use; its memory has been given back.
+    Free,
+    /// Slots of one size class.
+    Small { class: u8 },
+    /// The first page of a large object of `pages` pages.
+    LargeHead { pages: u32 },
+    /// A following page of the large object that starts at page `head`.
+    LargeTail { head: u32 },
+}
+
+/// The mutable state of a page.
+pub struct PageState {
+    pub kind: PageKind,
+    /// One bit per slot: the slot holds an object.
+    pub alloc: BitVec,
+    /// One bit per slot: marked by the running major collection.
+    pub mark: BitVec,
+    /// Allocation resumes its search for a free slot here.
+    pub cursor: usize,
+    /// A large object's mark.
+    pub large_marked: bool,
+    /// Some thread's allocation cache holds this page.
+    pub cached: bool,
+}
+
+/// Metadata of one page; lives as long as its `OldSpace`.
+pub struct PageMeta {
+    state: UnsafeCell<PageState>,
+}
+
+// SAFETY: access to `state` follows the page ownership invariant above, which
+// serialises every mutation and excludes readers during one.
+unsafe impl Sync for PageMeta {}
+
+impl PageMeta {
+    pub(crate) fn new() -> PageMeta {
+        PageMeta {
+            state: UnsafeCell::new(PageState {
+                kind: PageKind::Free,
+                alloc: BitVec::new(),
+                mark: BitVec::new(),
+                cursor: 0,
+                large_marked: false,
+                cached: false,
+            }),
+        }
+    }
+
+    /// The page's state.
+    ///
+    /// # Safety
+    /// The caller is the page's owner under the page ownership invariant and
+    /// holds no other reference to this state.
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn state(&self) -> &mut PageState {
+        // SAFETY: exclusive access is the caller's promise.
+        unsafe { &mut *self.state.get() }
+    }
+}
+
+impl PageState {
+    /// Makes a free page hold slots of `class`, all empty.
+    pub fn format_small(&mut self, class: usize) {
+        let slots = PAGE_BYTES / CLASS_BYTES[class];
+        self.kind = PageKind::Small { class: class as u8 };
+        self.alloc.clear();
+        self.alloc.resize(slots, false);
+        self.mark.clear();
+        self.mark.resize(slots, false);
+        self.cursor = 0;
+        self.large_marked = false;
+    }
+
+    /// The slot size, for a small page.
+    #[inline(always)]
+    pub fn slot_bytes(&self) -> usize {
+        match self.kind {
+            PageKind::Small { class } => CLASS_BYTES[class as usize],
+            _ => 0,
+        }
+    }
+
+    /// Takes the next free slot at or after the cursor.
+    #[inline]
+    pub fn take_slot(&mut self) -> Option<usize> {
+        let found = self.alloc[self.cursor..].first_zero()? + self.cursor;
+        self.alloc.set(found, true);
+        self.cursor = found + 1;
+        Some(found)
+    }
+
+    /// Whether any slot is free.
+    pub fn has_free_slot(&self) -> bool {
+        self.alloc.not_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_taken_in_order_and_reused_after_sweep() {
+        let meta = PageMeta::new();
+        // SAFETY: the page is local to this test.
+        let state = unsafe { meta.state() };
+        state.format_small(CLASS_BYTES.len() - 1);
+        let slots = PAGE_BYTES / 8192;
+        for i in 0..slots {
+            assert_eq!(state.take_slot(), Some(i));
+        }
+        assert_eq!(state.take_slot(), None);
+        assert!(!state.has_free_slot());
+        state.mark.set(1, true);
+        state.alloc = state.mark.clone();
+        state.mark.fill(false);
+        state.cursor = 0;
+        assert_eq!(state.take_slot(), Some(0));
+        assert_eq!(state.take_slot(), Some(2));
+    }
+}

@@ -1,0 +1,61 @@
+//! Size classes of the old space's small pages: multiples of 16 bytes from 16
+//! to 8 KiB, at most 25 % apart, found by one table lookup.
+
+/// Objects of more bytes than this go to the large-object space.
+pub const LARGE_THRESHOLD: usize = 8192;
+
+/// The slot size of each class, ascending.
+pub const CLASS_BYTES: [usize; NUM_CLASSES] = [
+    16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,
+    1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+];
+
+/// How many size classes there are.
+pub const NUM_CLASSES: usize = 32;
+
+/// Class index for each size in 16-byte granules (index = granules).
+const CLASS_OF_GRANULES: [u8; LARGE_THRESHOLD / 16 + 1] = build_table();
+
+const fn build_table() -> [u8; LARGE_THRESHOLD / 16 + 1] {
+    let mut table = [0u8; LARGE_THRESHOLD / 16 + 1];
+    let mut granules = 1;
+    let mut class = 0;
+    while granules <= LARGE_THRESHOLD / 16 {
+        while CLASS_BYTES[class] < granules * 16 {
+            class += 1;
+        }
+        table[granules] = class as u8;
+        granules += 1;
+    }
+    table
+}
+
+/// The class of an object of `bytes` (already 16-aligned, non-zero), or
+/// `None` when it belongs in the large-object space.
+#[inline(always)]
+pub fn class_of(bytes: usize) -> Option<usize> {
+    debug_assert!(bytes > 0 && bytes % 16 == 0, "bad object size {bytes}");
+    if bytes > LARGE_THRESHOLD {
+        None
+    } else {
+        Some(CLASS_OF_GRANULES[bytes / 16] as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_size_fits_its_class_with_bounded_waste() {
+        for bytes in (16..=LARGE_THRESHOLD).step_by(16) {
+            let class = class_of(bytes).unwrap();
+            assert!(CLASS_BYTES[class] >= bytes);
+            if class > 0 {
+                assert!(CLASS_BYTES[class - 1] < bytes, "{bytes} not in tightest class");
+            }
+            assert!(CLASS_BYTES[class] * 4 <= bytes * 5 + 64, "{bytes} wastes too much");
+        }
+        assert_eq!(class_of(LARGE_THRESHOLD + 16), None);
+    }
+}
