@@ -21,7 +21,10 @@ impl fmt::Display for AllocError {
             AllocError::UnknownType(id) => write!(f, "unknown type id {id}"),
             AllocError::BadSize { bytes } => write!(f, "invalid allocation size {bytes} bytes"),
             AllocError::TooLarge { bytes, limit } => {
-                write!(f, "allocation of {bytes} bytes exceeds the heap limit of {limit} bytes")
+                write!(
+                    f,
+                    "allocation of {bytes} bytes exceeds the heap limit of {limit} bytes"
+                )
             }
             AllocError::OutOfMemory { bytes, limit } => write!(
                 f,

@@ -36,7 +36,10 @@ impl Nursery {
     /// of `type_id`, or returns `None` when the nursery is full.
     #[inline(always)]
     pub fn try_alloc(&mut self, bytes: usize, type_id: u32) -> Option<Address> {
-        debug_assert!(bytes >= 16 && bytes % 16 == 0, "bad object size {bytes}");
+        debug_assert!(
+            bytes >= 16 && bytes.is_multiple_of(16),
+            "bad object size {bytes}"
+        );
         let obj = self.cursor;
         if self.limit - obj < bytes {
             return None;

@@ -210,7 +210,9 @@ impl OldSpace {
     fn take_small_page(&self, class: usize) -> Option<u32> {
         let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(index) = allocator.partial[class].pop() {
-            let meta = self.page(index as usize).expect("partial page has metadata");
+            let meta = self
+                .page(index as usize)
+                .expect("partial page has metadata");
             // SAFETY: partial pages are held by no cache; we hold the lock.
             let state = unsafe { meta.state() };
             if state.kind == (PageKind::Small { class: class as u8 }) && state.has_free_slot() {
@@ -242,12 +244,12 @@ impl OldSpace {
     }
 
     /// Marks the object at `obj`; returns true if it was not marked before.
-    /// Returns `Err` when `obj` is not the start of an allocated old object.
+    /// Returns `None` when `obj` is not the start of an allocated old object.
     ///
     /// # Safety
     /// The world is stopped and the caller is the collector.
-    pub unsafe fn mark(&self, obj: Address) -> Result<bool, ()> {
-        let (index, meta) = self.page_of(obj).ok_or(())?;
+    pub unsafe fn mark(&self, obj: Address) -> Option<bool> {
+        let (index, meta) = self.page_of(obj)?;
         // SAFETY: the world is stopped; the collector owns every page.
         let state = unsafe { meta.state() };
         match state.kind {
@@ -255,18 +257,21 @@ impl OldSpace {
                 let offset = obj.as_usize() - self.page_start(index).as_usize();
                 let slot_bytes = state.slot_bytes();
                 let slot = offset / slot_bytes;
-                if offset % slot_bytes != 0 || slot >= state.alloc.len() || !state.alloc[slot] {
-                    return Err(());
+                if !offset.is_multiple_of(slot_bytes)
+                    || slot >= state.alloc.len()
+                    || !state.alloc[slot]
+                {
+                    return None;
                 }
                 let was = state.mark.replace(slot, true);
-                Ok(!was)
+                Some(!was)
             }
             PageKind::LargeHead { .. } if obj == self.page_start(index) => {
                 let was = state.large_marked;
                 state.large_marked = true;
-                Ok(!was)
+                Some(!was)
             }
-            _ => Err(()),
+            _ => None,
         }
     }
 
@@ -284,7 +289,7 @@ impl OldSpace {
             PageKind::Small { .. } => {
                 let offset = obj.as_usize() - self.page_start(index).as_usize();
                 let slot_bytes = state.slot_bytes();
-                offset % slot_bytes == 0
+                offset.is_multiple_of(slot_bytes)
                     && offset / slot_bytes < state.alloc.len()
                     && state.alloc[offset / slot_bytes]
             }
@@ -419,7 +424,9 @@ impl AllocCache {
         loop {
             let index = self.current[class];
             if index != NO_PAGE {
-                let meta = space.page(index as usize).expect("cached page has metadata");
+                let meta = space
+                    .page(index as usize)
+                    .expect("cached page has metadata");
                 // SAFETY: this cache holds the page, so this thread owns it.
                 let state: &mut PageState = unsafe { meta.state() };
                 if let Some(slot) = state.take_slot() {
@@ -429,10 +436,12 @@ impl AllocCache {
                 }
                 self.drop_page(space, class);
             }
-            self.current[class] = space.take_small_page(class).ok_or(AllocError::OutOfMemory {
-                bytes,
-                limit: space.limit_bytes(),
-            })?;
+            self.current[class] = space
+                .take_small_page(class)
+                .ok_or(AllocError::OutOfMemory {
+                    bytes,
+                    limit: space.limit_bytes(),
+                })?;
         }
     }
 
@@ -450,7 +459,9 @@ impl AllocCache {
     /// Gives up the current page of `class` (it is full).
     fn drop_page(&mut self, space: &OldSpace, class: usize) {
         let index = self.current[class];
-        let meta = space.page(index as usize).expect("cached page has metadata");
+        let meta = space
+            .page(index as usize)
+            .expect("cached page has metadata");
         let _lock = space.allocator.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: we own the page until `cached` is cleared, under the lock.
         unsafe { meta.state() }.cached = false;
@@ -484,9 +495,9 @@ mod tests {
         unsafe {
             assert!(space.is_object(a));
             assert!(!space.is_object(a.offset(16)));
-            assert_eq!(space.mark(b), Ok(true));
-            assert_eq!(space.mark(b), Ok(false));
-            assert!(space.mark(a.offset(16)).is_err());
+            assert_eq!(space.mark(b), Some(true));
+            assert_eq!(space.mark(b), Some(false));
+            assert!(space.mark(a.offset(16)).is_none());
             let live = space.sweep();
             assert_eq!(live, 32);
             assert!(!space.is_object(a));

@@ -34,7 +34,10 @@ const fn build_table() -> [u8; LARGE_THRESHOLD / 16 + 1] {
 /// `None` when it belongs in the large-object space.
 #[inline(always)]
 pub fn class_of(bytes: usize) -> Option<usize> {
-    debug_assert!(bytes > 0 && bytes % 16 == 0, "bad object size {bytes}");
+    debug_assert!(
+        bytes > 0 && bytes.is_multiple_of(16),
+        "bad object size {bytes}"
+    );
     if bytes > LARGE_THRESHOLD {
         None
     } else {
@@ -52,9 +55,15 @@ mod tests {
             let class = class_of(bytes).unwrap();
             assert!(CLASS_BYTES[class] >= bytes);
             if class > 0 {
-                assert!(CLASS_BYTES[class - 1] < bytes, "{bytes} not in tightest class");
+                assert!(
+                    CLASS_BYTES[class - 1] < bytes,
+                    "{bytes} not in tightest class"
+                );
             }
-            assert!(CLASS_BYTES[class] * 4 <= bytes * 5 + 64, "{bytes} wastes too much");
+            assert!(
+                CLASS_BYTES[class] * 4 <= bytes * 5 + 64,
+                "{bytes} wastes too much"
+            );
         }
         assert_eq!(class_of(LARGE_THRESHOLD + 16), None);
     }

@@ -18,7 +18,12 @@ pub fn map_reserved(len: usize, purpose: MappingPurpose) -> io::Result<MmapMut> 
         .len(len)
         .no_reserve_swap()
         .map_anon()
-        .map_err(|e| io::Error::new(e.kind(), format!("mapping {len} bytes for {purpose:?}: {e}")))
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("mapping {len} bytes for {purpose:?}: {e}"),
+            )
+        })
 }
 
 /// Gives the pages of `[start, start + len)` back to the operating system;

@@ -253,7 +253,7 @@ impl TypeRegistry {
         if let RefSlots::Offsets(offsets) = &desc.refs {
             for &offset in offsets {
                 let offset = offset as usize;
-                if offset % 8 != 0 || offset < offset_base || offset + 8 > fixed_part {
+                if !offset.is_multiple_of(8) || offset < offset_base || offset + 8 > fixed_part {
                     return Err(TypeError(format!(
                         "reference offset {offset} of type {:?} is unaligned or outside its \
                          fixed part of {fixed_part} bytes",
