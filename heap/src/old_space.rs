@@ -51,7 +51,10 @@ pub struct LargeObject {
 pub struct OldSpace {
     _map: MmapMut,
     base: usize,
+    /// Pages of the reservation: twice the limit, so that promotion, which
+    /// cannot fail half way, has room past the limit (see `DESIGN.md`).
     max_pages: usize,
+    limit_pages: usize,
     table: Box<[AtomicPtr<PageMeta>]>,
     allocator: Mutex<PageAllocator>,
     pages_in_use: AtomicUsize,
@@ -60,7 +63,8 @@ pub struct OldSpace {
 impl OldSpace {
     /// Reserves address space for the configured heap limit.
     pub fn new(config: &HeapConfig) -> io::Result<OldSpace> {
-        let max_pages = config.max_pages();
+        let limit_pages = config.max_pages();
+        let max_pages = 2 * limit_pages;
         // One extra page lets the base be aligned to a page boundary.
         let mut map = sys::map_reserved((max_pages + 1) * PAGE_BYTES, MappingPurpose::OldSpace)?;
         let raw = map.as_mut_ptr() as usize;
@@ -72,6 +76,7 @@ impl OldSpace {
             _map: map,
             base,
             max_pages,
+            limit_pages,
             table,
             allocator: Mutex::new(PageAllocator {
                 free: BitVec::new(),
@@ -84,7 +89,14 @@ impl OldSpace {
 
     /// The heap limit in bytes.
     pub fn limit_bytes(&self) -> usize {
-        self.max_pages * PAGE_BYTES
+        self.limit_pages * PAGE_BYTES
+    }
+
+    /// Whether `bytes` more of old space can be handed to a mutator without
+    /// passing the heap limit.
+    #[inline]
+    pub fn within_limit(&self, bytes: usize) -> bool {
+        self.bytes_in_use().saturating_add(bytes) <= self.limit_bytes()
     }
 
     /// Whether `addr` lies in the old space.
@@ -143,9 +155,10 @@ impl OldSpace {
     }
 
     /// Allocates a large object of `bytes` (zeroed) on its own run of pages.
+    /// Only the reservation bounds it: callers enforce the heap limit.
     pub fn alloc_large(&self, bytes: usize) -> Result<Address, AllocError> {
         let pages = bytes.div_ceil(PAGE_BYTES);
-        if pages > self.max_pages {
+        if pages > self.limit_pages {
             return Err(AllocError::TooLarge {
                 bytes,
                 limit: self.limit_bytes(),
@@ -412,7 +425,8 @@ impl Default for AllocCache {
 }
 
 impl AllocCache {
-    /// Allocates `bytes` (16-aligned) in the old space; the memory is not
+    /// Allocates `bytes` (16-aligned) in the old space, bounded by the
+    /// reservation only (callers enforce the heap limit); the memory is not
     /// zeroed for small objects (callers copy a whole object into it, or use
     /// [`AllocCache::alloc_zeroed`]).
     #[inline]
@@ -519,7 +533,8 @@ mod tests {
         while cache.alloc(&space, 8192).is_ok() {
             count += 1;
         }
-        assert_eq!(count, (1 << 20) / 8192);
+        assert!(!space.within_limit(0));
+        assert_eq!(count, 2 * (1 << 20) / 8192);
         assert!(matches!(
             space.alloc_large(1 << 21),
             Err(AllocError::TooLarge { .. })
