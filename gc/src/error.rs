@@ -1,0 +1,37 @@
+//! Errors of heap creation and thread attachment.
+
+use std::fmt;
+use strata_heap::ConfigError;
+
+/// Why a heap could not be made or a thread not attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeapError {
+    /// The configuration was refused.
+    Config(ConfigError),
+    /// Mapping memory failed.
+    Io(String),
+    /// Every owner slot is taken (more than 65,535 threads attached).
+    TooManyThreads,
+}
+
+impl fmt::Display for HeapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapError::Config(e) => e.fmt(f),
+            HeapError::Io(e) => write!(f, "mapping heap memory failed: {e}"),
+            HeapError::TooManyThreads => write!(
+                f,
+                "too many threads attached (at most {})",
+                crate::world::MAX_MUTATORS
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HeapError {}
+
+impl From<ConfigError> for HeapError {
+    fn from(e: ConfigError) -> Self {
+        HeapError::Config(e)
+    }
+}

@@ -1,0 +1,181 @@
+//! The `Heap`: one old space, one type registry, the attached threads and
+//! the global roots, shared by every thread (`Heap` is a cheap, cloneable,
+//! `Send + Sync` handle).
+
+use crate::error::HeapError;
+use crate::mutator::Mutator;
+use crate::roots::SlotTable;
+use crate::stats::{GcStats, Stats};
+use crate::world::World;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use strata_heap::{Address, HeapConfig, OldSpace, TypeDesc, TypeError, TypeId, TypeRegistry};
+
+/// Checks a build or a test can turn on to make rare paths common.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcOptions {
+    /// Run the heap verifier after every collection (default: on with the
+    /// `verify` feature, or when `STRATA_VERIFY=1`).
+    pub verify: bool,
+    /// Run a major collection after every minor collection.
+    pub major_every_minor: bool,
+}
+
+impl GcOptions {
+    /// The defaults of this build and environment.
+    pub fn from_env() -> GcOptions {
+        GcOptions {
+            verify: cfg!(feature = "verify") || env_flag("STRATA_VERIFY"),
+            major_every_minor: env_flag("STRATA_GC_ZEAL"),
+        }
+    }
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+pub(crate) struct HeapShared {
+    pub config: HeapConfig,
+    pub options: GcOptions,
+    pub old: OldSpace,
+    pub types: TypeRegistry,
+    pub stats: Stats,
+    pub world: World,
+    pub globals: Mutex<SlotTable>,
+    /// Old-space bytes in use at which growth triggers a major collection.
+    pub next_major_bytes: AtomicUsize,
+    /// Unique per heap, so that handles can tell heaps apart.
+    pub id: u64,
+}
+
+/// A garbage-collected heap. Clone it to share it between threads; each
+/// thread that allocates calls [`Heap::attach`].
+#[derive(Clone)]
+pub struct Heap {
+    pub(crate) shared: Arc<HeapShared>,
+}
+
+static NEXT_HEAP_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Heap {
+    /// A heap with `config` and the default options of this build.
+    pub fn new(config: HeapConfig) -> Result<Heap, HeapError> {
+        Heap::with_options(config, GcOptions::from_env())
+    }
+
+    /// A heap with the environment's configuration (`HeapConfig::from_env`).
+    pub fn from_env() -> Result<Heap, HeapError> {
+        Heap::new(HeapConfig::from_env()?)
+    }
+
+    /// A heap with explicit options.
+    pub fn with_options(config: HeapConfig, options: GcOptions) -> Result<Heap, HeapError> {
+        config.validate()?;
+        let old = OldSpace::new(&config).map_err(|e| HeapError::Io(e.to_string()))?;
+        Ok(Heap {
+            shared: Arc::new(HeapShared {
+                next_major_bytes: AtomicUsize::new(config.min_major_bytes),
+                config,
+                options,
+                old,
+                types: TypeRegistry::default(),
+                stats: Stats::default(),
+                world: World::default(),
+                globals: Mutex::new(SlotTable::default()),
+                id: NEXT_HEAP_ID.fetch_add(1, Ordering::Relaxed),
+            }),
+        })
+    }
+
+    /// Registers a type; objects of it can be allocated from then on.
+    pub fn register_type(&self, desc: TypeDesc) -> Result<TypeId, TypeError> {
+        self.shared.types.register(desc)
+    }
+
+    /// Attaches the calling thread: it gets a nursery and may allocate.
+    pub fn attach(&self) -> Result<Mutator, HeapError> {
+        Mutator::new(self.clone())
+    }
+
+    /// A copy of the statistics.
+    pub fn stats(&self) -> GcStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &HeapConfig {
+        &self.shared.config
+    }
+
+    /// Bytes of old-space pages in use now.
+    pub fn old_bytes_in_use(&self) -> usize {
+        self.shared.old.bytes_in_use()
+    }
+
+    /// How many threads are attached.
+    pub fn attached_threads(&self) -> usize {
+        self.shared.world.attached()
+    }
+
+    /// Whether `other` is the same heap.
+    pub fn same_heap(&self, other: &Heap) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// This heap's unique id.
+    pub fn id(&self) -> u64 {
+        self.shared.id
+    }
+}
+
+/// A global root: keeps an old object alive and can be read from any thread.
+/// Made by [`Mutator::global_root`], which promotes a young object first.
+pub struct GlobalRoot {
+    heap: Arc<HeapShared>,
+    index: u32,
+}
+
+impl GlobalRoot {
+    pub(crate) fn new(heap: Arc<HeapShared>, value: Address) -> GlobalRoot {
+        debug_assert!(value.is_null() || heap.old.contains(value));
+        let index = heap
+            .globals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(value);
+        GlobalRoot { heap, index }
+    }
+
+    /// The object held (an old-space address, never moved).
+    pub fn get(&self) -> Address {
+        self.heap
+            .globals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(self.index)
+    }
+
+    pub(crate) fn set_old(&self, value: Address) {
+        debug_assert!(value.is_null() || self.heap.old.contains(value));
+        self.heap
+            .globals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set(self.index, value);
+    }
+
+    pub(crate) fn heap_id(&self) -> u64 {
+        self.heap.id
+    }
+}
+
+impl Drop for GlobalRoot {
+    fn drop(&mut self) {
+        self.heap
+            .globals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(self.index);
+    }
+}

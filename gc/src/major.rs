@@ -1,0 +1,158 @@
+//! Major collection: stop the world at safepoints, mark from every thread's
+//! published roots and the global roots (trimming version chains to the
+//! horizon on the way), sweep the old space, resume (see `DESIGN.md`).
+
+use crate::heap::HeapShared;
+use crate::mutator::Mutator;
+use crate::stats::PauseKind;
+use crate::versions;
+use crate::world::{self, MutatorShared, NO_SNAPSHOT};
+use crate::Address;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use strata_heap::header::{self, VERSION};
+use strata_heap::TypeInfo;
+
+impl Mutator {
+    /// Runs a major collection with the horizon taken from the running
+    /// transactions' snapshots. If another thread is already collecting,
+    /// this thread takes part in that collection instead.
+    pub fn collect_major(&mut self) {
+        self.major_collection(None);
+    }
+
+    /// Runs a major collection that keeps the versions visible to snapshots
+    /// at or after `horizon` (for tests of version reclamation).
+    pub fn collect_major_with_horizon(&mut self, horizon: u64) {
+        self.major_collection(Some(horizon));
+    }
+
+    fn major_collection(&mut self, horizon: Option<u64>) {
+        self.minor_collection();
+        self.publish_roots();
+        let heap = self.heap.shared.clone();
+        let start = Instant::now();
+        let Some(mutators) = heap.world.stop_the_world(&self.shared) else {
+            heap.world.park(&self.shared);
+            return;
+        };
+        let horizon = horizon.unwrap_or_else(|| oldest_snapshot(&mutators));
+        let types = heap.types.snapshot();
+        // SAFETY: the world is stopped: every other thread is parked or
+        // blocked with its roots published and its nursery empty.
+        let live = unsafe { mark_and_sweep(&heap, &types, &mutators, horizon) };
+        heap.stats
+            .live_bytes_after_major
+            .store(live as u64, Ordering::Relaxed);
+        let in_use = heap.old.bytes_in_use();
+        let next = ((in_use as f64) * heap.config.growth_factor) as usize;
+        heap.next_major_bytes
+            .store(next.max(heap.config.min_major_bytes), Ordering::Relaxed);
+        if heap.options.verify {
+            // SAFETY: the world is still stopped.
+            if let Err(problem) = unsafe { crate::verify::verify_heap(&heap, &types) } {
+                panic!("heap verifier after a major collection: {problem}");
+            }
+        }
+        heap.stats.record_pause(PauseKind::Major, start.elapsed());
+        heap.world.resume();
+    }
+}
+
+fn oldest_snapshot(mutators: &[Arc<MutatorShared>]) -> u64 {
+    mutators
+        .iter()
+        .map(|m| m.snapshot.load(Ordering::SeqCst))
+        .min()
+        .unwrap_or(NO_SNAPSHOT)
+}
+
+/// Marks everything reachable, trims version chains, sweeps; returns the
+/// live bytes.
+///
+/// # Safety
+/// The world is stopped and the caller is the collector.
+unsafe fn mark_and_sweep(
+    heap: &HeapShared,
+    types: &[Arc<TypeInfo>],
+    mutators: &[Arc<MutatorShared>],
+    horizon: u64,
+) -> usize {
+    let mut marker = Marker {
+        heap,
+        types,
+        stack: Vec::new(),
+        kept: Vec::new(),
+    };
+    for m in mutators {
+        for root in world::published(m) {
+            marker.mark(root);
+        }
+    }
+    let globals: Vec<Address> = heap
+        .globals
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .collect();
+    for root in globals {
+        marker.mark(root);
+    }
+    marker.drain(horizon);
+    // SAFETY: the world is stopped and every live object is marked.
+    unsafe { heap.old.sweep() }
+}
+
+struct Marker<'a> {
+    heap: &'a HeapShared,
+    types: &'a [Arc<TypeInfo>],
+    stack: Vec<Address>,
+    kept: Vec<Address>,
+}
+
+impl Marker<'_> {
+    fn mark(&mut self, obj: Address) {
+        if obj.is_null() {
+            return;
+        }
+        // SAFETY: the world is stopped and we are the collector.
+        match unsafe { self.heap.old.mark(obj) } {
+            Some(true) => self.stack.push(obj),
+            Some(false) => {}
+            None => panic!("heap corruption: reference {obj:?} is not an old-space object"),
+        }
+    }
+
+    fn drain(&mut self, horizon: u64) {
+        while let Some(obj) = self.stack.pop() {
+            // SAFETY: marked objects are live old objects of registered types.
+            let id = unsafe { header::type_id(obj) };
+            let info = match self.types.get((id as usize).wrapping_sub(1)) {
+                Some(info) => info.clone(),
+                None => panic!("heap corruption: {obj:?} has unregistered type id {id}"),
+            };
+            // SAFETY: as above; the world is stopped.
+            let is_anchor = unsafe {
+                !header::has_flag(obj, VERSION) && header::link(obj).load(Ordering::Relaxed) != 0
+            };
+            if is_anchor {
+                let mut kept = std::mem::take(&mut self.kept);
+                // SAFETY: the world is stopped; `obj` is a live anchor.
+                unsafe { versions::trim(obj, &info, horizon, &mut kept) };
+                for &record in &kept {
+                    // Records are marked here and traced when popped (they
+                    // carry VERSION, so they are not trimmed again).
+                    self.mark(record);
+                }
+                self.kept = kept;
+            }
+            if info.has_refs() {
+                // SAFETY: the world is stopped; `obj` is live.
+                unsafe {
+                    info.for_each_ref(obj, |slot| self.mark(Address::from_usize(*slot)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Minor collection: one thread copies the live objects of its nursery into
+//! the old space, without stopping any other thread (young objects are
+//! reachable only from their own thread; see `DESIGN.md`).
+
+use crate::mutator::Mutator;
+use crate::stats::PauseKind;
+use crate::Address;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use strata_heap::TypeInfo;
+use std::time::Instant;
+use strata_heap::header::{self, FORWARDED, HAS_ID, LARGE, REMEMBERED};
+
+impl Mutator {
+    /// Runs a minor collection, then answers a pending stop request and
+    /// starts a major collection if the old space has grown enough.
+    pub fn collect_minor(&mut self) {
+        self.minor_collection();
+        self.safepoint();
+        let shared = &self.heap.shared;
+        if shared.options.major_every_minor
+            || shared.old.bytes_in_use() >= shared.next_major_bytes.load(Ordering::Relaxed)
+        {
+            self.collect_major();
+        }
+    }
+
+    /// Promotes every young object reachable from this thread's roots and
+    /// remembered set; afterwards the nursery is empty.
+    pub(crate) fn minor_collection(&mut self) {
+        if self.nursery.used_bytes() == 0 && self.remembered.is_empty() {
+            return;
+        }
+        let start = Instant::now();
+        let used = self.nursery.used_bytes();
+        let types = self.types.clone();
+        let mut promoted = 0usize;
+
+        let mut roots = std::mem::take(&mut self.shadow_stack);
+        for slot in roots.iter_mut() {
+            *slot = self.forward(&types, *slot, &mut promoted);
+        }
+        self.shadow_stack = roots;
+        let mut handles = std::mem::take(&mut self.handles);
+        handles.for_each_mut(|slot| *slot = self.forward(&types, *slot, &mut promoted));
+        self.handles = handles;
+        let mut client = std::mem::take(&mut self.client_roots);
+        for slot in client.iter_mut() {
+            *slot = self.forward(&types, *slot, &mut promoted);
+        }
+        self.client_roots = client;
+
+        let remembered = std::mem::take(&mut self.remembered);
+        for &obj in &remembered {
+            // SAFETY: remembered objects are live old objects.
+            unsafe { header::clear_flag(obj, REMEMBERED) };
+            self.scan(&types, obj, &mut promoted);
+        }
+        self.remembered = remembered;
+        self.remembered.clear();
+
+        while let Some(obj) = self.worklist.pop() {
+            self.scan(&types, obj, &mut promoted);
+        }
+
+        if self.heap.shared.options.verify {
+            self.verify_after_minor();
+        }
+        self.identities.clear();
+        // SAFETY: every reference into the nursery was forwarded above.
+        unsafe { self.nursery.reset() };
+
+        let stats = &self.heap.shared.stats;
+        stats
+            .bytes_allocated
+            .fetch_add(used as u64, Ordering::Relaxed);
+        stats
+            .promoted_bytes
+            .fetch_add(promoted as u64, Ordering::Relaxed);
+        stats.record_pause(PauseKind::Minor, start.elapsed());
+    }
+
+    /// Forwards every reference slot of the (old) object `obj`.
+    fn scan(&mut self, types: &[Arc<TypeInfo>], obj: Address, promoted: &mut usize) {
+        // SAFETY: `obj` is a live old object of a registered type.
+        let info = type_of(types, unsafe { header::type_id(obj) });
+        // SAFETY: as above; only this thread writes it while it is young-
+        // reachable (the mutator invariant).
+        unsafe {
+            info.for_each_ref(obj, |slot| {
+                let value = Address::from_usize(*slot);
+                *slot = self.forward(types, value, promoted).as_usize();
+            })
+        };
+    }
+
+    /// The old-space address of `obj`, copying it there if it is young.
+    fn forward(&mut self, types: &[Arc<TypeInfo>], obj: Address, promoted: &mut usize) -> Address {
+        if !self.nursery.contains(obj) {
+            return obj;
+        }
+        // SAFETY: a young reference reachable from this thread's roots
+        // points at a live object of its nursery.
+        let word = unsafe { header::word0(obj) }.load(Ordering::Relaxed);
+        if word & FORWARDED != 0 {
+            // SAFETY: as above.
+            return Address::from_usize(unsafe { header::link(obj) }.load(Ordering::Relaxed));
+        }
+        let info = type_of(types, (word & header::TYPE_MASK) as u32);
+        // SAFETY: as above.
+        let bytes = unsafe { info.size_of(obj) };
+        let new = if word & HAS_ID != 0 {
+            self.identities[&obj]
+        } else {
+            self.cache
+                .alloc(&self.heap.shared.old, bytes)
+                .unwrap_or_else(|e| promotion_failed(e))
+        };
+        // SAFETY: `new` is a slot of at least `bytes` that only this thread
+        // owns; `obj` is live and `bytes` long.
+        unsafe {
+            std::ptr::copy_nonoverlapping(obj.as_ptr::<u8>(), new.as_ptr::<u8>(), bytes);
+            let mut flags = word & !(HAS_ID | FORWARDED);
+            if strata_heap::size_class::class_of(bytes).is_none() {
+                flags |= LARGE;
+            }
+            header::word0(new).store(flags, Ordering::Relaxed);
+            header::word0(obj).store(word | FORWARDED, Ordering::Relaxed);
+            header::link(obj).store(new.as_usize(), Ordering::Relaxed);
+        }
+        *promoted += bytes;
+        if info.has_refs() {
+            self.worklist.push(new);
+        }
+        new
+    }
+
+    fn verify_after_minor(&self) {
+        let young = |a: &Address| self.nursery.contains(*a) && !a.is_null();
+        assert!(
+            !self.shadow_stack.iter().any(young)
+                && !self.handles.values().any(|a| young(&a))
+                && !self.client_roots.iter().any(young),
+            "verifier: a root still points into the nursery after a minor collection"
+        );
+    }
+}
+
+/// The type of a live object: allocation checked it against this thread's
+/// registry copy, which only grows.
+#[inline(always)]
+fn type_of(types: &[Arc<TypeInfo>], id: u32) -> &TypeInfo {
+    match types.get((id as usize).wrapping_sub(1)) {
+        Some(info) => info,
+        None => panic!("heap corruption: object with unregistered type id {id}"),
+    }
+}
+
+#[cold]
+fn promotion_failed(e: strata_heap::AllocError) -> ! {
+    // The reservation is twice the heap limit and allocation refuses to pass
+    // the limit, so this means memory the OS will not give us.
+    eprintln!("strata: promotion failed, the old-space reservation is exhausted: {e}");
+    std::process::abort()
+}

@@ -1,0 +1,478 @@
+//! An attached thread: its nursery and allocation caches, its roots and
+//! remembered set, and the raw object API (allocation, reference reads and
+//! writes with the write barrier, safepoints).
+//!
+//! A `Mutator` is `!Send`: it belongs to the thread that attached. The raw
+//! API deals in [`Address`]es, which any allocation may invalidate (a minor
+//! collection moves young objects); functions that take an address are
+//! `unsafe` and state what the address must be. The safe, typed API is the
+//! `strata` crate's.
+
+use crate::error::HeapError;
+use crate::heap::{GlobalRoot, Heap};
+use crate::roots::SlotTable;
+use crate::world::{MutatorShared, NO_SNAPSHOT};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use strata_heap::header::{self, REMEMBERED};
+use strata_heap::{
+    AllocCache, AllocError, Layout, Nursery, TypeId, TypeInfo,
+};
+use crate::Address;
+
+/// A fixed-size type checked once, for the inlined allocation fast path.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FixedType {
+    pub(crate) id: u32,
+    pub(crate) bytes: usize,
+}
+
+impl FixedType {
+    /// Total bytes of one object, header included.
+    pub fn object_bytes(self) -> usize {
+        self.bytes
+    }
+}
+
+/// A rooted handle slot of a thread (see [`Mutator::root`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct HandleSlot(pub(crate) u32);
+
+/// One thread attached to a [`Heap`].
+pub struct Mutator {
+    pub(crate) heap: Heap,
+    pub(crate) shared: Arc<MutatorShared>,
+    pub(crate) nursery: Nursery,
+    pub(crate) cache: AllocCache,
+    pub(crate) types: Arc<Vec<Arc<TypeInfo>>>,
+    pub(crate) shadow_stack: Vec<Address>,
+    pub(crate) handles: SlotTable,
+    pub(crate) client_roots: Vec<Address>,
+    pub(crate) remembered: Vec<Address>,
+    /// Young objects whose identity was asked for: young -> reserved slot.
+    pub(crate) identities: HashMap<Address, Address>,
+    pub(crate) worklist: Vec<Address>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Mutator {
+    pub(crate) fn new(heap: Heap) -> Result<Mutator, HeapError> {
+        let nursery = Nursery::new(heap.shared.config.nursery_bytes)
+            .map_err(|e| HeapError::Io(e.to_string()))?;
+        let shared = heap.shared.world.attach().ok_or(HeapError::TooManyThreads)?;
+        let types = heap.shared.types.snapshot();
+        Ok(Mutator {
+            heap,
+            shared,
+            nursery,
+            cache: AllocCache::default(),
+            types,
+            shadow_stack: Vec::new(),
+            handles: SlotTable::default(),
+            client_roots: Vec::new(),
+            remembered: Vec::new(),
+            identities: HashMap::new(),
+            worklist: Vec::new(),
+            _not_send: PhantomData,
+        })
+    }
+
+    /// The heap this thread is attached to.
+    pub fn heap(&self) -> &Heap {
+        &self.heap
+    }
+
+    /// This thread's slot number (1-based; the owner value of its
+    /// transactions).
+    pub fn slot(&self) -> u32 {
+        self.shared.slot
+    }
+
+    /// The registered type `id`, refreshing this thread's copy of the
+    /// registry when it is older than the type.
+    pub fn type_info(&mut self, id: u32) -> Result<Arc<TypeInfo>, AllocError> {
+        if let Some(info) = strata_heap_lookup(&self.types, id) {
+            return Ok(info.clone());
+        }
+        self.types = self.heap.shared.types.snapshot();
+        strata_heap_lookup(&self.types, id)
+            .cloned()
+            .ok_or(AllocError::UnknownType(id))
+    }
+
+    /// Checks that `ty` is a registered fixed-size type, for
+    /// [`Mutator::alloc_fixed`].
+    pub fn fixed_type(&mut self, ty: TypeId) -> Result<FixedType, AllocError> {
+        let info = self.type_info(ty.0)?;
+        match info.layout {
+            Layout::Fixed { .. } => Ok(FixedType {
+                id: ty.0,
+                bytes: info.object_bytes(0)?,
+            }),
+            Layout::Array { .. } => Err(AllocError::BadSize { bytes: 0 }),
+        }
+    }
+
+    /// Allocates a zeroed object of a fixed-size type: the inlined fast path.
+    #[inline(always)]
+    pub fn alloc_fixed(&mut self, ty: FixedType) -> Result<Address, AllocError> {
+        match self.nursery.try_alloc(ty.bytes, ty.id) {
+            Some(obj) => Ok(obj),
+            None => self.alloc_slow(ty.id, ty.bytes),
+        }
+    }
+
+    /// Allocates a zeroed object of type `ty` (an array type gets length 0).
+    pub fn alloc(&mut self, ty: TypeId) -> Result<Address, AllocError> {
+        self.alloc_array(ty, 0)
+    }
+
+    /// Allocates a zeroed array of `len` elements (for a fixed-size type,
+    /// `len` must be 0).
+    pub fn alloc_array(&mut self, ty: TypeId, len: usize) -> Result<Address, AllocError> {
+        let info = self.type_info(ty.0)?;
+        let is_array = matches!(info.layout, Layout::Array { .. });
+        if !is_array && len != 0 {
+            return Err(AllocError::BadSize { bytes: len as u128 });
+        }
+        let bytes = info.object_bytes(len)?;
+        let obj = match self.nursery.try_alloc(bytes, ty.0) {
+            Some(obj) => obj,
+            None => self.alloc_slow(ty.0, bytes)?,
+        };
+        if is_array {
+            // SAFETY: `obj` is a fresh array object; its body starts with
+            // the element count.
+            unsafe { header::body(obj).as_ptr::<u64>().write(len as u64) };
+        }
+        Ok(obj)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
+        let shared = self.heap.shared.clone();
+        if bytes > shared.old.limit_bytes() {
+            return Err(AllocError::TooLarge {
+                bytes,
+                limit: shared.old.limit_bytes(),
+            });
+        }
+        if bytes > self.nursery.capacity() / 4 {
+            return self.alloc_old(type_id, bytes);
+        }
+        self.collect_minor();
+        if !shared.old.within_limit(self.nursery.capacity()) {
+            self.collect_major();
+            if !shared.old.within_limit(self.nursery.capacity()) {
+                return Err(AllocError::OutOfMemory {
+                    bytes,
+                    limit: shared.old.limit_bytes(),
+                });
+            }
+        }
+        Ok(self
+            .nursery
+            .try_alloc(bytes, type_id)
+            .expect("an empty nursery fits an object of a quarter of it"))
+    }
+
+    /// A big object goes straight to the old space, within the heap limit.
+    fn alloc_old(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
+        let shared = self.heap.shared.clone();
+        self.safepoint();
+        if !shared.old.within_limit(bytes) {
+            self.collect_major();
+            if !shared.old.within_limit(bytes) {
+                return Err(AllocError::OutOfMemory {
+                    bytes,
+                    limit: shared.old.limit_bytes(),
+                });
+            }
+        }
+        let obj = self.cache.alloc_zeroed(&shared.old, bytes)?;
+        let flags = if strata_heap::size_class::class_of(bytes).is_none() {
+            header::LARGE
+        } else {
+            0
+        };
+        // SAFETY: the slot was just allocated to this thread, zeroed, and is
+        // unreachable by anyone else.
+        unsafe { header::init(obj, type_id, flags) };
+        shared
+            .stats
+            .bytes_allocated
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+        Ok(obj)
+    }
+
+    /// Whether `obj` is in this thread's nursery.
+    #[inline(always)]
+    pub fn is_young(&self, obj: Address) -> bool {
+        self.nursery.contains(obj)
+    }
+
+    /// Reads the reference at byte `offset` of `obj`'s body.
+    ///
+    /// # Safety
+    /// `obj` is a live object reachable by this thread, `offset` one of its
+    /// type's reference slots, and no other thread writes it concurrently.
+    #[inline(always)]
+    pub unsafe fn read_ref(&self, obj: Address, offset: usize) -> Address {
+        // SAFETY: caller's invariant.
+        unsafe { header::body(obj).offset(offset).as_ptr::<Address>().read() }
+    }
+
+    /// Stores `value` at byte `offset` of `obj`'s body, with the write
+    /// barrier.
+    ///
+    /// # Safety
+    /// As for [`Mutator::read_ref`]; `value` is null or a live object
+    /// reachable by this thread. If `obj` is old and other threads can reach
+    /// it, storing a young `value` would let them see this thread's nursery:
+    /// the caller must not (the transactional layer never does).
+    #[inline(always)]
+    pub unsafe fn write_ref(&mut self, obj: Address, offset: usize, value: Address) {
+        // SAFETY: caller's invariant.
+        unsafe {
+            header::body(obj)
+                .offset(offset)
+                .as_ptr::<Address>()
+                .write(value)
+        };
+        if !self.nursery.contains(obj) && self.nursery.contains(value) {
+            // SAFETY: `obj` is a live old object (caller's invariant).
+            unsafe { self.remember(obj) };
+        }
+    }
+
+    /// Records an old object that may now hold young references.
+    ///
+    /// # Safety
+    /// `obj` is a live old object.
+    #[inline]
+    pub unsafe fn remember(&mut self, obj: Address) {
+        // SAFETY: caller's invariant.
+        if !unsafe { header::has_flag(obj, REMEMBERED) } {
+            // SAFETY: as above.
+            unsafe { header::set_flag(obj, REMEMBERED) };
+            self.remembered.push(obj);
+        }
+    }
+
+    /// Pushes a reference on the shadow stack; collections update it.
+    ///
+    /// # Safety
+    /// `obj` is null or a live object reachable by this thread.
+    #[inline]
+    pub unsafe fn push_root(&mut self, obj: Address) {
+        self.shadow_stack.push(obj);
+    }
+
+    /// Pops the top of the shadow stack (its current address), or `None`
+    /// when the stack is empty.
+    #[inline]
+    pub fn pop_root(&mut self) -> Option<Address> {
+        self.shadow_stack.pop()
+    }
+
+    /// The shadow stack entry `depth` from the top (0 = top).
+    pub fn peek_root(&self, depth: usize) -> Option<Address> {
+        let len = self.shadow_stack.len();
+        len.checked_sub(depth + 1).map(|i| self.shadow_stack[i])
+    }
+
+    /// Depth of the shadow stack.
+    pub fn shadow_stack_depth(&self) -> usize {
+        self.shadow_stack.len()
+    }
+
+    /// Roots `obj` in a handle slot until [`Mutator::unroot`].
+    ///
+    /// # Safety
+    /// `obj` is null or a live object reachable by this thread.
+    pub unsafe fn root(&mut self, obj: Address) -> HandleSlot {
+        HandleSlot(self.handles.insert(obj))
+    }
+
+    /// The current address of a rooted object.
+    pub fn rooted(&self, slot: HandleSlot) -> Address {
+        self.handles.get(slot.0)
+    }
+
+    /// Replaces a rooted object.
+    ///
+    /// # Safety
+    /// As for [`Mutator::root`].
+    pub unsafe fn set_rooted(&mut self, slot: HandleSlot, obj: Address) {
+        self.handles.set(slot.0, obj)
+    }
+
+    /// Frees a handle slot.
+    pub fn unroot(&mut self, slot: HandleSlot) {
+        self.handles.remove(slot.0)
+    }
+
+    /// References the client layer (transactions) keeps; traced and updated
+    /// like the shadow stack.
+    pub fn client_roots(&mut self) -> &mut Vec<Address> {
+        &mut self.client_roots
+    }
+
+    /// Makes `obj` a global root, promoting it first if it is young.
+    ///
+    /// # Safety
+    /// As for [`Mutator::root`].
+    pub unsafe fn global_root(&mut self, obj: Address) -> GlobalRoot {
+        // SAFETY: caller's invariant.
+        let old = unsafe { self.promote(obj) };
+        GlobalRoot::new(self.heap.shared.clone(), old)
+    }
+
+    /// Replaces a global root's object, promoting it first if it is young.
+    ///
+    /// # Safety
+    /// As for [`Mutator::root`]; `root` belongs to this heap.
+    pub unsafe fn set_global_root(&mut self, root: &GlobalRoot, obj: Address) {
+        assert_eq!(root.heap_id(), self.heap.shared.id, "global root of another heap");
+        // SAFETY: caller's invariant.
+        let old = unsafe { self.promote(obj) };
+        root.set_old(old);
+    }
+
+    /// Moves `obj` (and what it reaches) out of the nursery if it is young,
+    /// by a minor collection; returns its old-space address.
+    ///
+    /// # Safety
+    /// As for [`Mutator::root`].
+    pub unsafe fn promote(&mut self, obj: Address) -> Address {
+        if !self.is_young(obj) {
+            return obj;
+        }
+        self.shadow_stack.push(obj);
+        self.collect_minor();
+        self.shadow_stack.pop().expect("pushed above")
+    }
+
+    /// The stable identity of `obj`: its old-space address, reserved now if
+    /// the object is young.
+    ///
+    /// # Safety
+    /// As for [`Mutator::root`], and `obj` is not null.
+    pub unsafe fn identity(&mut self, obj: Address) -> Result<u64, AllocError> {
+        if !self.is_young(obj) {
+            return Ok(obj.as_usize() as u64);
+        }
+        if let Some(reserved) = self.identities.get(&obj) {
+            return Ok(reserved.as_usize() as u64);
+        }
+        // SAFETY: `obj` is a live young object of this thread.
+        let info = self.type_info(unsafe { header::type_id(obj) })?;
+        // SAFETY: as above.
+        let bytes = unsafe { info.size_of(obj) };
+        let reserved = self.cache.alloc(&self.heap.shared.old, bytes)?;
+        // SAFETY: `reserved` is a fresh slot of at least `bytes`; copying the
+        // object makes it a well-formed object until promotion rewrites it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(obj.as_ptr::<u8>(), reserved.as_ptr::<u8>(), bytes);
+            header::set_flag(obj, header::HAS_ID);
+            header::clear_flag(reserved, header::HAS_ID);
+        }
+        self.identities.insert(obj, reserved);
+        Ok(reserved.as_usize() as u64)
+    }
+
+    /// The identity hash of `obj`, stable across collections.
+    ///
+    /// # Safety
+    /// As for [`Mutator::identity`].
+    pub unsafe fn identity_hash(&mut self, obj: Address) -> Result<u64, AllocError> {
+        // SAFETY: caller's invariant.
+        let id = unsafe { self.identity(obj) }?;
+        let mut x = id ^ (id >> 33);
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        Ok(x ^ (x >> 33))
+    }
+
+    /// Checks for a stop request and parks until the collection ends.
+    #[inline(always)]
+    pub fn safepoint(&mut self) {
+        if self.heap.shared.world.stop_requested() {
+            self.park();
+        }
+    }
+
+    #[cold]
+    fn park(&mut self) {
+        self.minor_collection();
+        self.publish_roots();
+        self.heap.shared.world.park(&self.shared);
+    }
+
+    /// Leaves the heap for a blocking call: collections no longer wait for
+    /// this thread until [`Mutator::leave_blocking`]. Young objects are
+    /// promoted first. Prefer [`Mutator::blocking`].
+    pub fn enter_blocking(&mut self) {
+        self.minor_collection();
+        self.publish_roots();
+        self.heap.shared.world.block(&self.shared);
+    }
+
+    /// Returns from a blocking call, waiting for a collection in progress.
+    pub fn leave_blocking(&mut self) {
+        self.heap.shared.world.unblock(&self.shared);
+    }
+
+    /// Runs `f` outside the heap (it must not touch heap objects).
+    pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.enter_blocking();
+        let result = f();
+        self.leave_blocking();
+        result
+    }
+
+    /// Publishes the snapshot time of this thread's running transaction
+    /// (`None`: no transaction), an input of the collector's horizon.
+    pub fn set_snapshot(&mut self, snapshot: Option<u64>) {
+        self.shared
+            .snapshot
+            .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::SeqCst);
+    }
+
+    pub(crate) fn publish_roots(&mut self) {
+        let mut published = self
+            .shared
+            .published_roots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        published.clear();
+        published.extend(self.shadow_stack.iter().copied().filter(|a| !a.is_null()));
+        published.extend(self.handles.values());
+        published.extend(self.client_roots.iter().copied().filter(|a| !a.is_null()));
+    }
+
+    /// Bytes allocated in the nursery since the last minor collection.
+    pub fn nursery_used_bytes(&self) -> usize {
+        self.nursery.used_bytes()
+    }
+}
+
+fn strata_heap_lookup(types: &[Arc<TypeInfo>], id: u32) -> Option<&Arc<TypeInfo>> {
+    types.get((id as usize).wrapping_sub(1))
+}
+
+impl Drop for Mutator {
+    fn drop(&mut self) {
+        self.shadow_stack.clear();
+        self.handles = SlotTable::default();
+        self.client_roots.clear();
+        // Young objects still reachable from remembered old objects survive.
+        self.minor_collection();
+        self.set_snapshot(None);
+        let shared = self.heap.shared.clone();
+        shared.old.release_cache(&mut self.cache);
+        shared.world.detach(&self.shared);
+    }
+}

@@ -1,0 +1,104 @@
+//! Version chains: reading the version a snapshot sees, publishing a new
+//! version, and trimming what no snapshot can see any more (see `DESIGN.md`,
+//! "Versions").
+//!
+//! An *anchor* is a shared object: its inline body is its oldest retained
+//! version and its link points at version records, newest first. A version
+//! record carries the `VERSION` flag, a commit stamp and a copy of the body.
+//! Records are immutable once published; an anchor's link changes only by a
+//! release store of the committing owner, or by a collector with the world
+//! stopped.
+
+use std::sync::atomic::Ordering;
+use strata_heap::header::{self, VERSION};
+use strata_heap::{Address, TypeInfo};
+
+/// The object whose body a reader with snapshot `snapshot` sees for
+/// `anchor`: a version record, or the anchor itself (its inline body).
+///
+/// # Safety
+/// `anchor` is a live anchor, kept alive (with its chain) for as long as the
+/// result is used.
+#[inline]
+pub unsafe fn visible_version(anchor: Address, snapshot: u64) -> Address {
+    // SAFETY: caller's invariant; published records are immutable.
+    let mut record = Address::from_usize(unsafe { header::link(anchor) }.load(Ordering::Acquire));
+    while !record.is_null() {
+        // SAFETY: records on a live anchor's chain are live.
+        if unsafe { header::stamp(record) }.load(Ordering::Relaxed) <= snapshot {
+            return record;
+        }
+        // SAFETY: as above.
+        record = Address::from_usize(unsafe { header::link(record) }.load(Ordering::Acquire));
+    }
+    anchor
+}
+
+/// The stamp of `anchor`'s newest version record, or 0 when it has none.
+///
+/// # Safety
+/// `anchor` is a live anchor.
+#[inline]
+pub unsafe fn newest_stamp(anchor: Address) -> u64 {
+    // SAFETY: caller's invariant.
+    let head = unsafe { header::link(anchor) }.load(Ordering::Acquire);
+    if head == 0 {
+        0
+    } else {
+        // SAFETY: the head record is live while the anchor is.
+        unsafe { header::stamp(Address::from_usize(head)) }.load(Ordering::Relaxed)
+    }
+}
+
+/// Publishes `record` (an old, fully written version record of `anchor`'s
+/// type) as `anchor`'s newest version with `stamp`.
+///
+/// # Safety
+/// `anchor` and `record` are live old objects; the caller owns `anchor` for
+/// writing (no concurrent publisher) and `stamp` is larger than every stamp
+/// on the chain.
+pub unsafe fn publish_version(anchor: Address, record: Address, stamp: u64) {
+    // SAFETY: caller's invariants: both live, we are the only publisher.
+    unsafe {
+        debug_assert!(header::has_flag(record, VERSION), "{record:?} is not a version record");
+        let head = header::link(anchor).load(Ordering::Relaxed);
+        header::stamp(record).store(stamp, Ordering::Relaxed);
+        header::link(record).store(head, Ordering::Relaxed);
+        header::link(anchor).store(record.as_usize(), Ordering::Release);
+    }
+}
+
+/// Trims `anchor`'s chain for `horizon`, the oldest snapshot any running
+/// transaction holds: keeps the records newer than the horizon, copies the
+/// newest record at or below it over the inline body, and drops that record
+/// and everything older. Returns the records kept, for the caller to mark
+/// and trace.
+///
+/// # Safety
+/// The world is stopped; `anchor` is a live anchor of type `info`.
+pub unsafe fn trim(anchor: Address, info: &TypeInfo, horizon: u64, kept: &mut Vec<Address>) {
+    kept.clear();
+    // SAFETY: the world is stopped, so nobody reads or writes the chain.
+    unsafe {
+        let mut previous: Option<Address> = None;
+        let mut record = Address::from_usize(header::link(anchor).load(Ordering::Relaxed));
+        while !record.is_null() {
+            if header::stamp(record).load(Ordering::Relaxed) <= horizon {
+                let bytes = info.body_bytes(record);
+                std::ptr::copy_nonoverlapping(
+                    header::body(record).as_ptr::<u8>(),
+                    header::body(anchor).as_ptr::<u8>(),
+                    bytes,
+                );
+                match previous {
+                    Some(newer) => header::link(newer).store(0, Ordering::Relaxed),
+                    None => header::link(anchor).store(0, Ordering::Relaxed),
+                }
+                return;
+            }
+            kept.push(record);
+            previous = Some(record);
+            record = Address::from_usize(header::link(record).load(Ordering::Relaxed));
+        }
+    }
+}

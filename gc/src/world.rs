@@ -1,0 +1,182 @@
+//! Safepoints: the registry of attached threads and the stop-the-world
+//! protocol of major collections (see `DESIGN.md`, "Safepoints").
+//!
+//! One mutex guards the list of attached threads and the `collecting` flag;
+//! `stop_requested` mirrors `collecting` in an atomic so that threads poll it
+//! without the lock. A thread's state changes only under the mutex, and every
+//! change is announced on the condition variable.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use strata_heap::Address;
+
+/// The thread runs heap code and will reach a safepoint.
+pub const RUNNING: u8 = 0;
+/// The thread waits at a safepoint for the collection to end.
+pub const PARKED: u8 = 1;
+/// The thread is outside the heap (blocking call) and holds nothing up.
+pub const BLOCKED: u8 = 2;
+
+/// No transaction running on this thread.
+pub const NO_SNAPSHOT: u64 = u64::MAX;
+
+/// What the collector may see of an attached thread.
+pub struct MutatorShared {
+    /// `RUNNING`, `PARKED` or `BLOCKED`; changed under the world lock.
+    pub state: AtomicU8,
+    /// Roots published when the thread last parked or blocked.
+    pub published_roots: Mutex<Vec<crate::Address>>,
+    /// The snapshot time of the transaction running on this thread, or
+    /// `NO_SNAPSHOT`: the input of a major collection's horizon.
+    pub snapshot: AtomicU64,
+    /// This thread's slot (1-based, reused after detach): the owner value
+    /// transactions write into headers.
+    pub slot: u32,
+}
+
+struct WorldState {
+    mutators: Vec<Arc<MutatorShared>>,
+    collecting: bool,
+    free_slots: Vec<u32>,
+    next_slot: u32,
+}
+
+/// The attached threads and the stop-the-world handshake.
+pub struct World {
+    state: Mutex<WorldState>,
+    changed: Condvar,
+    stop_requested: AtomicBool,
+}
+
+/// The largest number of threads attached at once (the header's owner field).
+pub const MAX_MUTATORS: u32 = strata_heap::header::MAX_OWNER as u32;
+
+impl Default for World {
+    fn default() -> Self {
+        World {
+            state: Mutex::new(WorldState {
+                mutators: Vec::new(),
+                collecting: false,
+                free_slots: Vec::new(),
+                next_slot: 1,
+            }),
+            changed: Condvar::new(),
+            stop_requested: AtomicBool::new(false),
+        }
+    }
+}
+
+impl World {
+    fn lock(&self) -> MutexGuard<'_, WorldState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a collector asked threads to stop.
+    #[inline(always)]
+    pub fn stop_requested(&self) -> bool {
+        self.stop_requested.load(Ordering::Relaxed)
+    }
+
+    /// Registers a new thread once no collection runs; `None` when every
+    /// owner slot is taken.
+    pub fn attach(&self) -> Option<Arc<MutatorShared>> {
+        let mut state = self.lock();
+        while state.collecting {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        let slot = match state.free_slots.pop() {
+            Some(slot) => slot,
+            None if state.next_slot <= MAX_MUTATORS => {
+                state.next_slot += 1;
+                state.next_slot - 1
+            }
+            None => return None,
+        };
+        let shared = Arc::new(MutatorShared {
+            state: AtomicU8::new(RUNNING),
+            published_roots: Mutex::new(Vec::new()),
+            snapshot: AtomicU64::new(NO_SNAPSHOT),
+            slot,
+        });
+        state.mutators.push(shared.clone());
+        Some(shared)
+    }
+
+    /// Removes a thread (it did its last minor collection).
+    pub fn detach(&self, me: &Arc<MutatorShared>) {
+        let mut state = self.lock();
+        state.mutators.retain(|m| !Arc::ptr_eq(m, me));
+        state.free_slots.push(me.slot);
+        self.changed.notify_all();
+    }
+
+    /// Parks `me` until the running collection ends. Its roots must be
+    /// published and its nursery empty.
+    pub fn park(&self, me: &MutatorShared) {
+        let mut state = self.lock();
+        me.state.store(PARKED, Ordering::Relaxed);
+        self.changed.notify_all();
+        while state.collecting {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        me.state.store(RUNNING, Ordering::Relaxed);
+    }
+
+    /// Marks `me` blocked: collections run without waiting for it.
+    pub fn block(&self, me: &MutatorShared) {
+        let _state = self.lock();
+        me.state.store(BLOCKED, Ordering::Relaxed);
+        self.changed.notify_all();
+    }
+
+    /// Returns `me` to running, after any collection in progress.
+    pub fn unblock(&self, me: &MutatorShared) {
+        let mut state = self.lock();
+        while state.collecting {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        me.state.store(RUNNING, Ordering::Relaxed);
+    }
+
+    /// Tries to become the collector. On success every other thread is
+    /// stopped when this returns, and the list of threads is returned; on
+    /// failure another collection is running (the caller parks instead).
+    pub fn stop_the_world(&self, me: &MutatorShared) -> Option<Vec<Arc<MutatorShared>>> {
+        let mut state = self.lock();
+        if state.collecting {
+            return None;
+        }
+        state.collecting = true;
+        self.stop_requested.store(true, Ordering::SeqCst);
+        loop {
+            let running = state.mutators.iter().any(|m| {
+                !std::ptr::eq(&**m, me) && m.state.load(Ordering::Relaxed) == RUNNING
+            });
+            if !running {
+                return Some(state.mutators.clone());
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Ends a collection and wakes every parked thread.
+    pub fn resume(&self) {
+        let mut state = self.lock();
+        state.collecting = false;
+        self.stop_requested.store(false, Ordering::SeqCst);
+        self.changed.notify_all();
+    }
+
+    /// How many threads are attached.
+    pub fn attached(&self) -> usize {
+        self.lock().mutators.len()
+    }
+}
+
+/// A published root list, for the collector.
+pub fn published(m: &MutatorShared) -> Vec<Address> {
+    m.published_roots
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
