@@ -38,9 +38,9 @@ pub use error::HeapError;
 pub use heap::{GcOptions, GlobalRoot, Heap};
 pub use mutator::{FixedType, HandleSlot, Mutator};
 pub use stats::{GcStats, PauseKind};
+pub use strata_heap::Address;
 pub use strata_heap::{
     header, AllocError, ConfigError, HeapConfig, Layout, RefSlots, TraceFn, TypeDesc, TypeError,
     TypeId, TypeInfo, VisitFn,
 };
-pub use strata_heap::Address;
 pub use world::{MAX_MUTATORS, NO_SNAPSHOT};

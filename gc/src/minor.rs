@@ -7,9 +7,9 @@ use crate::stats::PauseKind;
 use crate::Address;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use strata_heap::TypeInfo;
 use std::time::Instant;
 use strata_heap::header::{self, FORWARDED, HAS_ID, LARGE, REMEMBERED};
+use strata_heap::TypeInfo;
 
 impl Mutator {
     /// Runs a minor collection, then answers a pending stop request and

@@ -12,15 +12,13 @@ use crate::error::HeapError;
 use crate::heap::{GlobalRoot, Heap};
 use crate::roots::SlotTable;
 use crate::world::{MutatorShared, NO_SNAPSHOT};
+use crate::Address;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use strata_heap::header::{self, REMEMBERED};
-use strata_heap::{
-    AllocCache, AllocError, Layout, Nursery, TypeId, TypeInfo,
-};
-use crate::Address;
+use strata_heap::{AllocCache, AllocError, Layout, Nursery, TypeId, TypeInfo};
 
 /// A fixed-size type checked once, for the inlined allocation fast path.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -61,7 +59,11 @@ impl Mutator {
     pub(crate) fn new(heap: Heap) -> Result<Mutator, HeapError> {
         let nursery = Nursery::new(heap.shared.config.nursery_bytes)
             .map_err(|e| HeapError::Io(e.to_string()))?;
-        let shared = heap.shared.world.attach().ok_or(HeapError::TooManyThreads)?;
+        let shared = heap
+            .shared
+            .world
+            .attach()
+            .ok_or(HeapError::TooManyThreads)?;
         let types = heap.shared.types.snapshot();
         Ok(Mutator {
             heap,
@@ -138,16 +140,22 @@ impl Mutator {
             return Err(AllocError::BadSize { bytes: len as u128 });
         }
         let bytes = info.object_bytes(len)?;
-        let obj = match self.nursery.try_alloc(bytes, ty.0) {
-            Some(obj) => obj,
-            None => self.alloc_slow(ty.0, bytes)?,
-        };
+        let obj = self.alloc_raw(ty.0, bytes)?;
         if is_array {
             // SAFETY: `obj` is a fresh array object; its body starts with
             // the element count.
             unsafe { header::body(obj).as_ptr::<u64>().write(len as u64) };
         }
         Ok(obj)
+    }
+
+    /// Allocates `bytes` (16-aligned, header included) with a header of
+    /// `type_id`; the caller fills in the rest.
+    pub(crate) fn alloc_raw(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
+        match self.nursery.try_alloc(bytes, type_id) {
+            Some(obj) => Ok(obj),
+            None => self.alloc_slow(type_id, bytes),
+        }
     }
 
     #[cold]
@@ -336,7 +344,11 @@ impl Mutator {
     /// # Safety
     /// As for [`Mutator::root`]; `root` belongs to this heap.
     pub unsafe fn set_global_root(&mut self, root: &GlobalRoot, obj: Address) {
-        assert_eq!(root.heap_id(), self.heap.shared.id, "global root of another heap");
+        assert_eq!(
+            root.heap_id(),
+            self.heap.shared.id,
+            "global root of another heap"
+        );
         // SAFETY: caller's invariant.
         let old = unsafe { self.promote(obj) };
         root.set_old(old);

@@ -29,7 +29,9 @@ pub(crate) unsafe fn verify_heap(heap: &HeapShared, types: &[Arc<TypeInfo>]) -> 
         // SAFETY: as above.
         let size = unsafe { info.size_of(obj) };
         if size > slot_bytes {
-            return Err(format!("{obj:?} of {size} bytes overflows its {slot_bytes}-byte slot"));
+            return Err(format!(
+                "{obj:?} of {size} bytes overflows its {slot_bytes}-byte slot"
+            ));
         }
         let mut bad_ref = None;
         // SAFETY: as above.
@@ -49,7 +51,8 @@ pub(crate) unsafe fn verify_heap(heap: &HeapShared, types: &[Arc<TypeInfo>]) -> 
         }
         if word & VERSION == 0 {
             // SAFETY: as above.
-            let mut record = Address::from_usize(unsafe { header::link(obj) }.load(Ordering::Relaxed));
+            let mut record =
+                Address::from_usize(unsafe { header::link(obj) }.load(Ordering::Relaxed));
             let mut newer_stamp = u64::MAX;
             while !record.is_null() {
                 // SAFETY: the world is stopped; checked before dereferencing.

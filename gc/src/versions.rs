@@ -60,7 +60,10 @@ pub unsafe fn newest_stamp(anchor: Address) -> u64 {
 pub unsafe fn publish_version(anchor: Address, record: Address, stamp: u64) {
     // SAFETY: caller's invariants: both live, we are the only publisher.
     unsafe {
-        debug_assert!(header::has_flag(record, VERSION), "{record:?} is not a version record");
+        debug_assert!(
+            header::has_flag(record, VERSION),
+            "{record:?} is not a version record"
+        );
         let head = header::link(anchor).load(Ordering::Relaxed);
         header::stamp(record).store(stamp, Ordering::Relaxed);
         header::link(record).store(head, Ordering::Relaxed);
@@ -100,5 +103,40 @@ pub unsafe fn trim(anchor: Address, info: &TypeInfo, horizon: u64, kept: &mut Ve
             previous = Some(record);
             record = Address::from_usize(header::link(record).load(Ordering::Relaxed));
         }
+    }
+}
+
+impl crate::Mutator {
+    /// Allocates a private version record of `anchor`'s type holding a copy
+    /// of `source`'s body (`source` is `anchor` itself or one of its
+    /// records); its stamp and link are 0 until [`publish_version`].
+    ///
+    /// # Safety
+    /// `anchor` and `source` are live old objects reachable from this
+    /// thread's roots (the allocation may collect; old objects do not move).
+    pub unsafe fn alloc_version_copy(
+        &mut self,
+        anchor: Address,
+        source: Address,
+    ) -> Result<Address, strata_heap::AllocError> {
+        // SAFETY: caller's invariant.
+        let id = unsafe { header::type_id(anchor) };
+        let info = self.type_info(id)?;
+        // SAFETY: as above.
+        let body_bytes = unsafe { info.body_bytes(source) };
+        let bytes = header::align_up(header::VERSION_HEADER_BYTES + body_bytes);
+        let record = self.alloc_raw(id, bytes)?;
+        // SAFETY: `record` is fresh and `bytes` long; `source` is live and
+        // unchanged by the allocation (old objects do not move).
+        unsafe {
+            header::set_flag(record, VERSION);
+            header::stamp(record).store(0, Ordering::Relaxed);
+            std::ptr::copy_nonoverlapping(
+                header::body(source).as_ptr::<u8>(),
+                header::body(record).as_ptr::<u8>(),
+                body_bytes,
+            );
+        }
+        Ok(record)
     }
 }

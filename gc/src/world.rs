@@ -149,9 +149,10 @@ impl World {
         state.collecting = true;
         self.stop_requested.store(true, Ordering::SeqCst);
         loop {
-            let running = state.mutators.iter().any(|m| {
-                !std::ptr::eq(&**m, me) && m.state.load(Ordering::Relaxed) == RUNNING
-            });
+            let running = state
+                .mutators
+                .iter()
+                .any(|m| !std::ptr::eq(&**m, me) && m.state.load(Ordering::Relaxed) == RUNNING);
             if !running {
                 return Some(state.mutators.clone());
             }

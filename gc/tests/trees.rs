@@ -53,5 +53,9 @@ fn unreachable_memory_is_reused() {
         m.pop_root();
     }
     assert!(heap.stats().bytes_allocated > 64 << 20);
-    assert!(heap.old_bytes_in_use() < 8 << 20, "{}", heap.old_bytes_in_use());
+    assert!(
+        heap.old_bytes_in_use() < 8 << 20,
+        "{}",
+        heap.old_bytes_in_use()
+    );
 }

@@ -37,7 +37,12 @@ pub fn node_type(heap: &Heap, m: &mut Mutator) -> FixedType {
 pub fn build(m: &mut Mutator, node: FixedType, depth: u32, next: &mut u64) -> Address {
     let obj = m.alloc_fixed(node).unwrap();
     // SAFETY: `obj` is a fresh node; offset 16 is its value word.
-    unsafe { strata_gc::header::body(obj).offset(16).as_ptr::<u64>().write(*next) };
+    unsafe {
+        strata_gc::header::body(obj)
+            .offset(16)
+            .as_ptr::<u64>()
+            .write(*next)
+    };
     *next += 1;
     if depth == 0 {
         return obj;
@@ -63,7 +68,10 @@ pub fn checksum(m: &Mutator, obj: Address) -> (u64, u64) {
     // SAFETY: `obj` is a live node; no allocation happens while we read.
     let (value, left, right) = unsafe {
         (
-            strata_gc::header::body(obj).offset(16).as_ptr::<u64>().read(),
+            strata_gc::header::body(obj)
+                .offset(16)
+                .as_ptr::<u64>()
+                .read(),
             m.read_ref(obj, 0),
             m.read_ref(obj, 8),
         )

@@ -1,0 +1,110 @@
+//! Four threads on two cores allocate while major collections run: all
+//! reach the safepoint, nothing reachable is lost; blocked threads do not
+//! hold collections up; global roots are shared across threads.
+
+mod common;
+use common::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+#[test]
+fn four_threads_allocate_through_major_collections() {
+    let heap = zealous_heap(64 << 10, 256 << 20);
+    let barrier = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let heap = heap.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let mut m = heap.attach().unwrap();
+                let node = node_type(&heap, &mut m);
+                barrier.wait();
+                let mut next = t << 40;
+                let first = next;
+                let keep = build(&mut m, node, 8, &mut next);
+                // SAFETY: `keep` is current.
+                let slot = unsafe { m.root(keep) };
+                for round in 0..600u32 {
+                    let start = next;
+                    let tree = build(&mut m, node, 5, &mut next);
+                    assert_eq!(checksum(&m, tree), expected(5, start));
+                    if round % 10 == t as u32 {
+                        m.collect_major();
+                    }
+                }
+                assert_eq!(checksum(&m, m.rooted(slot)), expected(8, first));
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // Requests that meet a running collection join it instead of repeating it.
+    assert!(heap.stats().major_collections >= 15);
+    assert_eq!(heap.attached_threads(), 0);
+}
+
+#[test]
+fn a_blocked_thread_does_not_hold_up_a_collection() {
+    let heap = zealous_heap(64 << 10, 64 << 20);
+    let entered = Arc::new(Barrier::new(2));
+    let release = Arc::new(AtomicBool::new(false));
+    let blocked = {
+        let (heap, entered, release) = (heap.clone(), entered.clone(), release.clone());
+        std::thread::spawn(move || {
+            let mut m = heap.attach().unwrap();
+            let node = node_type(&heap, &mut m);
+            let mut next = 0;
+            let tree = build(&mut m, node, 6, &mut next);
+            // SAFETY: `tree` is current.
+            unsafe { m.push_root(tree) };
+            m.blocking(|| {
+                entered.wait();
+                while !release.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+            let tree = m.pop_root().unwrap();
+            assert_eq!(checksum(&m, tree), expected(6, 0));
+        })
+    };
+    entered.wait();
+    let mut m = heap.attach().unwrap();
+    for _ in 0..5 {
+        m.collect_major();
+    }
+    release.store(true, Ordering::SeqCst);
+    blocked.join().unwrap();
+}
+
+#[test]
+fn global_roots_are_shared_between_threads() {
+    let heap = zealous_heap(64 << 10, 64 << 20);
+    let mut m = heap.attach().unwrap();
+    let node = node_type(&heap, &mut m);
+    let mut next = 100;
+    let tree = build(&mut m, node, 7, &mut next);
+    assert!(m.is_young(tree));
+    // SAFETY: `tree` is current.
+    let root = Arc::new(unsafe { m.global_root(tree) });
+    assert!(!m.is_young(root.get()));
+    let reader = {
+        let (heap, root) = (heap.clone(), root.clone());
+        std::thread::spawn(move || {
+            let mut m = heap.attach().unwrap();
+            let node = node_type(&heap, &mut m);
+            let mut junk = 0;
+            for _ in 0..20 {
+                build(&mut m, node, 6, &mut junk);
+                m.collect_major();
+                assert_eq!(checksum(&m, root.get()), expected(7, 100));
+            }
+        })
+    };
+    // An attached thread that waits must say so, or collections wait for it.
+    m.blocking(|| reader.join()).unwrap();
+    drop(root);
+    m.collect_major();
+    assert!(heap.stats().live_bytes_after_major < 4096);
+}
