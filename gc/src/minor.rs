@@ -119,7 +119,7 @@ impl Mutator {
         // SAFETY: `new` is a slot of at least `bytes` that only this thread
         // owns; `obj` is live and `bytes` long.
         unsafe {
-            std::ptr::copy_nonoverlapping(obj.as_ptr::<u8>(), new.as_ptr::<u8>(), bytes);
+            strata_heap::words::copy(obj, new, bytes);
             let mut flags = word & !(HAS_ID | FORWARDED);
             if strata_heap::size_class::class_of(bytes).is_none() {
                 flags |= LARGE;

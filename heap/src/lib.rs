@@ -29,6 +29,7 @@ mod page;
 pub mod size_class;
 mod sys;
 mod types;
+pub mod words;
 
 pub use address::Address;
 pub use config::HeapConfig;

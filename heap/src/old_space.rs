@@ -249,7 +249,9 @@ impl OldSpace {
             if *slot != NO_PAGE {
                 let meta = self.page(*slot as usize).expect("cached page has metadata");
                 // SAFETY: the cache owned the page; it gives it up under the lock.
-                unsafe { meta.state() }.cached = false;
+                let state = unsafe { meta.state() };
+                state.end_run();
+                state.cached = false;
                 allocator.partial[class].push(*slot);
                 *slot = NO_PAGE;
             }
@@ -361,8 +363,13 @@ impl OldSpace {
                 PageKind::Small { class } => {
                     std::mem::swap(&mut state.alloc, &mut state.mark);
                     state.mark.fill(false);
-                    state.cursor = 0;
                     let marked = state.alloc.count_ones();
+                    if state.cached {
+                        state.keep_run();
+                    } else {
+                        state.cursor = 0;
+                        state.run_end = 0;
+                    }
                     live += marked * state.slot_bytes();
                     if marked == 0 && !state.cached {
                         self.free_pages(&mut allocator, index, 1);

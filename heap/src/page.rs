@@ -32,8 +32,11 @@ pub struct PageState {
     pub alloc: BitVec,
     /// One bit per slot: marked by the running major collection.
     pub mark: BitVec,
-    /// Allocation resumes its search for a free slot here.
+    /// The next slot of the current free run (its alloc bits are already
+    /// set, so taking a slot is a bump).
     pub cursor: usize,
+    /// End of the current free run.
+    pub run_end: usize,
     /// A large object's mark.
     pub large_marked: bool,
     /// Some thread's allocation cache holds this page.
@@ -57,6 +60,7 @@ impl PageMeta {
                 alloc: BitVec::new(),
                 mark: BitVec::new(),
                 cursor: 0,
+                run_end: 0,
                 large_marked: false,
                 cached: false,
             }),
@@ -86,6 +90,7 @@ impl PageState {
         self.mark.clear();
         self.mark.resize(slots, false);
         self.cursor = 0;
+        self.run_end = 0;
         self.large_marked = false;
     }
 
@@ -98,13 +103,41 @@ impl PageState {
         }
     }
 
-    /// Takes the next free slot at or after the cursor.
-    #[inline]
+    /// Takes the next free slot: a bump within the current free run, else
+    /// the start of the next run (whose alloc bits are all set at once).
+    #[inline(always)]
     pub fn take_slot(&mut self) -> Option<usize> {
-        let found = self.alloc[self.cursor..].first_zero()? + self.cursor;
-        self.alloc.set(found, true);
-        self.cursor = found + 1;
-        Some(found)
+        if self.cursor < self.run_end {
+            self.cursor += 1;
+            return Some(self.cursor - 1);
+        }
+        self.next_run()
+    }
+
+    #[cold]
+    fn next_run(&mut self) -> Option<usize> {
+        let start = self.alloc[self.run_end..].first_zero()? + self.run_end;
+        let end = self.alloc[start..]
+            .first_one()
+            .map_or(self.alloc.len(), |n| start + n);
+        self.alloc[start..end].fill(true);
+        self.cursor = start + 1;
+        self.run_end = end;
+        Some(start)
+    }
+
+    /// Gives up the rest of the current run: its slots are free again.
+    pub fn end_run(&mut self) {
+        let (cursor, end) = (self.cursor, self.run_end);
+        self.alloc[cursor..end].fill(false);
+        self.cursor = end;
+    }
+
+    /// After a sweep made `alloc := mark`: the rest of the current run stays
+    /// reserved for the cache that holds this page.
+    pub fn keep_run(&mut self) {
+        let (cursor, end) = (self.cursor, self.run_end);
+        self.alloc[cursor..end].fill(true);
     }
 
     /// Whether any slot is free.
@@ -133,6 +166,7 @@ mod tests {
         state.alloc = state.mark.clone();
         state.mark.fill(false);
         state.cursor = 0;
+        state.run_end = 0;
         assert_eq!(state.take_slot(), Some(0));
         assert_eq!(state.take_slot(), Some(2));
     }
