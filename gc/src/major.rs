@@ -30,6 +30,7 @@ impl Mutator {
 
     fn major_collection(&mut self, horizon: Option<u64>) {
         self.minor_collection();
+        self.flush_stats();
         self.publish_roots();
         let heap = self.heap.shared.clone();
         let start = Instant::now();

@@ -3,12 +3,12 @@
 //! reachable only from their own thread; see `DESIGN.md`).
 
 use crate::mutator::Mutator;
-use crate::stats::PauseKind;
+use crate::stats::MINOR_BATCH;
 use crate::Address;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
-use strata_heap::header::{self, FORWARDED, HAS_ID, LARGE, REMEMBERED};
+use strata_heap::header::{self, FORWARDED, HAS_ID, LARGE, PRIVATE, REMEMBERED};
 use strata_heap::TypeInfo;
 
 impl Mutator {
@@ -70,14 +70,21 @@ impl Mutator {
         // SAFETY: every reference into the nursery was forwarded above.
         unsafe { self.nursery.reset() };
 
-        let stats = &self.heap.shared.stats;
-        stats
-            .bytes_allocated
-            .fetch_add(used as u64, Ordering::Relaxed);
-        stats
-            .promoted_bytes
-            .fetch_add(promoted as u64, Ordering::Relaxed);
-        stats.record_pause(PauseKind::Minor, start.elapsed());
+        self.minor_batch.bytes_allocated += used as u64;
+        self.minor_batch.promoted_bytes += promoted as u64;
+        self.minor_batch
+            .pauses
+            .push(start.elapsed().as_nanos() as u64);
+        if self.minor_batch.pauses.len() >= MINOR_BATCH {
+            self.flush_stats();
+        }
+    }
+
+    /// Adds this thread's batched minor collections to the heap's
+    /// statistics (done every 256 collections, at major collections and at
+    /// detach).
+    pub fn flush_stats(&mut self) {
+        self.heap.shared.stats.merge_minor(&mut self.minor_batch);
     }
 
     /// Forwards every reference slot of the (old) object `obj`.
@@ -121,8 +128,12 @@ impl Mutator {
         unsafe {
             strata_heap::words::copy(obj, new, bytes);
             let mut flags = word & !(HAS_ID | FORWARDED);
-            if strata_heap::size_class::class_of(bytes).is_none() {
+            if bytes > strata_heap::size_class::LARGE_THRESHOLD {
                 flags |= LARGE;
+            }
+            if self.track_promotions {
+                flags |= PRIVATE;
+                self.promoted_log.push(new);
             }
             header::word0(new).store(flags, Ordering::Relaxed);
             header::word0(obj).store(word | FORWARDED, Ordering::Relaxed);

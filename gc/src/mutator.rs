@@ -11,6 +11,7 @@
 use crate::error::HeapError;
 use crate::heap::{GlobalRoot, Heap};
 use crate::roots::SlotTable;
+use crate::stats::MinorBatch;
 use crate::world::{MutatorShared, NO_SNAPSHOT};
 use crate::Address;
 use std::collections::HashMap;
@@ -52,6 +53,10 @@ pub struct Mutator {
     /// Young objects whose identity was asked for: young -> reserved slot.
     pub(crate) identities: HashMap<Address, Address>,
     pub(crate) worklist: Vec<Address>,
+    pub(crate) minor_batch: MinorBatch,
+    /// While set, promoted objects get the `PRIVATE` flag and are logged.
+    pub(crate) track_promotions: bool,
+    pub(crate) promoted_log: Vec<Address>,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -77,6 +82,9 @@ impl Mutator {
             remembered: Vec::new(),
             identities: HashMap::new(),
             worklist: Vec::new(),
+            minor_batch: MinorBatch::default(),
+            track_promotions: false,
+            promoted_log: Vec::new(),
             _not_send: PhantomData,
         })
     }
@@ -465,6 +473,25 @@ impl Mutator {
         published.extend(self.client_roots.iter().copied().filter(|a| !a.is_null()));
     }
 
+    /// While on, objects promoted by minor collections get the `PRIVATE`
+    /// flag and are logged (a transaction's objects stay private until its
+    /// commit; see [`Mutator::take_promoted`]).
+    pub fn track_promotions(&mut self, on: bool) {
+        self.track_promotions = on;
+    }
+
+    /// The objects promoted while tracking was on, since the last call.
+    pub fn take_promoted(&mut self, into: &mut Vec<Address>) {
+        into.clear();
+        std::mem::swap(into, &mut self.promoted_log);
+    }
+
+    /// This heap's statistics, with this thread's batched counts included.
+    pub fn stats(&mut self) -> crate::GcStats {
+        self.flush_stats();
+        self.heap.stats()
+    }
+
     /// Bytes allocated in the nursery since the last minor collection.
     pub fn nursery_used_bytes(&self) -> usize {
         self.nursery.used_bytes()
@@ -482,6 +509,7 @@ impl Drop for Mutator {
         self.client_roots.clear();
         // Young objects still reachable from remembered old objects survive.
         self.minor_collection();
+        self.flush_stats();
         self.set_snapshot(None);
         let shared = self.heap.shared.clone();
         shared.old.release_cache(&mut self.cache);

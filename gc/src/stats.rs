@@ -43,6 +43,19 @@ pub struct Stats {
     major_pauses: Mutex<PauseRing>,
 }
 
+/// One thread's minor collections not yet added to the heap's statistics:
+/// a commit runs a minor collection, so recording each one in shared
+/// counters would make every commit touch shared cache lines.
+#[derive(Default)]
+pub struct MinorBatch {
+    pub pauses: Vec<u64>,
+    pub bytes_allocated: u64,
+    pub promoted_bytes: u64,
+}
+
+/// Minor collections a thread batches before merging them.
+pub const MINOR_BATCH: usize = 256;
+
 /// Which collection a pause belongs to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum PauseKind {
@@ -72,6 +85,30 @@ impl Stats {
         total.fetch_add(nanos, Ordering::Relaxed);
         max.fetch_max(nanos, Ordering::Relaxed);
         ring.lock().unwrap_or_else(|e| e.into_inner()).record(nanos);
+    }
+
+    /// Adds a thread's batch of minor collections.
+    pub fn merge_minor(&self, batch: &mut MinorBatch) {
+        if batch.pauses.is_empty() && batch.bytes_allocated == 0 {
+            return;
+        }
+        self.bytes_allocated
+            .fetch_add(batch.bytes_allocated, Ordering::Relaxed);
+        self.promoted_bytes
+            .fetch_add(batch.promoted_bytes, Ordering::Relaxed);
+        self.minor_count
+            .fetch_add(batch.pauses.len() as u64, Ordering::Relaxed);
+        self.minor_nanos
+            .fetch_add(batch.pauses.iter().sum::<u64>(), Ordering::Relaxed);
+        let max = batch.pauses.iter().copied().max().unwrap_or(0);
+        self.minor_max_nanos.fetch_max(max, Ordering::Relaxed);
+        let mut ring = self.minor_pauses.lock().unwrap_or_else(|e| e.into_inner());
+        for &nanos in &batch.pauses {
+            ring.record(nanos);
+        }
+        batch.pauses.clear();
+        batch.bytes_allocated = 0;
+        batch.promoted_bytes = 0;
     }
 
     /// A consistent-enough copy of the counters.

@@ -11,7 +11,8 @@
 //! | 34 | `VERSION` | version record; word 2 is its commit stamp |
 //! | 35 | `HAS_ID` | young object has a reserved old-space slot for its identity |
 //! | 36 | `LARGE` | object lives in the large-object space |
-//! | 37..48 | reserved | zero |
+//! | 37 | `PRIVATE` | old object allocated by its owner's running transaction, not yet committed |
+//! | 38..48 | reserved | zero |
 //! | 48..64 | owner | transaction slot + 1 holding write ownership, 0 when none |
 //!
 //! Word 1 (`AtomicUsize`, the *link*): the forwarding address of a
@@ -43,6 +44,8 @@ pub const VERSION: u64 = 1 << 34;
 pub const HAS_ID: u64 = 1 << 35;
 /// Object in the large-object space.
 pub const LARGE: u64 = 1 << 36;
+/// Old object allocated by a running transaction and not yet committed.
+pub const PRIVATE: u64 = 1 << 37;
 /// First bit of the owner field.
 pub const OWNER_SHIFT: u32 = 48;
 /// Bits of word 0 that hold the owner field.
@@ -171,7 +174,7 @@ mod tests {
 
     #[test]
     fn flags_do_not_overlap_type_or_owner() {
-        let flags = [FORWARDED, REMEMBERED, VERSION, HAS_ID, LARGE];
+        let flags = [FORWARDED, REMEMBERED, VERSION, HAS_ID, LARGE, PRIVATE];
         let mut seen = 0u64;
         for flag in flags {
             assert_eq!(flag.count_ones(), 1);

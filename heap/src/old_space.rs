@@ -304,9 +304,7 @@ impl OldSpace {
             PageKind::Small { .. } => {
                 let offset = obj.as_usize() - self.page_start(index).as_usize();
                 let slot_bytes = state.slot_bytes();
-                offset.is_multiple_of(slot_bytes)
-                    && offset / slot_bytes < state.alloc.len()
-                    && state.alloc[offset / slot_bytes]
+                offset.is_multiple_of(slot_bytes) && state.holds_object(offset / slot_bytes)
             }
             PageKind::LargeHead { .. } => obj == self.page_start(index),
             _ => false,
@@ -329,6 +327,9 @@ impl OldSpace {
                 PageKind::Small { .. } => {
                     let slot_bytes = state.slot_bytes();
                     for slot in state.alloc.iter_ones() {
+                        if !state.holds_object(slot) {
+                            continue;
+                        }
                         f(self.page_start(index).offset(slot * slot_bytes), slot_bytes);
                     }
                 }

@@ -126,6 +126,13 @@ impl PageState {
         Some(start)
     }
 
+    /// Whether `slot` holds an object: allocated, and not in the part of the
+    /// current run that has not been handed out yet.
+    #[inline]
+    pub fn holds_object(&self, slot: usize) -> bool {
+        slot < self.alloc.len() && self.alloc[slot] && !(self.cursor..self.run_end).contains(&slot)
+    }
+
     /// Gives up the rest of the current run: its slots are free again.
     pub fn end_run(&mut self) {
         let (cursor, end) = (self.cursor, self.run_end);
