@@ -64,7 +64,7 @@ impl Mutator {
 fn oldest_snapshot(mutators: &[Arc<MutatorShared>]) -> u64 {
     mutators
         .iter()
-        .map(|m| m.snapshot.load(Ordering::SeqCst))
+        .map(|m| m.snapshot.load(Ordering::Relaxed))
         .min()
         .unwrap_or(NO_SNAPSHOT)
 }

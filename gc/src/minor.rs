@@ -25,6 +25,12 @@ impl Mutator {
         }
     }
 
+    /// A minor collection and nothing else: no safepoint poll, no major
+    /// collection (for commit, which must not stop in the middle).
+    pub fn collect_minor_only(&mut self) {
+        self.minor_collection();
+    }
+
     /// Promotes every young object reachable from this thread's roots and
     /// remembered set; afterwards the nursery is empty.
     pub(crate) fn minor_collection(&mut self) {
@@ -71,6 +77,7 @@ impl Mutator {
         unsafe { self.nursery.reset() };
 
         self.minor_batch.bytes_allocated += used as u64;
+        self.allocated_total += used as u64;
         self.minor_batch.promoted_bytes += promoted as u64;
         self.minor_batch
             .pauses

@@ -29,6 +29,11 @@ pub struct FixedType {
 }
 
 impl FixedType {
+    /// The heap's type id.
+    pub fn type_id(self) -> u32 {
+        self.id
+    }
+
     /// Total bytes of one object, header included.
     pub fn object_bytes(self) -> usize {
         self.bytes
@@ -54,6 +59,7 @@ pub struct Mutator {
     pub(crate) identities: HashMap<Address, Address>,
     pub(crate) worklist: Vec<Address>,
     pub(crate) minor_batch: MinorBatch,
+    pub(crate) allocated_total: u64,
     /// While set, promoted objects get the `PRIVATE` flag and are logged.
     pub(crate) track_promotions: bool,
     pub(crate) promoted_log: Vec<Address>,
@@ -83,6 +89,7 @@ impl Mutator {
             identities: HashMap::new(),
             worklist: Vec::new(),
             minor_batch: MinorBatch::default(),
+            allocated_total: 0,
             track_promotions: false,
             promoted_log: Vec::new(),
             _not_send: PhantomData,
@@ -217,6 +224,7 @@ impl Mutator {
         // SAFETY: the slot was just allocated to this thread, zeroed, and is
         // unreachable by anyone else.
         unsafe { header::init(obj, type_id, flags) };
+        self.allocated_total += bytes as u64;
         shared
             .stats
             .bytes_allocated
@@ -333,8 +341,20 @@ impl Mutator {
 
     /// References the client layer (transactions) keeps; traced and updated
     /// like the shadow stack.
+    #[inline(always)]
     pub fn client_roots(&mut self) -> &mut Vec<Address> {
         &mut self.client_roots
+    }
+
+    /// Client root `index`.
+    #[inline(always)]
+    pub fn client_root(&self, index: usize) -> Address {
+        self.client_roots[index]
+    }
+
+    /// Bytes this thread has allocated since it attached (monotonic).
+    pub fn allocated_bytes(&self) -> u64 {
+        self.allocated_total + self.nursery.used_bytes() as u64
     }
 
     /// Makes `obj` a global root, promoting it first if it is young.
@@ -458,7 +478,9 @@ impl Mutator {
     pub fn set_snapshot(&mut self, snapshot: Option<u64>) {
         self.shared
             .snapshot
-            .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::SeqCst);
+            // The collector reads it only after this thread parks or blocks,
+            // both under the world lock: relaxed is enough.
+            .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::Relaxed);
     }
 
     pub(crate) fn publish_roots(&mut self) {

@@ -107,30 +107,36 @@ pub unsafe fn trim(anchor: Address, info: &TypeInfo, horizon: u64, kept: &mut Ve
 }
 
 impl crate::Mutator {
-    /// Allocates a private version record of `anchor`'s type holding a copy
-    /// of `source`'s body (`source` is `anchor` itself or one of its
-    /// records); its stamp and link are 0 until [`publish_version`].
+    /// Allocates a private version record of `anchor` holding a copy of the
+    /// version a reader at `snapshot` sees; its stamp and link are 0 until
+    /// [`publish_version`]. The source is chosen after the allocation, which
+    /// may collect (and trim the chain).
     ///
     /// # Safety
-    /// `anchor` and `source` are live old objects reachable from this
-    /// thread's roots (the allocation may collect; old objects do not move).
+    /// `anchor` is a live old anchor reachable from this thread's roots, and
+    /// `snapshot` is at or after the horizon this thread publishes (so the
+    /// version it sees survives collections).
     pub unsafe fn alloc_version_copy(
         &mut self,
         anchor: Address,
-        source: Address,
+        snapshot: u64,
     ) -> Result<Address, strata_heap::AllocError> {
         // SAFETY: caller's invariant.
         let id = unsafe { header::type_id(anchor) };
         let info = self.type_info(id)?;
+        // Every version of an object has the same body size (arrays keep
+        // their length), so the anchor's tells the record's.
         // SAFETY: as above.
-        let body_bytes = unsafe { info.body_bytes(source) };
+        let body_bytes = unsafe { info.body_bytes(anchor) };
         let bytes = header::align_up(header::VERSION_HEADER_BYTES + body_bytes);
         let record = self.alloc_raw(id, bytes)?;
-        // SAFETY: `record` is fresh and `bytes` long; `source` is live and
-        // unchanged by the allocation (old objects do not move).
+        // SAFETY: `record` is fresh and `bytes` long; `anchor` is live and
+        // did not move (old objects never move); the visible version is
+        // live for `snapshot` (caller's invariant).
         unsafe {
             header::set_flag(record, VERSION);
             header::stamp(record).store(0, Ordering::Relaxed);
+            let source = visible_version(anchor, snapshot);
             std::ptr::copy_nonoverlapping(
                 header::body(source).as_ptr::<u8>(),
                 header::body(record).as_ptr::<u8>(),

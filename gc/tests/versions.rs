@@ -20,7 +20,7 @@ fn set_value(obj: Address, v: u64) {
 fn new_version(m: &mut Mutator, anchor: Address, v: u64, stamp: u64) {
     // SAFETY: `anchor` is an old rooted cell.
     unsafe {
-        let record = m.alloc_version_copy(anchor, anchor).unwrap();
+        let record = m.alloc_version_copy(anchor, u64::MAX).unwrap();
         set_value(record, v);
         let record = m.promote(record);
         publish_version(anchor, record, stamp);

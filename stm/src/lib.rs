@@ -1,1 +1,89 @@
-//! placeholder
+//! Strata: a multi-threaded, transactional, garbage-collected object heap.
+//!
+//! Threads attach to a [`Heap`] and run **atomic blocks** with
+//! [`Thread::atomically`]. Blocks of many threads run in parallel; each sees
+//! the heap as if it ran alone, in some serial order. A conflict aborts and
+//! re-runs a block, so a program is always correct and only its speed
+//! depends on how rarely blocks conflict. Readers never abort and never wait
+//! for writers: a transaction reads the versions of one snapshot.
+//!
+//! ```
+//! use strata::{Heap, HeapConfig, Object};
+//!
+//! #[derive(Clone, Copy)]
+//! struct Account {
+//!     balance: i64,
+//! }
+//! impl Object for Account {}
+//!
+//! let heap = Heap::new(HeapConfig::default()).unwrap();
+//! let mut main = heap.attach().unwrap();
+//! let accounts = main
+//!     .atomically(|tx| {
+//!         let array = tx.alloc_array(2);
+//!         for i in 0..2 {
+//!             let account = tx.alloc(Account { balance: 100 });
+//!             tx.set(array, i, Some(account));
+//!         }
+//!         tx.root(array)
+//!     })
+//!     .unwrap();
+//! let accounts = main.global(&accounts);
+//!
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         let mut t = heap.attach().unwrap();
+//!         t.atomically(|tx| {
+//!             let array = tx.get_global(&accounts);
+//!             let from = tx.get::<Account>(array, 0).unwrap();
+//!             let to = tx.get::<Account>(array, 1).unwrap();
+//!             tx.update(from, |a| a.balance -= 30);
+//!             tx.update(to, |a| a.balance += 30);
+//!         })
+//!         .unwrap();
+//!     });
+//! });
+//!
+//! let total = main
+//!     .atomically(|tx| {
+//!         let array = tx.get_global(&accounts);
+//!         (0..2)
+//!             .map(|i| {
+//!                 let account = tx.get::<Account>(array, i).unwrap();
+//!                 tx.read(account).balance
+//!             })
+//!             .sum::<i64>()
+//!     })
+//!     .unwrap();
+//! assert_eq!(total, 200);
+//! ```
+//!
+//! The semantics (snapshots, commit, inevitability, progress) and every
+//! invariant the unsafe code relies on are in `DESIGN.md`.
+//!
+//! # Invariants the unsafe code relies on
+//!
+//! - **Empty nursery at begin.** Every commit and abort ends with a minor
+//!   collection, so every young object during a transaction is its own.
+//! - **Handles are arena indices.** An [`Obj`] names a client root of the
+//!   thread's mutator, which collections keep alive and update; the `'tx`
+//!   brand keeps it inside its transaction.
+//! - **Ownership before copy.** A transaction writes a shared anchor only
+//!   through a private copy, made after it owns the anchor; it publishes
+//!   copies only after promoting them and only while it owns their anchors.
+
+mod barrier;
+mod commit;
+mod error;
+mod heap;
+mod object;
+mod shared;
+mod thread;
+mod tx;
+
+pub use error::Error;
+pub use heap::{Heap, TxConfig};
+pub use object::{GlobalRoot, Obj, Object, RefArray, Root};
+pub use strata_gc::{AllocError, GcOptions, GcStats, HeapConfig, PauseKind};
+pub use thread::Thread;
+pub use tx::Tx;

@@ -1,0 +1,187 @@
+//! The read and write barriers (see `DESIGN.md`, "Barriers").
+//!
+//! Both take the current address of an object the transaction holds and
+//! return the object whose body to access: the object itself when it is
+//! private, the transaction's copy when it owns it, or (reads) the version
+//! its snapshot sees. No safepoint is polled while an address is held,
+//! except where noted for old anchors, which never move.
+
+use crate::shared::COMMITTING;
+use crate::thread::Thread;
+use crate::tx::{unwind, Conflict};
+use std::sync::atomic::Ordering;
+use strata_gc::header::{self, OWNER_SHIFT, PRIVATE};
+use strata_gc::versions::{newest_stamp, visible_version};
+use strata_gc::Address;
+
+impl Thread {
+    /// The object whose body a read of `obj` sees.
+    #[inline]
+    pub(crate) fn readable(&mut self, obj: Address) -> Address {
+        if self.m.is_young(obj) {
+            return obj;
+        }
+        // SAFETY: `obj` is a live object held by the transaction.
+        let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
+        if word & PRIVATE != 0 {
+            return obj;
+        }
+        let owner = (word >> OWNER_SHIFT) as u32;
+        if owner == self.slot {
+            return self.copy_of(obj);
+        }
+        if owner != 0 {
+            self.wait_for_publication(obj);
+        }
+        if self.is_doomed() {
+            unwind(Conflict::Doomed);
+        }
+        self.tx.read_set.push(obj);
+        // SAFETY: `obj` is a live anchor; the versions our snapshot sees are
+        // kept by the collector (our snapshot is part of its horizon).
+        unsafe { visible_version(obj, self.tx.snapshot) }
+    }
+
+    /// The transaction's private copy of an anchor it owns.
+    #[inline]
+    fn copy_of(&self, anchor: Address) -> Address {
+        let index = self.tx.write_set[&anchor];
+        self.m.client_root(index as usize)
+    }
+
+    /// Waits while `obj`'s owner is publishing versions that our snapshot
+    /// includes (its commit word is `COMMITTING` or a time <= our snapshot).
+    fn wait_for_publication(&self, obj: Address) {
+        let mut spins = 0u32;
+        loop {
+            // SAFETY: `obj` is a live anchor.
+            let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
+            let owner = (word >> OWNER_SHIFT) as u32;
+            if owner == 0 || owner == self.slot {
+                return;
+            }
+            let commit = self.heap.stm.slot(owner).commit.load(Ordering::SeqCst);
+            if commit == 0 || (commit != COMMITTING && commit > self.tx.snapshot) {
+                return;
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// The object whose body a write to the object at client root `index`
+    /// changes: private objects in place, shared anchors through a private
+    /// copy made at the first write.
+    #[inline]
+    pub(crate) fn writable(&mut self, index: u32) -> Address {
+        let obj = self.m.client_root(index as usize);
+        if self.m.is_young(obj) {
+            return obj;
+        }
+        // SAFETY: `obj` is a live object held by the transaction.
+        let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
+        if word & PRIVATE != 0 {
+            return obj;
+        }
+        if (word >> OWNER_SHIFT) as u32 == self.slot {
+            return self.copy_of(obj);
+        }
+        self.first_write(obj)
+    }
+
+    #[cold]
+    fn first_write(&mut self, anchor: Address) -> Address {
+        if let Err(conflict) = self.acquire(anchor) {
+            unwind(conflict);
+        }
+        // SAFETY: `anchor` is an old anchor held in the arena (rooted);
+        // our snapshot is part of the collector's horizon.
+        let copy = unsafe { self.m.alloc_version_copy(anchor, self.tx.snapshot) }
+            .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
+        let roots = self.m.client_roots();
+        roots.push(copy);
+        let index = (roots.len() - 1) as u32;
+        self.tx.write_set.insert(anchor, index);
+        copy
+    }
+
+    /// Takes ownership of `anchor` for this transaction.
+    fn acquire(&mut self, anchor: Address) -> Result<(), Conflict> {
+        let mine = (self.slot as u64) << OWNER_SHIFT;
+        let mut spins = 0u32;
+        loop {
+            if self.is_doomed() {
+                return Err(Conflict::Doomed);
+            }
+            // SAFETY: `anchor` is a live old anchor.
+            let cell = unsafe { header::word0(anchor) };
+            let word = cell.load(Ordering::SeqCst);
+            let owner = (word >> OWNER_SHIFT) as u32;
+            if owner == 0 {
+                if cell
+                    .compare_exchange(word, word | mine, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    break;
+                }
+                continue;
+            }
+            if !self.tx.inevitable {
+                return Err(Conflict::WriteWrite);
+            }
+            // Inevitable: the owner must give way. Doom it and wait, polling
+            // the safepoint (the owner may be parked for a collection; the
+            // anchor is old and does not move).
+            self.heap
+                .stm
+                .slot(owner)
+                .doomed
+                .store(true, Ordering::SeqCst);
+            spins += 1;
+            if spins > 64 {
+                std::thread::yield_now();
+            }
+            self.m.safepoint();
+        }
+        self.tx.owned.push(anchor);
+        // SAFETY: as above.
+        if unsafe { newest_stamp(anchor) } > self.tx.snapshot && !self.extend() {
+            return Err(Conflict::Validation);
+        }
+        Ok(())
+    }
+
+    /// Moves the snapshot to now if nothing read has changed since it.
+    pub(crate) fn extend(&mut self) -> bool {
+        let now = self.heap.stm.clock.load(Ordering::SeqCst);
+        if !self.read_set_valid() {
+            return false;
+        }
+        self.tx.snapshot = now;
+        self.m.set_snapshot(Some(now));
+        true
+    }
+
+    /// Every anchor read is unowned by others and has no version newer than
+    /// the snapshot.
+    pub(crate) fn read_set_valid(&self) -> bool {
+        self.tx.read_set.iter().all(|&anchor| {
+            // SAFETY: read-set anchors are live (held in the arena).
+            let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
+            let owner = (word >> OWNER_SHIFT) as u32;
+            // SAFETY: as above.
+            (owner == 0 || owner == self.slot)
+                && unsafe { newest_stamp(anchor) } <= self.tx.snapshot
+        })
+    }
+
+    /// Whether an inevitable transaction has doomed this one.
+    #[inline(always)]
+    pub(crate) fn is_doomed(&self) -> bool {
+        !self.tx.inevitable && self.heap.stm.slot(self.slot).doomed.load(Ordering::Relaxed)
+    }
+}

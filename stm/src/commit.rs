@@ -1,0 +1,204 @@
+//! Beginning, committing and aborting transactions, and inevitability (see
+//! `DESIGN.md`, "Commit", "Abort and retry", "Inevitable transactions").
+
+use crate::shared::COMMITTING;
+use crate::thread::Thread;
+use crate::tx::Conflict;
+use std::sync::atomic::Ordering;
+use strata_gc::header::{self, OWNER_MASK, PRIVATE};
+use strata_gc::versions::publish_version;
+
+impl Thread {
+    /// Starts an attempt: snapshot, cleared sets, promotion tracking on.
+    pub(crate) fn begin(&mut self, inevitable: bool) {
+        self.free_dropped_roots();
+        self.m.safepoint();
+        debug_assert_eq!(self.m.nursery_used_bytes(), 0, "nursery not empty at begin");
+        self.heap
+            .stm
+            .slot(self.slot)
+            .doomed
+            .store(false, Ordering::SeqCst);
+        self.tx.active = true;
+        self.tx.inevitable = false;
+        self.tx.allocated_at_start = self.m.allocated_bytes();
+        self.m.track_promotions(true);
+        if inevitable {
+            self.acquire_token();
+        }
+        let snapshot = self.heap.stm.clock.load(Ordering::SeqCst);
+        self.tx.snapshot = snapshot;
+        self.m.set_snapshot(Some(snapshot));
+    }
+
+    /// Takes the inevitable token, waiting for a holder to finish, then
+    /// waits for commits in flight to end. Nobody else publishes afterwards.
+    fn acquire_token(&mut self) {
+        let stm = self.heap.stm.clone();
+        while stm
+            .inevitable
+            .compare_exchange(0, self.slot, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            std::thread::yield_now();
+            self.m.safepoint();
+        }
+        while stm.commits_in_flight(self.slot) {
+            std::hint::spin_loop();
+        }
+        self.tx.inevitable = true;
+    }
+
+    /// Makes the running transaction inevitable, or says why it must abort
+    /// (and re-run inevitably).
+    pub(crate) fn become_inevitable(&mut self) -> Result<(), Conflict> {
+        if self.tx.inevitable {
+            return Ok(());
+        }
+        let stm = self.heap.stm.clone();
+        if stm
+            .inevitable
+            .compare_exchange(0, self.slot, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Err(Conflict::Inevitable);
+        }
+        while stm.commits_in_flight(self.slot) {
+            std::hint::spin_loop();
+        }
+        self.tx.inevitable = true;
+        if !self.extend() {
+            return Err(Conflict::Inevitable);
+        }
+        Ok(())
+    }
+
+    /// Tries to commit the running transaction.
+    pub(crate) fn commit(&mut self) -> Result<(), Conflict> {
+        if self.is_doomed() {
+            return Err(Conflict::Doomed);
+        }
+        // Promote what the transaction made (still marked PRIVATE).
+        self.m.collect_minor_only();
+        if self.tx.write_set.is_empty() {
+            // Read-only: serialised at its snapshot, nothing to validate.
+            self.finish_commit();
+            return Ok(());
+        }
+        let stm = self.heap.stm.clone();
+        let me = stm.slot(self.slot);
+        loop {
+            let token = stm.inevitable.load(Ordering::SeqCst);
+            if token == 0 || token == self.slot {
+                me.commit.store(COMMITTING, Ordering::SeqCst);
+                let token = stm.inevitable.load(Ordering::SeqCst);
+                if token == 0 || token == self.slot {
+                    break;
+                }
+                me.commit.store(0, Ordering::SeqCst);
+            }
+            std::thread::yield_now();
+            self.m.safepoint();
+            if self.is_doomed() {
+                return Err(Conflict::Doomed);
+            }
+        }
+        let commit_time = stm.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        me.commit.store(commit_time, Ordering::SeqCst);
+        if commit_time != self.tx.snapshot + 1 && !self.read_set_valid() {
+            me.commit.store(0, Ordering::SeqCst);
+            return Err(Conflict::Validation);
+        }
+        self.clear_private();
+        for (&anchor, &index) in &self.tx.write_set {
+            let copy = self.m.client_root(index as usize);
+            // SAFETY: we own `anchor`; `copy` is its old, fully written
+            // private record; `commit_time` is above every published stamp.
+            unsafe { publish_version(anchor, copy, commit_time) };
+        }
+        self.release_owned();
+        me.commit.store(0, Ordering::SeqCst);
+        self.finish_commit();
+        Ok(())
+    }
+
+    fn finish_commit(&mut self) {
+        self.clear_private();
+        self.release_token();
+        self.end_attempt();
+        self.tx.roots_made.clear();
+        self.tx.root_undo.clear();
+        self.tx.on_abort.clear();
+        self.tx.commits += 1;
+        for callback in std::mem::take(&mut self.tx.on_commit) {
+            callback();
+        }
+    }
+
+    /// Ends a failed attempt: nothing it did remains visible.
+    pub(crate) fn abort(&mut self, _why: Conflict) {
+        self.release_owned();
+        self.release_token();
+        for (slot, previous) in std::mem::take(&mut self.tx.root_undo).into_iter().rev() {
+            // SAFETY: `previous` is the committed object the root held.
+            unsafe { self.m.set_rooted(slot, previous) };
+        }
+        for slot in std::mem::take(&mut self.tx.roots_made) {
+            // SAFETY: null marks the root dead.
+            unsafe { self.m.set_rooted(slot, strata_gc::Address::NULL) };
+        }
+        self.m.client_roots().clear();
+        self.tx.write_set.clear();
+        // The nursery holds only this attempt's garbage now; empty it so the
+        // next attempt starts with an empty nursery.
+        self.m.collect_minor_only();
+        self.end_attempt();
+        self.tx.on_commit.clear();
+        self.tx.aborts += 1;
+        for callback in std::mem::take(&mut self.tx.on_abort) {
+            callback();
+        }
+    }
+
+    fn end_attempt(&mut self) {
+        self.m.track_promotions(false);
+        let mut promoted = std::mem::take(&mut self.tx.promoted);
+        self.m.take_promoted(&mut promoted);
+        promoted.clear();
+        self.tx.promoted = promoted;
+        self.tx.read_set.clear();
+        self.tx.write_set.clear();
+        self.tx.owned.clear();
+        self.m.client_roots().clear();
+        self.tx.active = false;
+        self.tx.inevitable = false;
+        self.m.set_snapshot(None);
+    }
+
+    /// Clears `PRIVATE` on the objects promoted during the transaction: they
+    /// are about to be published.
+    fn clear_private(&mut self) {
+        let mut promoted = std::mem::take(&mut self.tx.promoted);
+        self.m.take_promoted(&mut promoted);
+        for &obj in &promoted {
+            // SAFETY: promoted objects are live old objects of this thread.
+            unsafe { header::clear_flag(obj, PRIVATE) };
+        }
+        promoted.clear();
+        self.tx.promoted = promoted;
+    }
+
+    fn release_owned(&mut self) {
+        for &anchor in &self.tx.owned {
+            // SAFETY: we own `anchor`, a live old anchor.
+            unsafe { header::word0(anchor) }.fetch_and(!OWNER_MASK, Ordering::Release);
+        }
+        self.tx.owned.clear();
+    }
+
+    fn release_token(&mut self) {
+        if self.tx.inevitable {
+            self.heap.stm.inevitable.store(0, Ordering::SeqCst);
+        }
+    }
+}

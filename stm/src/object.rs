@@ -1,0 +1,123 @@
+//! Typed objects: the [`Object`] trait for user types, the built-in
+//! [`RefArray`], transaction-scoped handles ([`Obj`]) and handles that
+//! outlive transactions ([`Root`], [`GlobalRoot`]).
+//!
+//! An object's body is its reference slots (`T::REFS` words, read and written
+//! through the transaction) followed by the plain data `T`, which is copied in
+//! and out whole: no reference into heap memory ever reaches user code.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use strata_gc::HandleSlot;
+
+/// A type whose values live in the heap: plain data (`Copy`, no borrowed
+/// references to the heap) plus `REFS` reference slots kept beside it and
+/// accessed with [`Tx::get_ref`](crate::Tx::get_ref) and
+/// [`Tx::set_ref`](crate::Tx::set_ref). Its alignment must be at most 8.
+///
+/// ```
+/// #[derive(Clone, Copy)]
+/// struct Account {
+///     balance: i64,
+/// }
+/// impl strata::Object for Account {}
+///
+/// #[derive(Clone, Copy)]
+/// struct ListNode {
+///     value: u64,
+/// }
+/// impl strata::Object for ListNode {
+///     const REFS: usize = 1; // the next node
+/// }
+/// ```
+pub trait Object: Copy + Send + Sync + 'static {
+    /// How many reference slots each object has.
+    const REFS: usize = 0;
+}
+
+/// The built-in variable-length array of references, made by
+/// [`Tx::alloc_array`](crate::Tx::alloc_array).
+#[derive(Debug, Clone, Copy)]
+pub enum RefArray {}
+
+/// A handle to an object inside one transaction. `'tx` brands it with its
+/// transaction: it cannot be stored outside the closure or used in another
+/// transaction. Make a [`Root`] to keep an object past the transaction.
+pub struct Obj<'tx, T> {
+    pub(crate) index: u32,
+    _brand: PhantomData<(fn(&'tx ()) -> &'tx (), *const T)>,
+}
+
+impl<T> Obj<'_, T> {
+    pub(crate) fn new(index: u32) -> Self {
+        Obj {
+            index,
+            _brand: PhantomData,
+        }
+    }
+}
+
+impl<T> Clone for Obj<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Obj<'_, T> {}
+
+impl<T> std::fmt::Debug for Obj<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Obj#{}", self.index)
+    }
+}
+
+/// Slots of roots dropped since the thread last cleaned up.
+pub(crate) type FreedRoots = Rc<RefCell<Vec<HandleSlot>>>;
+
+/// A handle that keeps an object alive across transactions on the thread
+/// that made it (it is not `Send`). Made by [`Tx::root`](crate::Tx::root);
+/// a root made by a transaction that then aborted is dead, and using it
+/// panics.
+pub struct Root<T> {
+    pub(crate) slot: HandleSlot,
+    pub(crate) thread_id: u64,
+    freed: FreedRoots,
+    _type: PhantomData<*const T>,
+}
+
+impl<T> Root<T> {
+    pub(crate) fn new(slot: HandleSlot, thread_id: u64, freed: FreedRoots) -> Self {
+        Root {
+            slot,
+            thread_id,
+            freed,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for Root<T> {
+    fn drop(&mut self) {
+        self.freed.borrow_mut().push(self.slot);
+    }
+}
+
+/// A handle that keeps an object alive and can be shared between threads
+/// (`Send + Sync`). Made by [`Thread::global`](crate::Thread::global)
+/// outside a transaction.
+pub struct GlobalRoot<T> {
+    pub(crate) root: strata_gc::GlobalRoot,
+    pub(crate) heap_id: u64,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> GlobalRoot<T> {
+    pub(crate) fn new(root: strata_gc::GlobalRoot, heap_id: u64) -> Self {
+        GlobalRoot {
+            root,
+            heap_id,
+            _type: PhantomData,
+        }
+    }
+}

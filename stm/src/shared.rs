@@ -1,0 +1,72 @@
+//! What all threads of one heap share for transactions: the commit clock,
+//! the inevitable token, and per thread slot the commit word and the doomed
+//! flag (see `DESIGN.md`, "Ownership word" and "Commit").
+
+use std::any::TypeId as RustTypeId;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+use strata_gc::{TypeId, MAX_MUTATORS};
+
+/// Commit word value: about to take a commit time.
+pub const COMMITTING: u64 = u64::MAX;
+
+/// Per thread slot state visible to other threads.
+#[derive(Default)]
+pub struct SlotState {
+    /// 0, `COMMITTING`, or the commit time being published.
+    pub commit: AtomicU64,
+    /// Set by an inevitable transaction that needs this slot's objects.
+    pub doomed: AtomicBool,
+}
+
+/// Transactional state shared by a heap's threads.
+pub struct StmShared {
+    /// The commit clock: the time of the newest commit.
+    pub clock: AtomicU64,
+    /// Slot of the thread running an inevitable transaction, or 0.
+    pub inevitable: AtomicU32,
+    /// Highest slot number handed out, bounding scans of `slots`.
+    pub max_slot: AtomicU32,
+    slots: Box<[SlotState]>,
+    pub commits: AtomicU64,
+    pub aborts: AtomicU64,
+    /// Heap type ids of the Rust types registered so far.
+    pub type_ids: Mutex<HashMap<RustTypeId, TypeId>>,
+    /// The built-in reference array type.
+    pub ref_array: TypeId,
+}
+
+impl StmShared {
+    pub fn new(ref_array: TypeId) -> Self {
+        StmShared {
+            type_ids: Mutex::new(HashMap::new()),
+            ref_array,
+            clock: AtomicU64::new(1),
+            inevitable: AtomicU32::new(0),
+            max_slot: AtomicU32::new(0),
+            slots: (0..=MAX_MUTATORS).map(|_| SlotState::default()).collect(),
+            commits: AtomicU64::new(0),
+            aborts: AtomicU64::new(0),
+        }
+    }
+}
+
+impl StmShared {
+    /// The state of thread slot `slot` (1-based).
+    #[inline(always)]
+    pub fn slot(&self, slot: u32) -> &SlotState {
+        &self.slots[slot as usize]
+    }
+
+    /// Notes that `slot` is in use, so token holders scan it.
+    pub fn register_slot(&self, slot: u32) {
+        self.max_slot.fetch_max(slot, Ordering::SeqCst);
+    }
+
+    /// Whether any thread other than `me` has a commit in flight.
+    pub fn commits_in_flight(&self, me: u32) -> bool {
+        let max = self.max_slot.load(Ordering::SeqCst);
+        (1..=max).any(|s| s != me && self.slot(s).commit.load(Ordering::SeqCst) != 0)
+    }
+}

@@ -1,0 +1,321 @@
+//! An attached thread: its collector mutator, its registered types, and the
+//! state of the transaction it runs. `atomically` is the retry loop.
+
+use crate::error::Error;
+use crate::heap::Heap;
+use crate::object::{FreedRoots, GlobalRoot, Object, Root};
+use crate::tx::{Conflict, Tx};
+use std::any::TypeId as RustTypeId;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use strata_gc::{Address, FixedType, HandleSlot, Mutator, TypeDesc, TypeId};
+
+/// Hashes keys that are already well mixed (type ids, addresses).
+#[derive(Default)]
+pub(crate) struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 ^= self.0 >> 29;
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.write_u64(n as u64 ^ (n >> 64) as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+pub(crate) type MixMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+
+/// The state of the running transaction.
+#[derive(Default)]
+pub(crate) struct TxState {
+    pub active: bool,
+    pub snapshot: u64,
+    pub inevitable: bool,
+    /// Anchors read, for validation at commit.
+    pub read_set: Vec<Address>,
+    /// Anchor -> client-root index of its private copy.
+    pub write_set: MixMap<Address, u32>,
+    /// Anchors this transaction owns (ownership taken at first write).
+    pub owned: Vec<Address>,
+    pub roots_made: Vec<HandleSlot>,
+    /// Roots changed by this transaction and what they held before.
+    pub root_undo: Vec<(HandleSlot, Address)>,
+    pub promoted: Vec<Address>,
+    pub on_commit: Vec<Box<dyn FnOnce()>>,
+    pub on_abort: Vec<Box<dyn FnOnce()>>,
+    pub allocated_at_start: u64,
+    pub commits: u64,
+    pub aborts: u64,
+}
+
+static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A thread attached to a [`Heap`]; it runs transactions. Not `Send`.
+///
+/// ```
+/// #[derive(Clone, Copy)]
+/// struct Counter {
+///     n: u64,
+/// }
+/// impl strata::Object for Counter {}
+///
+/// let heap = strata::Heap::new(strata::HeapConfig::default()).unwrap();
+/// let mut thread = heap.attach().unwrap();
+/// let counter = thread
+///     .atomically(|tx| {
+///         let c = tx.alloc(Counter { n: 0 });
+///         tx.root(c)
+///     })
+///     .unwrap();
+/// for _ in 0..10 {
+///     thread
+///         .atomically(|tx| {
+///             let c = tx.get_root(&counter);
+///             tx.update(c, |c| c.n += 1);
+///         })
+///         .unwrap();
+/// }
+/// let n = thread
+///     .atomically(|tx| {
+///         let c = tx.get_root(&counter);
+///         tx.read(c).n
+///     })
+///     .unwrap();
+/// assert_eq!(n, 10);
+/// ```
+pub struct Thread {
+    pub(crate) heap: Heap,
+    pub(crate) m: Mutator,
+    pub(crate) tx: TxState,
+    pub(crate) slot: u32,
+    pub(crate) id: u64,
+    types: MixMap<RustTypeId, FixedType>,
+    pub(crate) ref_array: TypeId,
+    pub(crate) freed_roots: FreedRoots,
+    seed: u64,
+}
+
+/// The payload a conflict unwinds the transaction's closure with.
+pub(crate) struct AbortSignal(pub Conflict);
+
+impl Thread {
+    pub(crate) fn new(heap: Heap) -> Result<Thread, Error> {
+        let mut m = heap.gc.attach()?;
+        let slot = m.slot();
+        heap.stm.register_slot(slot);
+        let ref_array = heap.stm.ref_array;
+        m.type_info(ref_array.0)?;
+        let id = NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(Thread {
+            heap,
+            m,
+            tx: TxState::default(),
+            slot,
+            id,
+            types: MixMap::default(),
+            ref_array,
+            freed_roots: FreedRoots::default(),
+            seed: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        })
+    }
+
+    /// The heap this thread is attached to.
+    pub fn heap(&self) -> &Heap {
+        &self.heap
+    }
+
+    /// The registered type of `T`, registering it on first use.
+    pub(crate) fn type_of<T: Object>(&mut self) -> FixedType {
+        let key = RustTypeId::of::<T>();
+        if let Some(&ty) = self.types.get(&key) {
+            return ty;
+        }
+        self.register::<T>()
+    }
+
+    #[cold]
+    fn register<T: Object>(&mut self) -> FixedType {
+        assert!(
+            std::mem::align_of::<T>() <= 8,
+            "strata: {} has alignment {} (at most 8 is supported)",
+            std::any::type_name::<T>(),
+            std::mem::align_of::<T>()
+        );
+        let id = *self
+            .heap
+            .stm
+            .type_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(RustTypeId::of::<T>())
+            .or_insert_with(|| {
+                let data = std::mem::size_of::<T>().next_multiple_of(8);
+                let offsets: Vec<u32> = (0..T::REFS as u32).map(|i| i * 8).collect();
+                self.heap
+                    .gc
+                    .register_type(
+                        TypeDesc::fixed(std::any::type_name::<T>(), T::REFS * 8 + data)
+                            .with_ref_offsets(&offsets),
+                    )
+                    .expect("a Rust type always makes a valid description")
+            });
+        let ty = self.m.fixed_type(id).expect("just registered");
+        self.types.insert(RustTypeId::of::<T>(), ty);
+        ty
+    }
+
+    /// The heap's type id of `T`, if registered.
+    pub(crate) fn type_id_of<T: Object>(&mut self) -> u32 {
+        let ty = self.type_of::<T>();
+        ty.type_id()
+    }
+
+    /// Runs `f` as a transaction until it commits, and returns its result.
+    ///
+    /// `f` may run several times (each conflict aborts and re-runs it); only
+    /// the run that commits has effects on the heap. A panic in `f` aborts
+    /// the transaction and is propagated. An allocation failure aborts it and
+    /// is returned as [`Error::Alloc`].
+    pub fn atomically<R>(
+        &mut self,
+        mut f: impl for<'tx> FnMut(&mut Tx<'tx>) -> R,
+    ) -> Result<R, Error> {
+        let mut attempts = 0u32;
+        let mut inevitable = false;
+        loop {
+            self.begin(inevitable);
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut tx = Tx::new(self);
+                f(&mut tx)
+            }));
+            match outcome {
+                Ok(result) => match self.commit() {
+                    Ok(()) => return Ok(result),
+                    Err(conflict) => self.abort(conflict),
+                },
+                Err(payload) => match payload.downcast::<AbortSignal>() {
+                    Ok(signal) => match signal.0 {
+                        Conflict::Alloc(e) => {
+                            self.abort(Conflict::Alloc(e.clone()));
+                            return Err(Error::Alloc(e));
+                        }
+                        Conflict::Inevitable => {
+                            self.abort(Conflict::Inevitable);
+                            inevitable = true;
+                            continue;
+                        }
+                        other => self.abort(other),
+                    },
+                    Err(payload) => {
+                        self.abort(Conflict::Panic);
+                        panic::resume_unwind(payload);
+                    }
+                },
+            }
+            attempts += 1;
+            if attempts >= self.heap.tx_config.max_retries {
+                inevitable = true;
+            } else {
+                self.backoff(attempts);
+            }
+        }
+    }
+
+    fn backoff(&mut self, attempts: u32) {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let limit = 1u64 << attempts.min(12);
+        for _ in 0..(self.seed % limit) * 8 {
+            std::hint::spin_loop();
+        }
+        if attempts > 6 {
+            std::thread::yield_now();
+        }
+        self.m.safepoint();
+    }
+
+    /// Makes a global root of `root`'s object, shareable with other threads.
+    /// Call it outside a transaction (the object is committed then).
+    pub fn global<T>(&mut self, root: &Root<T>) -> GlobalRoot<T> {
+        self.check_root(root);
+        let obj = self.m.rooted(root.slot);
+        // SAFETY: a live root holds a live, committed object of this thread.
+        let global = unsafe { self.m.global_root(obj) };
+        GlobalRoot::new(global, self.heap.gc.id())
+    }
+
+    pub(crate) fn check_root<T>(&self, root: &Root<T>) {
+        assert_eq!(
+            root.thread_id, self.id,
+            "strata: a Root used on a thread that did not make it"
+        );
+        assert!(
+            !self.m.rooted(root.slot).is_null(),
+            "strata: a Root made by a transaction that aborted"
+        );
+    }
+
+    /// Frees the slots of roots dropped since the last call.
+    pub(crate) fn free_dropped_roots(&mut self) {
+        let freed = std::mem::take(&mut *self.freed_roots.borrow_mut());
+        for slot in freed {
+            self.m.unroot(slot);
+        }
+    }
+
+    /// Leaves the heap while `f` runs (it must not use heap objects), so
+    /// that collections do not wait for this thread: use it around blocking
+    /// calls, sleeps and joins.
+    pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.m.blocking(f)
+    }
+
+    /// Answers a pending stop-the-world request (threads that run no
+    /// transaction for a long time should call it now and then).
+    pub fn safepoint(&mut self) {
+        self.m.safepoint()
+    }
+
+    /// Runs a major collection now.
+    pub fn collect(&mut self) {
+        self.m.collect_major()
+    }
+
+    /// Commits and aborts of this thread's transactions so far.
+    pub fn tx_counts(&self) -> (u64, u64) {
+        (self.tx.commits, self.tx.aborts)
+    }
+
+    /// The collector's statistics, including this thread's recent counts.
+    pub fn gc_stats(&mut self) -> strata_gc::GcStats {
+        self.m.stats()
+    }
+}
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        self.heap
+            .stm
+            .commits
+            .fetch_add(self.tx.commits, Ordering::Relaxed);
+        self.heap
+            .stm
+            .aborts
+            .fetch_add(self.tx.aborts, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,331 @@
+//! The transaction handle: allocation, typed reads and writes, references,
+//! arrays, roots, inevitability and callbacks. Every access goes through the
+//! barriers of `barrier.rs`.
+
+use crate::object::{GlobalRoot, Obj, Object, RefArray, Root};
+use crate::thread::{AbortSignal, Thread};
+use std::marker::PhantomData;
+use strata_gc::header;
+use strata_gc::{Address, AllocError};
+
+/// Why a transaction attempt ends without committing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Conflict {
+    /// Another transaction owns an object this one writes.
+    WriteWrite,
+    /// Something this transaction read changed before it committed.
+    Validation,
+    /// An inevitable transaction needs this one's objects.
+    Doomed,
+    /// The transaction must re-run as inevitable.
+    Inevitable,
+    /// An allocation failed.
+    Alloc(AllocError),
+    /// The closure panicked.
+    Panic,
+}
+
+/// An open transaction, given to the closure of
+/// [`Thread::atomically`](crate::Thread::atomically). `'tx` brands the
+/// handles it makes.
+pub struct Tx<'tx> {
+    pub(crate) th: &'tx mut Thread,
+    _brand: PhantomData<fn(&'tx ()) -> &'tx ()>,
+}
+
+/// Ends the attempt: `atomically` catches this and aborts (or retries).
+#[cold]
+pub(crate) fn unwind(conflict: Conflict) -> ! {
+    std::panic::resume_unwind(Box::new(AbortSignal(conflict)))
+}
+
+impl<'tx> Tx<'tx> {
+    pub(crate) fn new(th: &'tx mut Thread) -> Self {
+        Tx {
+            th,
+            _brand: PhantomData,
+        }
+    }
+
+    fn handle<T>(&mut self, obj: Address) -> Obj<'tx, T> {
+        let roots = self.th.m.client_roots();
+        roots.push(obj);
+        Obj::new((roots.len() - 1) as u32)
+    }
+
+    #[inline(always)]
+    fn address<T>(&self, obj: Obj<'tx, T>) -> Address {
+        self.th.m.client_root(obj.index as usize)
+    }
+
+    /// Allocates a new object holding `value`, with null references. It is
+    /// private to this transaction until it commits.
+    pub fn alloc<T: Object>(&mut self, value: T) -> Obj<'tx, T> {
+        let ty = self.th.type_of::<T>();
+        let obj = self
+            .th
+            .m
+            .alloc_fixed(ty)
+            .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
+        // SAFETY: `obj` is a fresh object of `T`'s type: REFS slots then `T`.
+        unsafe { data_ptr::<T>(obj).write(value) };
+        self.handle(obj)
+    }
+
+    /// Allocates an array of `len` null references.
+    pub fn alloc_array(&mut self, len: usize) -> Obj<'tx, RefArray> {
+        let ty = self.th.ref_array;
+        let obj = self
+            .th
+            .m
+            .alloc_array(ty, len)
+            .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
+        self.handle(obj)
+    }
+
+    /// The value of `obj` as this transaction sees it.
+    #[inline]
+    pub fn read<T: Object>(&mut self, obj: Obj<'tx, T>) -> T {
+        let addr = self.address(obj);
+        let source = self.th.readable(addr);
+        // SAFETY: `source` is `obj` or one of its versions, live while this
+        // transaction runs; its body holds a `T` after the reference slots.
+        unsafe { data_ptr::<T>(source).read() }
+    }
+
+    /// Replaces the value of `obj` (its references are unchanged).
+    #[inline]
+    pub fn write<T: Object>(&mut self, obj: Obj<'tx, T>, value: T) {
+        let index = obj.index;
+        let target = self.th.writable(index);
+        // SAFETY: `target` is private to this transaction and holds a `T`.
+        unsafe { data_ptr::<T>(target).write(value) };
+    }
+
+    /// Reads, changes and writes back the value of `obj`.
+    #[inline]
+    pub fn update<T: Object, R>(&mut self, obj: Obj<'tx, T>, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut value = self.read(obj);
+        let result = f(&mut value);
+        self.write(obj, value);
+        result
+    }
+
+    /// Reference slot `field` of `obj`, as an object of type `U`.
+    ///
+    /// # Panics
+    /// If `field >= T::REFS`, or the object there is not a `U`.
+    pub fn get_ref<T: Object, U: Object>(
+        &mut self,
+        obj: Obj<'tx, T>,
+        field: usize,
+    ) -> Option<Obj<'tx, U>> {
+        assert!(
+            field < T::REFS,
+            "strata: reference slot {field} of a type with {}",
+            T::REFS
+        );
+        let addr = self.address(obj);
+        let source = self.th.readable(addr);
+        // SAFETY: `source` is live; slot `field` is a reference slot.
+        let target = unsafe {
+            header::body(source)
+                .offset(field * 8)
+                .as_ptr::<Address>()
+                .read()
+        };
+        self.typed_handle::<U>(target)
+    }
+
+    /// Sets reference slot `field` of `obj` to `value`.
+    ///
+    /// # Panics
+    /// If `field >= T::REFS`.
+    pub fn set_ref<T: Object, U: Object>(
+        &mut self,
+        obj: Obj<'tx, T>,
+        field: usize,
+        value: Option<Obj<'tx, U>>,
+    ) {
+        assert!(
+            field < T::REFS,
+            "strata: reference slot {field} of a type with {}",
+            T::REFS
+        );
+        self.store_ref(obj.index, field * 8, value.map(|v| v.index));
+    }
+
+    /// The length of an array.
+    pub fn len(&mut self, array: Obj<'tx, RefArray>) -> usize {
+        let addr = self.address(array);
+        let source = self.th.readable(addr);
+        // SAFETY: an array body starts with its length.
+        unsafe { header::body(source).as_ptr::<u64>().read() as usize }
+    }
+
+    /// Element `i` of an array, as an object of type `U`.
+    ///
+    /// # Panics
+    /// If `i` is out of bounds or the element is not a `U`.
+    pub fn get<U: Object>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
+        let addr = self.address(array);
+        let source = self.th.readable(addr);
+        // SAFETY: an array body is its length then its elements.
+        let target = unsafe {
+            let body = header::body(source);
+            let len = body.as_ptr::<u64>().read() as usize;
+            assert!(
+                i < len,
+                "strata: index {i} out of bounds of an array of {len}"
+            );
+            body.offset(8 + i * 8).as_ptr::<Address>().read()
+        };
+        self.typed_handle::<U>(target)
+    }
+
+    /// Sets element `i` of an array.
+    ///
+    /// # Panics
+    /// If `i` is out of bounds.
+    pub fn set<U: Object>(
+        &mut self,
+        array: Obj<'tx, RefArray>,
+        i: usize,
+        value: Option<Obj<'tx, U>>,
+    ) {
+        let len = self.len(array);
+        assert!(
+            i < len,
+            "strata: index {i} out of bounds of an array of {len}"
+        );
+        self.store_ref(array.index, 8 + i * 8, value.map(|v| v.index));
+    }
+
+    fn store_ref(&mut self, target: u32, offset: usize, value: Option<u32>) {
+        let dest = self.th.writable(target);
+        let value = value.map_or(Address::NULL, |v| self.th.m.client_root(v as usize));
+        // SAFETY: `dest` is private to this transaction; `value` is a live
+        // object this transaction holds; the barrier records old-to-young.
+        unsafe { self.th.m.write_ref(dest, offset, value) };
+    }
+
+    fn typed_handle<U: Object>(&mut self, target: Address) -> Option<Obj<'tx, U>> {
+        if target.is_null() {
+            return None;
+        }
+        let expected = self.th.type_id_of::<U>();
+        // SAFETY: a non-null reference in a live object is a live object.
+        let actual = unsafe { header::type_id(target) };
+        assert_eq!(
+            actual,
+            expected,
+            "strata: the object is not a {}",
+            std::any::type_name::<U>()
+        );
+        Some(self.handle(target))
+    }
+
+    /// Keeps `obj` alive past this transaction, on this thread. If this
+    /// transaction aborts, the root is dead (using it panics).
+    pub fn root<T>(&mut self, obj: Obj<'tx, T>) -> Root<T> {
+        let addr = self.address(obj);
+        // SAFETY: `addr` is a live object this transaction holds.
+        let slot = unsafe { self.th.m.root(addr) };
+        self.th.tx.roots_made.push(slot);
+        Root::new(slot, self.th.id, self.th.freed_roots.clone())
+    }
+
+    /// The object a root holds.
+    ///
+    /// # Panics
+    /// If the root belongs to another thread or was made by a transaction
+    /// that aborted.
+    pub fn get_root<T>(&mut self, root: &Root<T>) -> Obj<'tx, T> {
+        self.th.check_root(root);
+        let addr = self.th.m.rooted(root.slot);
+        self.handle(addr)
+    }
+
+    /// Changes the object a root holds (takes effect if this transaction
+    /// commits, and is undone if it aborts).
+    pub fn set_root<T>(&mut self, root: &Root<T>, obj: Obj<'tx, T>) {
+        self.th.check_root(root);
+        let previous = self.th.m.rooted(root.slot);
+        let addr = self.address(obj);
+        // SAFETY: `addr` is live and held by this transaction.
+        unsafe { self.th.m.set_rooted(root.slot, addr) };
+        self.th.tx.root_undo.push((root.slot, previous));
+    }
+
+    /// The object a global root holds.
+    ///
+    /// # Panics
+    /// If the global root belongs to another heap.
+    pub fn get_global<T>(&mut self, root: &GlobalRoot<T>) -> Obj<'tx, T> {
+        assert_eq!(
+            root.heap_id,
+            self.th.heap.gc.id(),
+            "strata: a GlobalRoot of another heap"
+        );
+        let addr = root.root.get();
+        self.handle(addr)
+    }
+
+    /// Makes this transaction inevitable: once this returns it will commit.
+    /// Use it before I/O or other work that cannot be undone. Only one
+    /// transaction is inevitable at a time; see `DESIGN.md`.
+    pub fn become_inevitable(&mut self) {
+        if let Err(conflict) = self.th.become_inevitable() {
+            unwind(conflict);
+        }
+    }
+
+    /// Whether this transaction is inevitable.
+    pub fn is_inevitable(&self) -> bool {
+        self.th.tx.inevitable
+    }
+
+    /// Whether another transaction has doomed this one (it will abort at its
+    /// next barrier or at commit).
+    pub fn is_doomed(&self) -> bool {
+        self.th.is_doomed()
+    }
+
+    /// Whether this transaction has run long enough (allocated
+    /// `break_bytes`) that an interpreter should end it at the next
+    /// convenient point.
+    pub fn should_break(&self) -> bool {
+        self.th.m.allocated_bytes() - self.th.tx.allocated_at_start
+            >= self.th.heap.tx_config.break_bytes as u64
+    }
+
+    /// Runs `f` if and after this transaction commits.
+    pub fn on_commit(&mut self, f: impl FnOnce() + 'static) {
+        self.th.tx.on_commit.push(Box::new(f));
+    }
+
+    /// Runs `f` if this transaction aborts.
+    pub fn on_abort(&mut self, f: impl FnOnce() + 'static) {
+        self.th.tx.on_abort.push(Box::new(f));
+    }
+
+    /// A nested atomic block: it flattens into this transaction.
+    pub fn atomically<R>(&mut self, f: impl FnOnce(&mut Tx<'tx>) -> R) -> R {
+        f(self)
+    }
+
+    /// This transaction's snapshot time.
+    pub fn snapshot(&self) -> u64 {
+        self.th.tx.snapshot
+    }
+}
+
+/// Where `T`'s data starts in the body of `obj` (after its reference slots).
+///
+/// # Safety
+/// `obj` is a live object or version of `T`'s type.
+#[inline(always)]
+unsafe fn data_ptr<T: Object>(obj: Address) -> *mut T {
+    // SAFETY: caller's invariant.
+    unsafe { header::body(obj).offset(T::REFS * 8).as_ptr::<T>() }
+}
