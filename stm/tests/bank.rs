@@ -1,0 +1,77 @@
+//! The bank: threads move money between random accounts while readers sum
+//! all accounts; every sum a reader sees is the invariant total and the
+//! final total is exact. Also with a tiny nursery, a collection at every
+//! commit and the verifier on.
+
+mod common;
+use common::*;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use strata::Heap;
+
+fn run_bank(heap: Heap, writers: usize, transfers: usize, accounts: usize) {
+    let mut main = heap.attach().unwrap();
+    let bank = Arc::new(make_bank(&mut main, accounts, 1000));
+    let expected = accounts as i64 * 1000;
+    let done = Arc::new(AtomicBool::new(false));
+    let sums = Arc::new(AtomicU64::new(0));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (heap, bank, done, sums) = (heap.clone(), bank.clone(), done.clone(), sums.clone());
+            std::thread::spawn(move || {
+                let mut t = heap.attach().unwrap();
+                while !done.load(Ordering::SeqCst) {
+                    let sum = total(&mut t, &bank);
+                    assert_eq!(sum, expected, "a reader saw a torn state");
+                    sums.fetch_add(1, Ordering::Relaxed);
+                }
+                assert_eq!(t.tx_counts().1, 0, "a read-only transaction aborted");
+            })
+        })
+        .collect();
+    let writer_count = writers;
+    let writers: Vec<_> = (0..writers)
+        .map(|w| {
+            let (heap, bank) = (heap.clone(), bank.clone());
+            std::thread::spawn(move || {
+                let mut t = heap.attach().unwrap();
+                let mut rng = Rng(0x9e37_79b9 + w as u64 * 7919);
+                for _ in 0..transfers {
+                    let from = rng.below(accounts);
+                    let to = (from + 1 + rng.below(accounts - 1)) % accounts;
+                    let amount = rng.below(100) as i64;
+                    t.atomically(|tx| {
+                        let array = tx.get_global(&bank);
+                        let a = tx.get::<Account>(array, from).unwrap();
+                        let b = tx.get::<Account>(array, to).unwrap();
+                        tx.update(a, |a| a.balance -= amount);
+                        tx.update(b, |b| b.balance += amount);
+                    })
+                    .unwrap();
+                }
+                t.tx_counts()
+            })
+        })
+        .collect();
+    let mut commits = 0;
+    for w in writers {
+        commits += main.blocking(|| w.join().unwrap()).0;
+    }
+    done.store(true, Ordering::SeqCst);
+    for r in readers {
+        main.blocking(|| r.join().unwrap());
+    }
+    assert_eq!(commits, (writer_count * transfers) as u64);
+    assert_eq!(total(&mut main, &bank), expected);
+    assert!(sums.load(Ordering::Relaxed) > 0);
+}
+
+#[test]
+fn bank_total_is_invariant() {
+    run_bank(plain_heap(), 8, scaled(100_000), 1000);
+}
+
+#[test]
+fn bank_with_tiny_nursery_and_collection_at_every_commit() {
+    run_bank(zealous_heap(), 4, scaled(300), 64);
+}

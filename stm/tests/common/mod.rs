@@ -1,0 +1,90 @@
+//! Helpers for the transaction tests: heaps with the rare paths made common,
+//! and a bank of accounts.
+
+#![allow(dead_code)]
+
+use strata::{GcOptions, GlobalRoot, Heap, HeapConfig, Object, RefArray, Thread};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Account {
+    pub balance: i64,
+}
+impl Object for Account {}
+
+/// A heap with the default nursery and the verifier as the build says.
+pub fn plain_heap() -> Heap {
+    Heap::new(HeapConfig::default()).unwrap()
+}
+
+/// A tiny nursery, a major collection at every minor one (so at every
+/// commit), the verifier on.
+pub fn zealous_heap() -> Heap {
+    Heap::with_options(
+        HeapConfig {
+            nursery_bytes: 16 << 10,
+            min_major_bytes: 1 << 20,
+            ..HeapConfig::default()
+        },
+        GcOptions {
+            verify: true,
+            major_every_minor: true,
+        },
+    )
+    .unwrap()
+}
+
+/// How much to scale stress loops: `STRATA_STRESS_SCALE` (default 1.0).
+pub fn scaled(n: usize) -> usize {
+    let scale: f64 = std::env::var("STRATA_STRESS_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    ((n as f64 * scale) as usize).max(1)
+}
+
+/// Makes `n` accounts of `balance` each in a global array.
+pub fn make_bank(thread: &mut Thread, n: usize, balance: i64) -> GlobalRoot<RefArray> {
+    let root = thread
+        .atomically(|tx| {
+            let array = tx.alloc_array(n);
+            for i in 0..n {
+                let account = tx.alloc(Account { balance });
+                tx.set(array, i, Some(account));
+            }
+            tx.root(array)
+        })
+        .unwrap();
+    thread.global(&root)
+}
+
+/// The sum of all balances, in one transaction.
+pub fn total(thread: &mut Thread, bank: &GlobalRoot<RefArray>) -> i64 {
+    thread
+        .atomically(|tx| {
+            let array = tx.get_global(bank);
+            let n = tx.len(array);
+            (0..n)
+                .map(|i| {
+                    let account = tx.get::<Account>(array, i).unwrap();
+                    tx.read(account).balance
+                })
+                .sum()
+        })
+        .unwrap()
+}
+
+/// A small xorshift generator.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
