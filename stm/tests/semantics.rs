@@ -1,0 +1,260 @@
+//! The semantics of `DESIGN.md`, one test each: aborted work never shows,
+//! panics abort and propagate, callbacks, nesting, roots of aborted
+//! transactions, inevitable transactions, long transactions, breaking.
+
+mod common;
+use common::*;
+use std::cell::Cell as StdCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use strata::{Error, Heap, HeapConfig, Object, TxConfig};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Node {
+    value: u64,
+}
+impl Object for Node {
+    const REFS: usize = 1;
+}
+
+#[test]
+fn a_panic_aborts_the_transaction_and_propagates() {
+    let heap = zealous_heap();
+    let mut t = heap.attach().unwrap();
+    let bank = make_bank(&mut t, 4, 10);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        t.atomically(|tx| {
+            let array = tx.get_global(&bank);
+            let a = tx.get::<Account>(array, 0).unwrap();
+            tx.update(a, |a| a.balance = 999);
+            panic!("boom");
+        })
+    }));
+    assert!(result.is_err());
+    assert_eq!(total(&mut t, &bank), 40, "the aborted write showed");
+    // The heap is usable and the object writable afterwards.
+    t.atomically(|tx| {
+        let array = tx.get_global(&bank);
+        let a = tx.get::<Account>(array, 0).unwrap();
+        tx.update(a, |a| a.balance += 1);
+    })
+    .unwrap();
+    assert_eq!(total(&mut t, &bank), 41);
+}
+
+#[test]
+fn callbacks_run_on_the_outcome() {
+    let heap = plain_heap();
+    let mut t = heap.attach().unwrap();
+    let committed = Rc::new(StdCell::new(0));
+    let aborted = Rc::new(StdCell::new(0));
+    let register = |tx: &mut strata::Tx<'_>| {
+        let (c, a) = (committed.clone(), aborted.clone());
+        tx.on_commit(move || c.set(c.get() + 1));
+        tx.on_abort(move || a.set(a.get() + 1));
+    };
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        t.atomically(|tx| {
+            register(tx);
+            panic!("abort this attempt");
+        })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!((committed.get(), aborted.get()), (0, 1));
+    t.atomically(|tx| register(tx)).unwrap();
+    assert_eq!((committed.get(), aborted.get()), (1, 1));
+}
+
+#[test]
+fn nested_blocks_flatten_and_roots_of_aborted_transactions_die() {
+    let heap = plain_heap();
+    let mut t = heap.attach().unwrap();
+    let root = t
+        .atomically(|tx| {
+            let outer = tx.alloc(Node { value: 1 });
+            tx.atomically(|tx| {
+                let inner = tx.alloc(Node { value: 2 });
+                tx.set_ref(outer, 0, Some(inner));
+            });
+            tx.root(outer)
+        })
+        .unwrap();
+    let values = t
+        .atomically(|tx| {
+            let outer = tx.get_root(&root);
+            let inner = tx.get_ref::<Node, Node>(outer, 0).unwrap();
+            (tx.read(outer).value, tx.read(inner).value)
+        })
+        .unwrap();
+    assert_eq!(values, (1, 2));
+
+    let leaked = std::cell::RefCell::new(None);
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        t.atomically(|tx| {
+            let node = tx.alloc(Node { value: 3 });
+            *leaked.borrow_mut() = Some(tx.root(node));
+            panic!("abort it");
+        })
+    }));
+    let leaked = leaked.into_inner().unwrap();
+    let use_dead = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        t.atomically(|tx| {
+            tx.get_root(&leaked);
+        })
+    }));
+    assert!(
+        use_dead.is_err(),
+        "a root of an aborted transaction was usable"
+    );
+}
+
+#[test]
+fn an_inevitable_transaction_commits_while_others_contend() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let bank = Arc::new(make_bank(&mut main, 8, 100));
+    let stop = Arc::new(AtomicBool::new(false));
+    let contenders: Vec<_> = (0..3)
+        .map(|w| {
+            let (heap, bank, stop) = (heap.clone(), bank.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut t = heap.attach().unwrap();
+                let mut rng = Rng(w + 11);
+                while !stop.load(Ordering::Relaxed) {
+                    let (from, to) = (rng.below(8), rng.below(8));
+                    t.atomically(|tx| {
+                        let array = tx.get_global(&bank);
+                        let a = tx.get::<Account>(array, from).unwrap();
+                        let b = tx.get::<Account>(array, to).unwrap();
+                        tx.update(a, |a| a.balance -= 1);
+                        tx.update(b, |b| b.balance += 1);
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    let side_effects = AtomicUsize::new(0);
+    for _ in 0..scaled(200) {
+        main.atomically(|tx| {
+            tx.become_inevitable();
+            assert!(tx.is_inevitable());
+            // Irreversible work: must happen exactly once per commit.
+            side_effects.fetch_add(1, Ordering::SeqCst);
+            let array = tx.get_global(&bank);
+            for i in 0..8 {
+                let a = tx.get::<Account>(array, i).unwrap();
+                tx.update(a, |a| a.balance += 0);
+            }
+        })
+        .unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    for c in contenders {
+        main.blocking(|| c.join().unwrap());
+    }
+    assert_eq!(side_effects.load(Ordering::SeqCst), scaled(200));
+    assert_eq!(total(&mut main, &bank), 800);
+}
+
+#[test]
+fn hot_spot_contention_makes_progress() {
+    // Every transaction writes the same account; max_retries 4 forces the
+    // inevitable fallback often.
+    let heap = plain_heap().with_tx_config(TxConfig {
+        max_retries: 4,
+        break_bytes: 1 << 20,
+    });
+    let mut main = heap.attach().unwrap();
+    let bank = Arc::new(make_bank(&mut main, 1, 0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (heap, bank) = (heap.clone(), bank.clone());
+            std::thread::spawn(move || {
+                let mut t = heap.attach().unwrap();
+                for _ in 0..scaled(2000) {
+                    t.atomically(|tx| {
+                        let array = tx.get_global(&bank);
+                        let a = tx.get::<Account>(array, 0).unwrap();
+                        tx.update(a, |a| a.balance += 1);
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        main.blocking(|| t.join().unwrap());
+    }
+    assert_eq!(total(&mut main, &bank), 4 * scaled(2000) as i64);
+}
+
+#[test]
+fn a_long_transaction_survives_minor_collections_in_the_middle() {
+    let heap = Heap::new(HeapConfig {
+        nursery_bytes: 256 << 10,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let mut t = heap.attach().unwrap();
+    let n = scaled(200_000);
+    let head = t
+        .atomically(|tx| {
+            let mut head = tx.alloc(Node { value: 0 });
+            for i in 1..n as u64 {
+                let node = tx.alloc(Node { value: i });
+                tx.set_ref(node, 0, Some(head));
+                head = node;
+            }
+            assert!(tx.should_break());
+            tx.root(head)
+        })
+        .unwrap();
+    assert!(t.gc_stats().minor_collections > 10);
+    // Then update every node in one transaction (a write per object).
+    t.atomically(|tx| {
+        let mut cursor = Some(tx.get_root(&head));
+        while let Some(node) = cursor {
+            tx.update(node, |v| v.value *= 2);
+            cursor = tx.get_ref::<Node, Node>(node, 0);
+        }
+    })
+    .unwrap();
+    let sum = t
+        .atomically(|tx| {
+            let mut sum = 0u64;
+            let mut cursor = Some(tx.get_root(&head));
+            while let Some(node) = cursor {
+                sum += tx.read(node).value;
+                cursor = tx.get_ref::<Node, Node>(node, 0);
+            }
+            sum
+        })
+        .unwrap();
+    let n = n as u64;
+    assert_eq!(sum, n * (n - 1));
+}
+
+#[test]
+fn out_of_memory_in_a_transaction_is_an_error_and_nothing_shows() {
+    let heap = Heap::new(HeapConfig {
+        nursery_bytes: 64 << 10,
+        max_heap_bytes: 4 << 20,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let mut t = heap.attach().unwrap();
+    let bank = make_bank(&mut t, 4, 10);
+    let result = t.atomically(|tx| {
+        let array = tx.get_global(&bank);
+        let a = tx.get::<Account>(array, 0).unwrap();
+        tx.update(a, |a| a.balance = 0);
+        let mut keep = Vec::new();
+        loop {
+            keep.push(tx.alloc_array(10_000));
+        }
+    });
+    assert!(matches!(result, Err(Error::Alloc(_))), "{:?}", result.err());
+    assert_eq!(total(&mut t, &bank), 40);
+}
