@@ -1,0 +1,9 @@
+//! The soundness rules of the Rust API, shown by programs that must not
+//! compile: handles cannot leave their transaction or cross transactions,
+//! and thread-bound handles cannot cross threads.
+
+#[test]
+fn api_misuse_does_not_compile() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+}
