@@ -51,7 +51,10 @@ impl Nursery {
         // cursor and owned by this thread alone.
         unsafe {
             header::init(obj, type_id, 0);
-            crate::words::zero(obj.offset(header::HEADER_BYTES), bytes - header::HEADER_BYTES);
+            crate::words::zero(
+                obj.offset(header::HEADER_BYTES),
+                bytes - header::HEADER_BYTES,
+            );
         }
         Some(obj)
     }

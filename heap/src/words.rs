@@ -32,10 +32,18 @@ pub unsafe fn copy(src: Address, dst: Address, bytes: usize) {
     // SAFETY: caller's invariant; each arm moves exactly `bytes`.
     unsafe {
         match bytes {
-            16 => dst.as_ptr::<[u64; 2]>().write(src.as_ptr::<[u64; 2]>().read()),
-            32 => dst.as_ptr::<[u64; 4]>().write(src.as_ptr::<[u64; 4]>().read()),
-            48 => dst.as_ptr::<[u64; 6]>().write(src.as_ptr::<[u64; 6]>().read()),
-            64 => dst.as_ptr::<[u64; 8]>().write(src.as_ptr::<[u64; 8]>().read()),
+            16 => dst
+                .as_ptr::<[u64; 2]>()
+                .write(src.as_ptr::<[u64; 2]>().read()),
+            32 => dst
+                .as_ptr::<[u64; 4]>()
+                .write(src.as_ptr::<[u64; 4]>().read()),
+            48 => dst
+                .as_ptr::<[u64; 6]>()
+                .write(src.as_ptr::<[u64; 6]>().read()),
+            64 => dst
+                .as_ptr::<[u64; 8]>()
+                .write(src.as_ptr::<[u64; 8]>().read()),
             _ => std::ptr::copy_nonoverlapping(src.as_ptr::<u8>(), dst.as_ptr::<u8>(), bytes),
         }
     }
@@ -56,7 +64,11 @@ mod tests {
             let words = bytes / 8;
             // SAFETY: local, aligned buffers of 256 bytes.
             unsafe {
-                copy(Address::from_ptr(src.as_ptr()), Address::from_ptr(dst.as_mut_ptr()), bytes);
+                copy(
+                    Address::from_ptr(src.as_ptr()),
+                    Address::from_ptr(dst.as_mut_ptr()),
+                    bytes,
+                );
             }
             assert_eq!(src[..words], dst[..words]);
             assert!(dst[words..].iter().all(|&w| w == u64::MAX));
