@@ -62,10 +62,8 @@ fn bad_requests_are_errors() {
     assert!(m.fixed_type(bytes).is_err());
     let ok = m.alloc_array(bytes, 100).unwrap();
     // SAFETY: `ok` is a fresh array; its body starts with its length.
-    assert_eq!(
-        unsafe { strata_gc::header::body(ok).as_ptr::<u64>().read() },
-        100
-    );
+    let len = unsafe { strata_gc::header::body(ok).as_ptr::<u64>().read() };
+    assert_eq!(len, 100);
 }
 
 #[test]

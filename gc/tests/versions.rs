@@ -59,10 +59,8 @@ fn trimming_keeps_what_the_horizon_can_see() {
     m.collect_major_with_horizon(u64::MAX);
     assert_eq!(value(anchor), 3);
     // SAFETY: `anchor` is live.
-    assert_eq!(
-        unsafe { header::link(anchor) }.load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
+    let link = unsafe { header::link(anchor) }.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(link, 0);
 }
 
 #[test]

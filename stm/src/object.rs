@@ -46,14 +46,20 @@ pub enum RefArray {}
 /// transaction. Make a [`Root`] to keep an object past the transaction.
 pub struct Obj<'tx, T> {
     pub(crate) index: u32,
-    _brand: PhantomData<(fn(&'tx ()) -> &'tx (), *const T)>,
+    _brand: Brand<'tx>,
+    _type: PhantomData<*const T>,
 }
+
+/// Makes a type invariant in `'tx`, so that two transactions' brands never
+/// unify.
+pub(crate) type Brand<'tx> = PhantomData<fn(&'tx ()) -> &'tx ()>;
 
 impl<T> Obj<'_, T> {
     pub(crate) fn new(index: u32) -> Self {
         Obj {
             index,
             _brand: PhantomData,
+            _type: PhantomData,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! arrays, roots, inevitability and callbacks. Every access goes through the
 //! barriers of `barrier.rs`.
 
-use crate::object::{GlobalRoot, Obj, Object, RefArray, Root};
+use crate::object::{Brand, GlobalRoot, Obj, Object, RefArray, Root};
 use crate::thread::{AbortSignal, Thread};
 use std::marker::PhantomData;
 use strata_gc::header;
@@ -30,7 +30,7 @@ pub(crate) enum Conflict {
 /// handles it makes.
 pub struct Tx<'tx> {
     pub(crate) th: &'tx mut Thread,
-    _brand: PhantomData<fn(&'tx ()) -> &'tx ()>,
+    _brand: Brand<'tx>,
 }
 
 /// Ends the attempt: `atomically` catches this and aborts (or retries).

@@ -96,11 +96,11 @@ fn apply(cells: &mut [i64], log: &mut (u64, u64), id: u64, op: &Op) {
     log.1 = log.1.wrapping_mul(31).wrapping_add(id);
 }
 
-fn run_concurrently(
-    heap: &Heap,
-    threads: &[Vec<Op>],
-    cells_n: usize,
-) -> (Vec<i64>, (u64, u64), Vec<(u64, u64)>) {
+/// Final cells, final log (length, hash), and (log position, id) of each
+/// commit in log order.
+type Outcome = (Vec<i64>, (u64, u64), Vec<(u64, u64)>);
+
+fn run_concurrently(heap: &Heap, threads: &[Vec<Op>], cells_n: usize) -> Outcome {
     let mut main = heap.attach().unwrap();
     let state = main
         .atomically(|tx| {
