@@ -78,6 +78,11 @@ impl Thread {
         if self.is_doomed() {
             return Err(Conflict::Doomed);
         }
+        // Handles died with the closure: only the private copies stay rooted,
+        // so the minor collection promotes what the commit publishes (and
+        // what roots made by this transaction hold), not every object the
+        // transaction touched.
+        self.keep_only_copies();
         // Promote what the transaction made (still marked PRIVATE).
         self.m.collect_minor_only();
         if self.tx.write_set.is_empty() {
@@ -120,6 +125,17 @@ impl Thread {
         me.commit.store(0, Ordering::SeqCst);
         self.finish_commit();
         Ok(())
+    }
+
+    /// Shrinks the handle arena to the private copies, re-indexing the
+    /// write set.
+    fn keep_only_copies(&mut self) {
+        let mut kept = Vec::with_capacity(self.tx.write_set.len());
+        for index in self.tx.write_set.values_mut() {
+            kept.push(self.m.client_root(*index as usize));
+            *index = (kept.len() - 1) as u32;
+        }
+        *self.m.client_roots() = kept;
     }
 
     fn finish_commit(&mut self) {
