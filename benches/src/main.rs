@@ -1,1 +1,58 @@
-fn main() {}
+//! `strata-bench`: runs Strata's workloads side by side with the runtimes a
+//! user would pick instead, checks every result, and prints a table or JSON
+//! lines. `strata-bench suite` is the README's main job. See
+//! `benches/README.md` for every workload, runtime and how to reproduce the
+//! figures.
+
+mod cli;
+mod ffi;
+mod report;
+mod result;
+mod rng;
+mod rss;
+mod suite;
+mod workloads;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = match cli::Args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("strata-bench: {message}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let results = if args.workload == "suite" {
+        suite::run(&args)
+    } else {
+        match workloads::run(&args) {
+            Ok(results) => results,
+            Err(message) => {
+                eprintln!("strata-bench: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    if args.workload != "suite" {
+        if args.json {
+            for r in &results {
+                println!("{}", r.to_json());
+            }
+        } else {
+            report::print_table(&results);
+        }
+    }
+    let failed: Vec<_> = results.iter().filter(|r| r.check != "ok").collect();
+    for r in &failed {
+        eprintln!(
+            "strata-bench: CHECK FAILED: {} {} {} threads: {}",
+            r.workload, r.runtime, r.threads, r.check
+        );
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -4,7 +4,6 @@
 
 use crate::error::HeapError;
 use crate::mutator::Mutator;
-use crate::roots::SlotTable;
 use crate::stats::{GcStats, Stats};
 use crate::world::World;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -42,7 +41,9 @@ pub(crate) struct HeapShared {
     pub types: TypeRegistry,
     pub stats: Stats,
     pub world: World,
-    pub globals: Mutex<SlotTable>,
+    /// Cells of the global roots; each `GlobalRoot` holds one, so reading
+    /// it takes no lock.
+    pub globals: Mutex<Vec<Arc<AtomicUsize>>>,
     /// Old-space bytes in use at which growth triggers a major collection.
     pub next_major_bytes: AtomicUsize,
     /// Unique per heap, so that handles can tell heaps apart.
@@ -82,7 +83,7 @@ impl Heap {
                 types: TypeRegistry::default(),
                 stats: Stats::default(),
                 world: World::default(),
-                globals: Mutex::new(SlotTable::default()),
+                globals: Mutex::new(Vec::new()),
                 id: NEXT_HEAP_ID.fetch_add(1, Ordering::Relaxed),
             }),
         })
@@ -129,40 +130,34 @@ impl Heap {
     }
 }
 
-/// A global root: keeps an old object alive and can be read from any thread.
-/// Made by [`Mutator::global_root`], which promotes a young object first.
+/// A global root: keeps an old object alive and can be read from any thread
+/// without a lock. Made by [`Mutator::global_root`], which promotes a young
+/// object first.
 pub struct GlobalRoot {
     heap: Arc<HeapShared>,
-    index: u32,
+    cell: Arc<AtomicUsize>,
 }
 
 impl GlobalRoot {
     pub(crate) fn new(heap: Arc<HeapShared>, value: Address) -> GlobalRoot {
         debug_assert!(value.is_null() || heap.old.contains(value));
-        let index = heap
-            .globals
+        let cell = Arc::new(AtomicUsize::new(value.as_usize()));
+        heap.globals
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(value);
-        GlobalRoot { heap, index }
+            .push(cell.clone());
+        GlobalRoot { heap, cell }
     }
 
     /// The object held (an old-space address, never moved).
+    #[inline]
     pub fn get(&self) -> Address {
-        self.heap
-            .globals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(self.index)
+        Address::from_usize(self.cell.load(Ordering::Acquire))
     }
 
     pub(crate) fn set_old(&self, value: Address) {
         debug_assert!(value.is_null() || self.heap.old.contains(value));
-        self.heap
-            .globals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .set(self.index, value);
+        self.cell.store(value.as_usize(), Ordering::Release);
     }
 
     pub(crate) fn heap_id(&self) -> u64 {
@@ -176,6 +171,6 @@ impl Drop for GlobalRoot {
             .globals
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(self.index);
+            .retain(|cell| !Arc::ptr_eq(cell, &self.cell));
     }
 }

@@ -95,7 +95,8 @@ unsafe fn mark_and_sweep(
         .globals
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .values()
+        .iter()
+        .map(|cell| Address::from_usize(cell.load(Ordering::Acquire)))
         .collect();
     for root in globals {
         marker.mark(root);

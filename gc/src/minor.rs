@@ -17,10 +17,16 @@ impl Mutator {
     pub fn collect_minor(&mut self) {
         self.minor_collection();
         self.safepoint();
+        self.collect_major_if_grown();
+    }
+
+    /// Starts a major collection if the old space has grown past its
+    /// trigger (or the heap is zealous and a minor collection ran since the
+    /// last check).
+    pub fn collect_major_if_grown(&mut self) {
         let shared = &self.heap.shared;
-        if shared.options.major_every_minor
-            || shared.old.bytes_in_use() >= shared.next_major_bytes.load(Ordering::Relaxed)
-        {
+        let zeal = shared.options.major_every_minor && self.nursery_used_bytes() == 0;
+        if zeal || shared.old.bytes_in_use() >= shared.next_major_bytes.load(Ordering::Relaxed) {
             self.collect_major();
         }
     }

@@ -13,6 +13,7 @@ impl Thread {
     pub(crate) fn begin(&mut self, inevitable: bool) {
         self.free_dropped_roots();
         self.m.safepoint();
+        self.m.collect_major_if_grown();
         debug_assert_eq!(self.m.nursery_used_bytes(), 0, "nursery not empty at begin");
         self.heap
             .stm
@@ -130,12 +131,14 @@ impl Thread {
     /// Shrinks the handle arena to the private copies, re-indexing the
     /// write set.
     fn keep_only_copies(&mut self) {
-        let mut kept = Vec::with_capacity(self.tx.write_set.len());
+        let mut kept = std::mem::take(&mut self.tx.scratch);
+        kept.clear();
         for index in self.tx.write_set.values_mut() {
             kept.push(self.m.client_root(*index as usize));
             *index = (kept.len() - 1) as u32;
         }
-        *self.m.client_roots() = kept;
+        std::mem::swap(self.m.client_roots(), &mut kept);
+        self.tx.scratch = kept;
     }
 
     fn finish_commit(&mut self) {

@@ -11,8 +11,11 @@ use strata_gc::{TypeId, MAX_MUTATORS};
 /// Commit word value: about to take a commit time.
 pub const COMMITTING: u64 = u64::MAX;
 
-/// Per thread slot state visible to other threads.
+/// Per thread slot state visible to other threads. Each on its own pair of
+/// cache lines: a thread writes its commit word at every commit, and
+/// neighbours must not pay for it.
 #[derive(Default)]
+#[repr(align(128))]
 pub struct SlotState {
     /// 0, `COMMITTING`, or the commit time being published.
     pub commit: AtomicU64,
@@ -45,7 +48,7 @@ impl StmShared {
             clock: AtomicU64::new(1),
             inevitable: AtomicU32::new(0),
             max_slot: AtomicU32::new(0),
-            slots: (0..=MAX_MUTATORS).map(|_| SlotState::default()).collect(),
+            slots: zeroed_slots(MAX_MUTATORS as usize + 1),
             commits: AtomicU64::new(0),
             aborts: AtomicU64::new(0),
         }
@@ -69,4 +72,13 @@ impl StmShared {
         let max = self.max_slot.load(Ordering::SeqCst);
         (1..=max).any(|s| s != me && self.slot(s).commit.load(Ordering::SeqCst) != 0)
     }
+}
+
+/// A slice of idle slot states from zeroed memory: the allocator maps it
+/// lazily, so the 65,536 slots cost memory only for the slots used.
+fn zeroed_slots(n: usize) -> Box<[SlotState]> {
+    let slots = Box::<[SlotState]>::new_zeroed_slice(n);
+    // SAFETY: all-zero bytes are a valid `SlotState` (atomics holding 0 and
+    // false), which is the idle state.
+    unsafe { slots.assume_init() }
 }

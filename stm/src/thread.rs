@@ -55,6 +55,8 @@ pub(crate) struct TxState {
     /// Roots changed by this transaction and what they held before.
     pub root_undo: Vec<(HandleSlot, Address)>,
     pub promoted: Vec<Address>,
+    /// A spare buffer for compacting the handle arena at commit.
+    pub scratch: Vec<Address>,
     pub on_commit: Vec<Box<dyn FnOnce()>>,
     pub on_abort: Vec<Box<dyn FnOnce()>>,
     pub allocated_at_start: u64,
@@ -104,6 +106,7 @@ pub struct Thread {
     pub(crate) slot: u32,
     pub(crate) id: u64,
     types: MixMap<RustTypeId, FixedType>,
+    last_type: Option<(RustTypeId, FixedType)>,
     pub(crate) ref_array: TypeId,
     pub(crate) freed_roots: FreedRoots,
     seed: u64,
@@ -127,6 +130,7 @@ impl Thread {
             slot,
             id,
             types: MixMap::default(),
+            last_type: None,
             ref_array,
             freed_roots: FreedRoots::default(),
             seed: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
@@ -139,12 +143,21 @@ impl Thread {
     }
 
     /// The registered type of `T`, registering it on first use.
+    #[inline]
     pub(crate) fn type_of<T: Object>(&mut self) -> FixedType {
         let key = RustTypeId::of::<T>();
-        if let Some(&ty) = self.types.get(&key) {
-            return ty;
+        // Loops usually touch one type: a one-entry cache before the map.
+        if let Some((last, ty)) = self.last_type {
+            if last == key {
+                return ty;
+            }
         }
-        self.register::<T>()
+        let ty = match self.types.get(&key) {
+            Some(&ty) => ty,
+            None => self.register::<T>(),
+        };
+        self.last_type = Some((key, ty));
+        ty
     }
 
     #[cold]

@@ -1,0 +1,82 @@
+//! Criterion benches of the collector: a minor collection by surviving
+//! bytes, and a major collection by live bytes.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::{Duration, Instant};
+use strata_gc::{Address, FixedType, GcOptions, Heap, HeapConfig, Mutator, TypeDesc};
+
+fn list(m: &mut Mutator, ty: FixedType, nodes: usize) -> Address {
+    let mut head = Address::NULL;
+    for _ in 0..nodes {
+        // SAFETY: `head` is current; rooted across the allocation.
+        unsafe { m.push_root(head) };
+        let node = m.alloc_fixed(ty).unwrap();
+        let next = m.pop_root().unwrap();
+        // SAFETY: `node` is fresh; offset 0 is its reference slot.
+        unsafe { m.write_ref(node, 0, next) };
+        head = node;
+    }
+    head
+}
+
+fn heap() -> (Heap, TypeDesc) {
+    let heap = Heap::with_options(HeapConfig::default(), GcOptions::default()).unwrap();
+    (heap, TypeDesc::fixed("node", 16).with_ref_offsets(&[0]))
+}
+
+fn minor(c: &mut Criterion) {
+    let (heap, desc) = heap();
+    let id = heap.register_type(desc).unwrap();
+    let mut m = heap.attach().unwrap();
+    let ty = m.fixed_type(id).unwrap();
+    let mut group = c.benchmark_group("minor collection by surviving bytes");
+    for kib in [0usize, 64, 512, 2048] {
+        let nodes = kib * 1024 / 32;
+        group.throughput(Throughput::Bytes((nodes * 32) as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(format!("{kib} KiB")), &nodes, |b, &nodes| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let head = list(&mut m, ty, nodes);
+                    // SAFETY: current.
+                    unsafe { m.push_root(head) };
+                    // Garbage beside the survivors.
+                    list(&mut m, ty, 1000);
+                    let start = Instant::now();
+                    m.collect_minor_only();
+                    total += start.elapsed();
+                    m.pop_root();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+fn major(c: &mut Criterion) {
+    let mut group = c.benchmark_group("major collection by live bytes");
+    group.sample_size(10);
+    for mib in [8usize, 64] {
+        let (heap, desc) = heap();
+        let id = heap.register_type(desc).unwrap();
+        let mut m = heap.attach().unwrap();
+        let ty = m.fixed_type(id).unwrap();
+        let head = list(&mut m, ty, mib << 20 >> 5);
+        // SAFETY: current.
+        let _slot = unsafe { m.root(head) };
+        m.collect_major();
+        group.throughput(Throughput::Bytes((mib << 20) as u64));
+        group.bench_function(BenchmarkId::from_parameter(format!("{mib} MiB")), |b| {
+            b.iter(|| m.collect_major())
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    targets = minor, major
+}
+criterion_main!(benches);

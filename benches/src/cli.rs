@@ -1,0 +1,138 @@
+//! The command line: `WORKLOAD [--runtime a,b] [--threads 1,2] [--seconds S]
+//! [--json] [workload options]`.
+
+use std::collections::BTreeMap;
+
+pub const USAGE: &str = "usage: strata-bench WORKLOAD [--runtime a,b,...] [--threads 1,2,...] \
+[--seconds S] [--json] [workload options]
+workloads:
+  binary-trees --depth D                 runtimes: strata, strata-raw, box, arena, boehm
+  gcbench [--max-depth D]                runtimes: strata, strata-raw, box, boehm
+  bank --accounts N --read-every K       runtimes: strata, libitm, stm-core, mutex
+  intset --structure rbtree|skiplist|hash|list --range R --update P
+                                         runtimes: strata, libitm, stm-core, rwlock
+  churn --live-mb M                      runtimes: strata
+  pauses                                 runtimes: strata
+  suite                                  short runs of all of the above, table and report";
+
+/// Parsed arguments.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub workload: String,
+    pub runtimes: Option<Vec<String>>,
+    pub threads: Vec<usize>,
+    pub seconds: f64,
+    pub json: bool,
+    pub options: BTreeMap<String, String>,
+}
+
+impl Args {
+    pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Args, String> {
+        let workload = words.next().ok_or("no workload given")?;
+        if workload == "--help" || workload == "-h" {
+            return Err("help".into());
+        }
+        let mut args = Args {
+            workload,
+            runtimes: None,
+            threads: vec![1],
+            seconds: 2.0,
+            json: false,
+            options: BTreeMap::new(),
+        };
+        while let Some(word) = words.next() {
+            let Some(name) = word.strip_prefix("--") else {
+                return Err(format!("unexpected argument {word:?}"));
+            };
+            if name == "json" {
+                args.json = true;
+                continue;
+            }
+            let value = words.next().ok_or(format!("--{name} needs a value"))?;
+            match name {
+                "runtime" => args.runtimes = Some(value.split(',').map(str::to_owned).collect()),
+                "threads" => {
+                    args.threads = value
+                        .split(',')
+                        .map(|t| t.parse().ok().filter(|&n| n > 0))
+                        .collect::<Option<_>>()
+                        .ok_or(format!("--threads {value:?}: positive numbers, comma-separated"))?
+                }
+                "seconds" => {
+                    args.seconds = value
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| *s > 0.0)
+                        .ok_or(format!("--seconds {value:?}: a positive number"))?
+                }
+                _ => {
+                    args.options.insert(name.to_owned(), value);
+                }
+            }
+        }
+        Ok(args)
+    }
+
+    /// A numeric workload option, or its default.
+    pub fn number(&self, name: &str, default: u64) -> Result<u64, String> {
+        match self.options.get(name) {
+            Some(v) => v.parse().map_err(|_| format!("--{name} {v:?}: not a number")),
+            None => Ok(default),
+        }
+    }
+
+    /// A text workload option, or its default.
+    pub fn text<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        self.options.get(name).map_or(default, String::as_str)
+    }
+
+    /// Fails on options the workload does not know.
+    pub fn only_options(&self, known: &[&str]) -> Result<(), String> {
+        match self.options.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(k) => Err(format!("{} has no option --{k}", self.workload)),
+            None => Ok(()),
+        }
+    }
+
+    /// The runtimes asked for, or all of `available`.
+    pub fn runtimes_or<'a>(&'a self, available: &[&'a str]) -> Result<Vec<String>, String> {
+        match &self.runtimes {
+            None => Ok(available.iter().map(|s| s.to_string()).collect()),
+            Some(asked) => {
+                for r in asked {
+                    if !available.contains(&r.as_str()) {
+                        return Err(format!(
+                            "{} has no runtime {r:?} (available: {})",
+                            self.workload,
+                            available.join(", ")
+                        ));
+                    }
+                }
+                Ok(asked.clone())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Args, String> {
+        Args::parse(line.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn parses_the_fixed_command_line() {
+        let a = parse("bank --runtime strata,mutex --threads 1,2 --seconds 0.5 --json --accounts 64").unwrap();
+        assert_eq!(a.workload, "bank");
+        assert_eq!(a.runtimes.unwrap(), vec!["strata", "mutex"]);
+        assert_eq!(a.threads, vec![1, 2]);
+        assert_eq!(a.seconds, 0.5);
+        assert!(a.json);
+        assert_eq!(a.options["accounts"], "64");
+        assert!(parse("bank --threads 0").is_err());
+        assert!(parse("bank --seconds").is_err());
+        assert!(parse("").is_err());
+    }
+}

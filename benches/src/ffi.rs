@@ -1,0 +1,57 @@
+//! The C peers built by `build.rs`: libitm workloads and, when libgc is
+//! present, the Boehm workloads.
+
+use std::ffi::c_void;
+
+extern "C" {
+    pub fn itm_bank_run(
+        accounts: *mut i64,
+        n: usize,
+        seed: u64,
+        read_every: u32,
+        stop: *const i32,
+        ops: *mut u64,
+    ) -> u64;
+    pub fn itm_set_new(buckets: usize) -> *mut c_void;
+    pub fn itm_set_free(set: *mut c_void);
+    pub fn itm_set_insert(set: *mut c_void, key: i64) -> i32;
+    pub fn itm_set_size(set: *mut c_void) -> usize;
+    pub fn itm_intset_run(
+        set: *mut c_void,
+        range: i64,
+        update_pct: u32,
+        seed: u64,
+        stop: *const i32,
+        ops: *mut u64,
+        delta: *mut i64,
+    );
+}
+
+#[cfg(strata_boehm)]
+extern "C" {
+    pub fn boehm_init();
+    pub fn boehm_register_thread() -> i32;
+    pub fn boehm_unregister_thread();
+    pub fn boehm_trees(depth: i32, iterations: i64) -> i64;
+    pub fn boehm_long_lived(depth: i32) -> i64;
+    pub fn boehm_check_long_lived() -> i64;
+    pub fn boehm_gcbench_depth(depth: i32, iterations: i64) -> i64;
+    pub fn boehm_gcbench_array(len: i64) -> f64;
+}
+
+/// Why the boehm runtime is unavailable, if it is.
+pub fn boehm_missing() -> Option<&'static str> {
+    if cfg!(strata_boehm) {
+        None
+    } else {
+        Some("boehm: skipped, libgc-dev (pkg-config bdw-gc) was not found at build time")
+    }
+}
+
+/// Initialises Boehm GC once.
+#[cfg(strata_boehm)]
+pub fn boehm_start() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    // SAFETY: GC_INIT and thread registration setup, once, from Rust.
+    INIT.call_once(|| unsafe { boehm_init() });
+}

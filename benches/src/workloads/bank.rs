@@ -1,0 +1,290 @@
+//! bank: accounts starting at 1000; each transaction moves a random amount
+//! between two random distinct accounts; every K-th transaction (K > 0) sums
+//! all accounts and checks the sum. Runs for `--seconds`; the final total
+//! must be exact. ops = transactions committed.
+
+use super::{on_threads, Outcome};
+use crate::cli::Args;
+use crate::result::RunResult;
+use crate::rng::{thread_seed, Rng};
+use crate::rss;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const RUNTIMES: &[&str] = &["strata", "libitm", "stm-core", "mutex"];
+
+/// One transfer's parameters, drawn the same way by every runtime.
+#[inline]
+pub fn draw(rng: &mut Rng, n: usize) -> (usize, usize, i64) {
+    let from = rng.below(n as u64) as usize;
+    let to = (from + 1 + rng.below(n as u64 - 1) as usize) % n;
+    let amount = rng.below(100) as i64;
+    (from, to, amount)
+}
+
+/// What one thread did.
+#[derive(Default)]
+struct ThreadCount {
+    ops: u64,
+    wrong_sums: u64,
+}
+
+pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String> {
+    let n = args.number("accounts", 4096)? as usize;
+    let read_every = args.number("read-every", 0)?;
+    if n < 2 {
+        return Err("--accounts must be at least 2".into());
+    }
+    let mut result = RunResult::new(
+        "bank",
+        runtime,
+        threads,
+        json!({ "accounts": n, "read_every": read_every }),
+    );
+    let duration = Duration::from_secs_f64(args.seconds);
+    let sampler = rss::Sampler::start();
+    let start = Instant::now();
+    let (counts, final_total) = match runtime {
+        "mutex" => mutex(n, read_every, threads, duration),
+        "stm-core" => stm_core(n, read_every, threads, duration),
+        "libitm" => libitm(n, read_every, threads, duration),
+        _ => strata_bank(n, read_every, threads, duration, &mut result),
+    };
+    result.seconds = start.elapsed().as_secs_f64();
+    let (peak, series) = sampler.finish();
+    result.peak_rss_bytes = Some(peak as u64);
+    result.rss_series = series;
+    result.ops = counts.iter().map(|c| c.ops).sum();
+    let wrong: u64 = counts.iter().map(|c| c.wrong_sums).sum();
+    if wrong > 0 {
+        result.fail(format!("{wrong} audits saw a sum other than {}", n as i64 * 1000));
+    }
+    if final_total != n as i64 * 1000 {
+        result.fail(format!("final total {final_total} != {}", n as i64 * 1000));
+    }
+    Ok(result.into())
+}
+
+/// Runs `body(t, stopped)` on each thread; `stopped()` turns true when the
+/// time is up.
+pub fn timed<R: Send>(
+    threads: usize,
+    duration: Duration,
+    body: impl Fn(usize, &dyn Fn() -> bool) -> R + Sync,
+) -> Vec<R> {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(duration);
+            stop.store(true, Ordering::Relaxed);
+        });
+        on_threads(threads, |t| body(t, &|| stop.load(Ordering::Relaxed)))
+    })
+}
+
+/// The loop every Rust runtime shares.
+fn drive(t: usize, stopped: &dyn Fn() -> bool, mut op: impl FnMut(&mut Rng, u64) -> bool) -> ThreadCount {
+    let mut rng = Rng::new(thread_seed(t));
+    let mut count = ThreadCount::default();
+    while !stopped() {
+        for _ in 0..64 {
+            count.ops += 1;
+            if !op(&mut rng, count.ops) {
+                count.wrong_sums += 1;
+            }
+        }
+    }
+    count
+}
+
+fn mutex(n: usize, read_every: u64, threads: usize, duration: Duration) -> (Vec<ThreadCount>, i64) {
+    let accounts = std::sync::Mutex::new(vec![1000i64; n]);
+    let expected = n as i64 * 1000;
+    let counts = timed(threads, duration, |t, stopped| {
+        drive(t, stopped, |rng, k| {
+            if read_every > 0 && k % read_every == 0 {
+                return accounts.lock().unwrap().iter().sum::<i64>() == expected;
+            }
+            let (from, to, amount) = draw(rng, n);
+            let mut a = accounts.lock().unwrap();
+            a[from] -= amount;
+            a[to] += amount;
+            true
+        })
+    });
+    let total = accounts.lock().unwrap().iter().sum();
+    (counts, total)
+}
+
+fn stm_core(n: usize, read_every: u64, threads: usize, duration: Duration) -> (Vec<ThreadCount>, i64) {
+    use stm_core::{atomically, TVar};
+    let accounts: Vec<TVar<i64>> = (0..n).map(|_| TVar::new(1000)).collect();
+    let expected = n as i64 * 1000;
+    let counts = timed(threads, duration, |t, stopped| {
+        drive(t, stopped, |rng, k| {
+            if read_every > 0 && k % read_every == 0 {
+                let sum = atomically(|tx| {
+                    let mut sum = 0;
+                    for a in &accounts {
+                        sum += a.read(tx)?;
+                    }
+                    Ok(sum)
+                });
+                return sum == expected;
+            }
+            let (from, to, amount) = draw(rng, n);
+            atomically(|tx| {
+                let a = accounts[from].read(tx)?;
+                accounts[from].write(tx, a - amount)?;
+                let b = accounts[to].read(tx)?;
+                accounts[to].write(tx, b + amount)
+            });
+            true
+        })
+    });
+    let total = accounts.iter().map(|a| a.read_atomic()).sum();
+    (counts, total)
+}
+
+fn libitm(n: usize, read_every: u64, threads: usize, duration: Duration) -> (Vec<ThreadCount>, i64) {
+    let mut accounts = vec![1000i64; n];
+    let stop = AtomicI32::new(0);
+    let base = accounts.as_mut_ptr() as usize;
+    let counts = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(duration);
+            stop.store(1, Ordering::SeqCst);
+        });
+        on_threads(threads, |t| {
+            let mut ops = 0u64;
+            // SAFETY: the accounts outlive the scope; every access in C is
+            // inside __transaction_atomic; `stop` is read as a volatile int.
+            let wrong = unsafe {
+                crate::ffi::itm_bank_run(
+                    base as *mut i64,
+                    n,
+                    thread_seed(t),
+                    read_every as u32,
+                    stop.as_ptr(),
+                    &mut ops,
+                )
+            };
+            ThreadCount {
+                ops,
+                wrong_sums: wrong,
+            }
+        })
+    });
+    (counts, accounts.iter().sum())
+}
+
+fn strata_bank(
+    n: usize,
+    read_every: u64,
+    threads: usize,
+    duration: Duration,
+    result: &mut RunResult,
+) -> (Vec<ThreadCount>, i64) {
+    use strata::Heap;
+
+    let heap = Heap::from_env().expect("heap configuration");
+    let mut main = heap.attach().expect("attach");
+    let bank = main
+        .atomically(|tx| {
+            let array = tx.alloc_array(n);
+            for i in 0..n {
+                let account = tx.alloc(Account { balance: 1000 });
+                tx.set(array, i, Some(account));
+            }
+            tx.root(array)
+        })
+        .expect("heap limit");
+    let bank = main.global(&bank);
+    let expected = n as i64 * 1000;
+    let counts = main.blocking(|| {
+        timed(threads, duration, |t, stopped| {
+            let mut th = heap.attach().expect("attach");
+            drive(t, stopped, |rng, k| {
+                if read_every > 0 && k % read_every == 0 {
+                    let total = th
+                        .atomically(|tx| {
+                            let array = tx.get_global(&bank);
+                            sum(tx, array, n)
+                        })
+                        .expect("heap limit");
+                    return total == expected;
+                }
+                let (from, to, amount) = draw(rng, n);
+                th.atomically(|tx| {
+                    let array = tx.get_global(&bank);
+                    let a = tx.get::<Account>(array, from).expect("account");
+                    let b = tx.get::<Account>(array, to).expect("account");
+                    tx.update(a, |a| a.balance -= amount);
+                    tx.update(b, |b| b.balance += amount);
+                })
+                .expect("heap limit");
+                true
+            })
+        })
+    });
+    let total = main
+        .atomically(|tx| {
+            let array = tx.get_global(&bank);
+            sum(tx, array, n)
+        })
+        .expect("heap limit");
+    result.set_gc(&main.gc_stats());
+    drop(main);
+    let (commits, aborts) = heap.tx_counts();
+    result.commits = Some(commits);
+    result.aborts = Some(aborts);
+    (counts, total)
+}
+
+#[derive(Clone, Copy)]
+struct Account {
+    balance: i64,
+}
+impl strata::Object for Account {}
+
+/// The audit: the sum of all accounts, in the caller's transaction.
+fn sum<'tx>(tx: &mut strata::Tx<'tx>, array: strata::Obj<'tx, strata::RefArray>, n: usize) -> i64 {
+    (0..n)
+        .map(|i| {
+            let a = tx.get::<Account>(array, i).expect("account");
+            tx.read(a).balance
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_runtime_keeps_the_total() {
+        for runtime in RUNTIMES {
+            let args = crate::cli::Args::parse(
+                ["bank", "--accounts", "16", "--read-every", "5", "--seconds", "0.2"]
+                    .iter()
+                    .map(|s| s.to_string()),
+            )
+            .unwrap();
+            match run(runtime, 2, &args).unwrap() {
+                Outcome::Done(r) => {
+                    assert_eq!(r.check, "ok", "{runtime}");
+                    assert!(r.ops > 0, "{runtime} did nothing");
+                }
+                Outcome::Skipped(note) => panic!("{note}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_total_is_reported() {
+        let mut r = RunResult::new("bank", "x", 1, json!({}));
+        r.fail("final total 1 != 2");
+        assert_ne!(r.check, "ok");
+    }
+}

@@ -1,0 +1,425 @@
+//! intset (the classic STM set benchmark): a set of keys in 0..R, filled
+//! with R/2 random keys; each operation is, with probability P%, an update
+//! (alternately insert and remove of a random key), else a lookup. The check:
+//! the set's size equals a recount and equals the initial size plus
+//! successful inserts minus successful removes. ops = operations.
+//!
+//! Structures: `list` (one sorted linked list) and `hash` (R/8 buckets of
+//! sorted lists) on every runtime; `rbtree` and `skiplist` on `rwlock` only
+//! (std's `BTreeSet` stands in for both: an ordered set behind one lock);
+//! the transactional runtimes report them as skipped rather than run another
+//! structure under their name.
+
+use super::bank::timed;
+use super::Outcome;
+use crate::cli::Args;
+use crate::result::RunResult;
+use crate::rng::{thread_seed, Rng};
+use crate::rss;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+pub const RUNTIMES: &[&str] = &["strata", "libitm", "stm-core", "rwlock"];
+
+/// What one thread did: operations and inserts minus removes.
+struct Count {
+    ops: u64,
+    delta: i64,
+}
+
+/// One thread's operation loop, shared by the Rust runtimes.
+fn drive(
+    t: usize,
+    stopped: &dyn Fn() -> bool,
+    range: u64,
+    update: u64,
+    mut insert: impl FnMut(i64) -> bool,
+    mut remove: impl FnMut(i64) -> bool,
+    mut contains: impl FnMut(i64) -> bool,
+) -> Count {
+    let mut rng = Rng::new(thread_seed(t));
+    let (mut ops, mut delta, mut insert_next) = (0u64, 0i64, true);
+    while !stopped() {
+        for _ in 0..64 {
+            ops += 1;
+            let roll = rng.below(100);
+            let key = rng.below(range) as i64;
+            if roll < update {
+                if insert_next {
+                    delta += i64::from(insert(key));
+                } else {
+                    delta -= i64::from(remove(key));
+                }
+                insert_next = !insert_next;
+            } else {
+                std::hint::black_box(contains(key));
+            }
+        }
+    }
+    Count { ops, delta }
+}
+
+/// The keys every runtime starts with.
+fn initial_keys(range: u64) -> Vec<i64> {
+    let mut rng = Rng::new(0x5eed);
+    (0..range / 2).map(|_| rng.below(range) as i64).collect()
+}
+
+pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String> {
+    let structure = args.text("structure", "hash").to_owned();
+    let range = args.number("range", 4096)?;
+    let update = args.number("update", 20)?;
+    if !["rbtree", "skiplist", "hash", "list"].contains(&structure.as_str()) {
+        return Err(format!("--structure {structure:?}: rbtree, skiplist, hash or list"));
+    }
+    if range < 2 || update > 100 {
+        return Err("--range at least 2, --update at most 100".into());
+    }
+    if runtime != "rwlock" && (structure == "rbtree" || structure == "skiplist") {
+        return Ok(Outcome::Skipped(format!(
+            "intset {runtime}: skipped, {structure} is implemented for rwlock only"
+        )));
+    }
+    let buckets = if structure == "hash" { (range / 8).max(1) } else { 1 };
+    let mut result = RunResult::new(
+        "intset",
+        runtime,
+        threads,
+        json!({ "structure": structure, "range": range, "update": update }),
+    );
+    let duration = Duration::from_secs_f64(args.seconds);
+    let sampler = rss::Sampler::start();
+    let start = Instant::now();
+    let keys = initial_keys(range);
+    let (initial, counts, size, recount) = match runtime {
+        "rwlock" => rwlock(&structure, &keys, threads, duration, range, update),
+        "stm-core" => stm_core_set::run(buckets, &keys, threads, duration, range, update),
+        "libitm" => libitm(buckets, &keys, threads, duration, range, update),
+        _ => strata_set::run(buckets, &keys, threads, duration, range, update, &mut result),
+    };
+    result.seconds = start.elapsed().as_secs_f64();
+    result.peak_rss_bytes = Some(sampler.finish().0 as u64);
+    result.ops = counts.iter().map(|c| c.ops).sum();
+    let delta: i64 = counts.iter().map(|c| c.delta).sum();
+    if size != recount {
+        result.fail(format!("size {size} != recount {recount}"));
+    }
+    if initial as i64 + delta != recount as i64 {
+        result.fail(format!("initial {initial} + changes {delta} != recount {recount}"));
+    }
+    Ok(result.into())
+}
+
+type SetOutcome = (usize, Vec<Count>, usize, usize);
+
+fn rwlock(structure: &str, keys: &[i64], threads: usize, d: Duration, range: u64, update: u64) -> SetOutcome {
+    use std::collections::{BTreeSet, HashSet};
+    use std::sync::RwLock;
+    macro_rules! bench_set {
+        ($set:expr, $insert:expr, $remove:expr, $contains:expr, $len:expr) => {{
+            let set = RwLock::new($set);
+            for &k in keys {
+                $insert(&mut *set.write().unwrap(), k);
+            }
+            let initial = $len(&*set.read().unwrap());
+            let counts = timed(threads, d, |t, stopped| {
+                drive(
+                    t,
+                    stopped,
+                    range,
+                    update,
+                    |k| $insert(&mut *set.write().unwrap(), k),
+                    |k| $remove(&mut *set.write().unwrap(), k),
+                    |k| $contains(&*set.read().unwrap(), k),
+                )
+            });
+            let size = $len(&*set.read().unwrap());
+            (initial, counts, size, size)
+        }};
+    }
+    match structure {
+        "hash" => bench_set!(
+            HashSet::<i64>::new(),
+            |s: &mut HashSet<i64>, k| s.insert(k),
+            |s: &mut HashSet<i64>, k| s.remove(&k),
+            |s: &HashSet<i64>, k| s.contains(&k),
+            |s: &HashSet<i64>| s.len()
+        ),
+        "list" => bench_set!(
+            Vec::<i64>::new(),
+            |s: &mut Vec<i64>, k| match s.binary_search(&k) {
+                Ok(_) => false,
+                Err(i) => {
+                    s.insert(i, k);
+                    true
+                }
+            },
+            |s: &mut Vec<i64>, k| match s.binary_search(&k) {
+                Ok(i) => {
+                    s.remove(i);
+                    true
+                }
+                Err(_) => false,
+            },
+            |s: &Vec<i64>, k| s.binary_search(&k).is_ok(),
+            |s: &Vec<i64>| s.len()
+        ),
+        _ => bench_set!(
+            BTreeSet::<i64>::new(),
+            |s: &mut BTreeSet<i64>, k| s.insert(k),
+            |s: &mut BTreeSet<i64>, k| s.remove(&k),
+            |s: &BTreeSet<i64>, k| s.contains(&k),
+            |s: &BTreeSet<i64>| s.len()
+        ),
+    }
+}
+
+fn libitm(buckets: u64, keys: &[i64], threads: usize, d: Duration, range: u64, update: u64) -> SetOutcome {
+    use crate::ffi;
+    use std::sync::atomic::{AtomicI32, Ordering};
+    // SAFETY: the set is made, used by the C functions only, and freed here.
+    let set = unsafe { ffi::itm_set_new(buckets as usize) } as usize;
+    let mut initial = 0usize;
+    for &k in keys {
+        // SAFETY: `set` is live.
+        initial += unsafe { ffi::itm_set_insert(set as *mut _, k) } as usize;
+    }
+    let stop = AtomicI32::new(0);
+    let counts = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(d);
+            stop.store(1, Ordering::SeqCst);
+        });
+        super::on_threads(threads, |t| {
+            let (mut ops, mut delta) = (0u64, 0i64);
+            // SAFETY: `set` outlives the scope; all shared accesses in C are
+            // transactional.
+            unsafe {
+                ffi::itm_intset_run(
+                    set as *mut _,
+                    range as i64,
+                    update as u32,
+                    thread_seed(t),
+                    stop.as_ptr(),
+                    &mut ops,
+                    &mut delta,
+                )
+            };
+            Count { ops, delta }
+        })
+    });
+    // SAFETY: no thread uses the set any more.
+    let size = unsafe { ffi::itm_set_size(set as *mut _) };
+    // SAFETY: as above.
+    unsafe { ffi::itm_set_free(set as *mut _) };
+    (initial, counts, size, size)
+}
+
+mod stm_core_set {
+    use super::*;
+    use ::stm_core::{atomically, StmResult, TVar, Transaction};
+    use std::sync::Arc;
+
+    type Link = TVar<Option<Arc<Node>>>;
+
+    struct Node {
+        key: i64,
+        next: Link,
+    }
+
+    /// Finds the link where `key` is or belongs in a sorted list.
+    fn seek(tx: &mut Transaction, head: &Link, key: i64) -> StmResult<(Link, Option<Arc<Node>>)> {
+        let mut link = head.clone();
+        loop {
+            let current = link.read(tx)?;
+            match current {
+                Some(ref node) if node.key < key => link = node.next.clone(),
+                _ => return Ok((link, current)),
+            }
+        }
+    }
+
+    pub fn run(buckets: u64, keys: &[i64], threads: usize, d: Duration, range: u64, update: u64) -> SetOutcome {
+        let table: Vec<Link> = (0..buckets).map(|_| TVar::new(None)).collect();
+        let bucket = |k: i64| &table[(k as u64 % buckets) as usize];
+        let insert = |k: i64| {
+            atomically(|tx| {
+                let (link, current) = seek(tx, bucket(k), k)?;
+                if current.as_ref().is_some_and(|n| n.key == k) {
+                    return Ok(false);
+                }
+                link.write(tx, Some(Arc::new(Node { key: k, next: TVar::new(current) })))?;
+                Ok(true)
+            })
+        };
+        let remove = |k: i64| {
+            atomically(|tx| {
+                let (link, current) = seek(tx, bucket(k), k)?;
+                match current {
+                    Some(n) if n.key == k => {
+                        let next = n.next.read(tx)?;
+                        link.write(tx, next)?;
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                }
+            })
+        };
+        let contains = |k: i64| {
+            atomically(|tx| Ok(seek(tx, bucket(k), k)?.1.is_some_and(|n| n.key == k)))
+        };
+        let initial = keys.iter().filter(|&&k| insert(k)).count();
+        let counts = timed(threads, d, |t, stopped| {
+            drive(t, stopped, range, update, insert, remove, contains)
+        });
+        let size = table
+            .iter()
+            .map(|head| {
+                let mut n = 0;
+                let mut cur = head.read_atomic();
+                while let Some(node) = cur {
+                    n += 1;
+                    cur = node.next.read_atomic();
+                }
+                n
+            })
+            .sum();
+        (initial, counts, size, size)
+    }
+}
+
+mod strata_set {
+    use super::*;
+    use strata::{Heap, Obj, Object, RefArray, Tx};
+
+    #[derive(Clone, Copy)]
+    struct Node {
+        key: i64,
+    }
+    impl Object for Node {
+        const REFS: usize = 1;
+    }
+
+    /// The node before where `key` is or belongs (bucket heads are
+    /// sentinels with key i64::MIN), and the node after it.
+    fn seek<'tx>(
+        tx: &mut Tx<'tx>,
+        table: Obj<'tx, RefArray>,
+        buckets: u64,
+        key: i64,
+    ) -> (Obj<'tx, Node>, Option<Obj<'tx, Node>>) {
+        let mut prev = tx.get::<Node>(table, (key as u64 % buckets) as usize).expect("sentinel");
+        loop {
+            let next = tx.get_ref::<Node, Node>(prev, 0);
+            match next {
+                Some(n) if tx.read(n).key < key => prev = n,
+                _ => return (prev, next),
+            }
+        }
+    }
+
+    pub fn run(
+        buckets: u64,
+        keys: &[i64],
+        threads: usize,
+        d: Duration,
+        range: u64,
+        update: u64,
+        result: &mut RunResult,
+    ) -> SetOutcome {
+        let heap = Heap::from_env().expect("heap configuration");
+        let mut main = heap.attach().expect("attach");
+        let table = main
+            .atomically(|tx| {
+                let table = tx.alloc_array(buckets as usize);
+                for b in 0..buckets as usize {
+                    let sentinel = tx.alloc(Node { key: i64::MIN });
+                    tx.set(table, b, Some(sentinel));
+                }
+                tx.root(table)
+            })
+            .expect("heap limit");
+        let table = main.global(&table);
+        let op = |th: &mut strata::Thread, kind: u8, k: i64| -> bool {
+            th.atomically(|tx| {
+                let t = tx.get_global(&table);
+                let (prev, next) = seek(tx, t, buckets, k);
+                let found = next.is_some_and(|n| tx.read(n).key == k);
+                match (kind, found) {
+                    (0, false) => {
+                        let node = tx.alloc(Node { key: k });
+                        tx.set_ref(node, 0, next);
+                        tx.set_ref(prev, 0, Some(node));
+                        true
+                    }
+                    (1, true) => {
+                        let after = tx.get_ref::<Node, Node>(next.expect("found"), 0);
+                        tx.set_ref(prev, 0, after);
+                        true
+                    }
+                    (2, found) => found,
+                    _ => false,
+                }
+            })
+            .expect("heap limit")
+        };
+        let initial = keys.iter().filter(|&&k| op(&mut main, 0, k)).count();
+        let counts = main.blocking(|| {
+            timed(threads, d, |t, stopped| {
+                let th = std::cell::RefCell::new(heap.attach().expect("attach"));
+                drive(
+                    t,
+                    stopped,
+                    range,
+                    update,
+                    |k| op(&mut th.borrow_mut(), 0, k),
+                    |k| op(&mut th.borrow_mut(), 1, k),
+                    |k| op(&mut th.borrow_mut(), 2, k),
+                )
+            })
+        });
+        let (size, recount) = main
+            .atomically(|tx| {
+                let t = tx.get_global(&table);
+                let mut n = 0usize;
+                for b in 0..buckets as usize {
+                    let mut cur = tx.get::<Node>(t, b).expect("sentinel");
+                    while let Some(next) = tx.get_ref::<Node, Node>(cur, 0) {
+                        n += 1;
+                        cur = next;
+                    }
+                }
+                (n, n)
+            })
+            .expect("heap limit");
+        result.set_gc(&main.gc_stats());
+        drop(main);
+        let (commits, aborts) = heap.tx_counts();
+        result.commits = Some(commits);
+        result.aborts = Some(aborts);
+        (initial, counts, size, recount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_runtime_keeps_its_set_consistent() {
+        for structure in ["list", "hash"] {
+            for runtime in RUNTIMES {
+                let args = crate::cli::Args::parse(
+                    ["intset", "--structure", structure, "--range", "64", "--update", "50", "--seconds", "0.1"]
+                        .iter()
+                        .map(|s| s.to_string()),
+                )
+                .unwrap();
+                match run(runtime, 2, &args).unwrap() {
+                    Outcome::Done(r) => assert_eq!(r.check, "ok", "{runtime} {structure}"),
+                    Outcome::Skipped(note) => panic!("{note}"),
+                }
+            }
+        }
+    }
+}
