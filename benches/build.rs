@@ -40,6 +40,8 @@ fn main() {
         build.compile("strata_boehm");
         println!("cargo:rustc-cfg=strata_boehm");
     } else {
-        println!("cargo:warning=libgc-dev (pkg-config bdw-gc) not found: the boehm runtime is skipped");
+        println!(
+            "cargo:warning=libgc-dev (pkg-config bdw-gc) not found: the boehm runtime is skipped"
+        );
     }
 }

@@ -21,7 +21,10 @@ fn setup(n: usize) -> (Thread, Root<RefArray>) {
         .atomically(|tx| {
             let a = tx.alloc_array(n);
             for i in 0..n {
-                let c = tx.alloc(Cell { value: i as u64, _pad: [0] });
+                let c = tx.alloc(Cell {
+                    value: i as u64,
+                    _pad: [0],
+                });
                 tx.set(a, i, Some(c));
             }
             tx.root(a)
@@ -53,10 +56,22 @@ fn barriers(c: &mut Criterion) {
             t.atomically(|tx| {
                 let a = tx.get_root(&cells);
                 let cell = tx.get::<Cell>(a, 9).unwrap();
-                tx.write(cell, Cell { value: 0, _pad: [0] });
+                tx.write(
+                    cell,
+                    Cell {
+                        value: 0,
+                        _pad: [0],
+                    },
+                );
                 let start = Instant::now();
                 for i in 0..iters {
-                    tx.write(std::hint::black_box(cell), Cell { value: i, _pad: [0] });
+                    tx.write(
+                        std::hint::black_box(cell),
+                        Cell {
+                            value: i,
+                            _pad: [0],
+                        },
+                    );
                 }
                 start.elapsed()
             })
@@ -72,11 +87,18 @@ fn barriers(c: &mut Criterion) {
                 total += t
                     .atomically(|tx| {
                         let a = tx.get_root(&cells);
-                        let handles: Vec<_> =
-                            (0..batch as usize).map(|i| tx.get::<Cell>(a, i).unwrap()).collect();
+                        let handles: Vec<_> = (0..batch as usize)
+                            .map(|i| tx.get::<Cell>(a, i).unwrap())
+                            .collect();
                         let start = Instant::now();
                         for &h in &handles {
-                            tx.write(h, Cell { value: 1, _pad: [0] });
+                            tx.write(
+                                h,
+                                Cell {
+                                    value: 1,
+                                    _pad: [0],
+                                },
+                            );
                         }
                         start.elapsed()
                     })

@@ -33,23 +33,27 @@ fn minor(c: &mut Criterion) {
     for kib in [0usize, 64, 512, 2048] {
         let nodes = kib * 1024 / 32;
         group.throughput(Throughput::Bytes((nodes * 32) as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(format!("{kib} KiB")), &nodes, |b, &nodes| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let head = list(&mut m, ty, nodes);
-                    // SAFETY: current.
-                    unsafe { m.push_root(head) };
-                    // Garbage beside the survivors.
-                    list(&mut m, ty, 1000);
-                    let start = Instant::now();
-                    m.collect_minor_only();
-                    total += start.elapsed();
-                    m.pop_root();
-                }
-                total
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{kib} KiB")),
+            &nodes,
+            |b, &nodes| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let head = list(&mut m, ty, nodes);
+                        // SAFETY: current.
+                        unsafe { m.push_root(head) };
+                        // Garbage beside the survivors.
+                        list(&mut m, ty, 1000);
+                        let start = Instant::now();
+                        m.collect_minor_only();
+                        total += start.elapsed();
+                        m.pop_root();
+                    }
+                    total
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -56,7 +56,9 @@ impl Args {
                         .split(',')
                         .map(|t| t.parse().ok().filter(|&n| n > 0))
                         .collect::<Option<_>>()
-                        .ok_or(format!("--threads {value:?}: positive numbers, comma-separated"))?
+                        .ok_or(format!(
+                            "--threads {value:?}: positive numbers, comma-separated"
+                        ))?
                 }
                 "seconds" => {
                     args.seconds = value
@@ -76,7 +78,9 @@ impl Args {
     /// A numeric workload option, or its default.
     pub fn number(&self, name: &str, default: u64) -> Result<u64, String> {
         match self.options.get(name) {
-            Some(v) => v.parse().map_err(|_| format!("--{name} {v:?}: not a number")),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("--{name} {v:?}: not a number")),
             None => Ok(default),
         }
     }
@@ -124,7 +128,9 @@ mod tests {
 
     #[test]
     fn parses_the_fixed_command_line() {
-        let a = parse("bank --runtime strata,mutex --threads 1,2 --seconds 0.5 --json --accounts 64").unwrap();
+        let a =
+            parse("bank --runtime strata,mutex --threads 1,2 --seconds 0.5 --json --accounts 64")
+                .unwrap();
         assert_eq!(a.workload, "bank");
         assert_eq!(a.runtimes.unwrap(), vec!["strata", "mutex"]);
         assert_eq!(a.threads, vec![1, 2]);

@@ -22,8 +22,17 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 pub fn print_table(results: &[RunResult]) {
     println!(
         "{:<13} {:<10} {:>3} {:>8} {:>11} {:>10} {:>8} {:>9} {:>7} {:>9} {:>9}  check",
-        "workload", "runtime", "thr", "seconds", "ops/s", "commits", "aborts", "peak RSS", "GCs",
-        "pause max", "p99"
+        "workload",
+        "runtime",
+        "thr",
+        "seconds",
+        "ops/s",
+        "commits",
+        "aborts",
+        "peak RSS",
+        "GCs",
+        "pause max",
+        "p99"
     );
     for r in results {
         let gcs = match (r.minor_gcs, r.major_gcs) {

@@ -120,9 +120,21 @@ mod tests {
         r.ops = 10;
         let v = r.to_json();
         for key in [
-            "workload", "runtime", "threads", "params", "seconds", "ops", "ops_per_sec", "commits",
-            "aborts", "peak_rss_bytes", "minor_gcs", "major_gcs", "gc_pause_max_us",
-            "gc_pause_p99_us", "check",
+            "workload",
+            "runtime",
+            "threads",
+            "params",
+            "seconds",
+            "ops",
+            "ops_per_sec",
+            "commits",
+            "aborts",
+            "peak_rss_bytes",
+            "minor_gcs",
+            "major_gcs",
+            "gc_pause_max_us",
+            "gc_pause_p99_us",
+            "check",
         ] {
             assert!(v.get(key).is_some(), "{key} missing");
         }

@@ -15,10 +15,22 @@ const RUNS: &[(&str, &str)] = &[
     ("gcbench --max-depth 14", "1"),
     ("bank --accounts 4096 --read-every 0 --seconds 1", "1,2"),
     ("bank --accounts 4096 --read-every 10 --seconds 1", "1,2"),
-    ("bank --accounts 1000000 --read-every 0 --seconds 1 --runtime strata,mutex", "1,2"),
-    ("intset --structure list --range 256 --update 20 --seconds 0.5", "1,2"),
-    ("intset --structure hash --range 4096 --update 20 --seconds 0.5", "1,2"),
-    ("intset --structure rbtree --range 4096 --update 20 --seconds 0.5 --runtime rwlock", "1,2"),
+    (
+        "bank --accounts 1000000 --read-every 0 --seconds 1 --runtime strata,mutex",
+        "1,2",
+    ),
+    (
+        "intset --structure list --range 256 --update 20 --seconds 0.5",
+        "1,2",
+    ),
+    (
+        "intset --structure hash --range 4096 --update 20 --seconds 0.5",
+        "1,2",
+    ),
+    (
+        "intset --structure rbtree --range 4096 --update 20 --seconds 0.5 --runtime rwlock",
+        "1,2",
+    ),
     ("churn --live-mb 16 --seconds 2", "1"),
     ("pauses --seconds 2", "1,2"),
 ];
@@ -28,8 +40,8 @@ pub fn run(args: &Args) -> Vec<RunResult> {
     let mut groups = Vec::new();
     for (i, (line, threads)) in RUNS.iter().enumerate() {
         let words = format!("{line} --threads {threads}");
-        let mut run_args = Args::parse(words.split_whitespace().map(str::to_owned))
-            .expect("suite lines parse");
+        let mut run_args =
+            Args::parse(words.split_whitespace().map(str::to_owned)).expect("suite lines parse");
         run_args.json = args.json;
         eprintln!("[{}/{}] {words}", i + 1, RUNS.len());
         match workloads::run(&run_args) {
@@ -66,7 +78,11 @@ fn ratios(results: &[RunResult]) -> Vec<(String, usize, f64)> {
             .filter(|r| r.runtime != "strata" && r.threads == s.threads)
         {
             if peer.ops_per_sec() > 0.0 {
-                out.push((peer.runtime.clone(), s.threads, s.ops_per_sec() / peer.ops_per_sec()));
+                out.push((
+                    peer.runtime.clone(),
+                    s.threads,
+                    s.ops_per_sec() / peer.ops_per_sec(),
+                ));
             }
         }
     }
@@ -118,13 +134,24 @@ fn write_report(groups: &[(String, Vec<RunResult>)]) -> std::io::Result<String> 
             );
         }
         html.push_str("</table>");
-        for r in results.iter().filter(|r| !r.pause_histogram.is_empty() && r.runtime == "strata") {
-            let _ = write!(html, "<h3>pause histogram, {} x{}</h3>", r.runtime, r.threads);
+        for r in results
+            .iter()
+            .filter(|r| !r.pause_histogram.is_empty() && r.runtime == "strata")
+        {
+            let _ = write!(
+                html,
+                "<h3>pause histogram, {} x{}</h3>",
+                r.runtime, r.threads
+            );
             html.push_str(&histogram_chart(&r.pause_histogram));
         }
         if line.starts_with("churn") {
             for r in results {
-                let _ = write!(html, "<h3>memory over time, {} x{}</h3>", r.runtime, r.threads);
+                let _ = write!(
+                    html,
+                    "<h3>memory over time, {} x{}</h3>",
+                    r.runtime, r.threads
+                );
                 html.push_str(&memory_chart(&r.rss_series, r.live_bytes.unwrap_or(0)));
             }
         }
@@ -148,12 +175,17 @@ fn machine_line() -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Bars of ops/s, one per (runtime, threads).
 fn throughput_chart(results: &[RunResult]) -> String {
-    let max = results.iter().map(RunResult::ops_per_sec).fold(0.0, f64::max);
+    let max = results
+        .iter()
+        .map(RunResult::ops_per_sec)
+        .fold(0.0, f64::max);
     if max <= 0.0 {
         return String::new();
     }
@@ -163,7 +195,11 @@ fn throughput_chart(results: &[RunResult]) -> String {
     );
     for (i, r) in results.iter().enumerate() {
         let width = 480.0 * r.ops_per_sec() / max;
-        let color = if r.runtime.starts_with("strata") { "#2a7" } else { "#888" };
+        let color = if r.runtime.starts_with("strata") {
+            "#2a7"
+        } else {
+            "#888"
+        };
         let y = i * 22 + 5;
         let _ = write!(
             svg,
@@ -206,7 +242,13 @@ fn memory_chart(series: &[(f64, usize)], live: u64) -> String {
     let t_end = t_end.max(1e-3);
     let points: Vec<String> = series
         .iter()
-        .map(|&(t, b)| format!("{:.1},{:.1}", 40.0 + 640.0 * t / t_end, 170.0 - 150.0 * b as f64 / max))
+        .map(|&(t, b)| {
+            format!(
+                "{:.1},{:.1}",
+                40.0 + 640.0 * t / t_end,
+                170.0 - 150.0 * b as f64 / max
+            )
+        })
         .collect();
     let live_y = 170.0 - 150.0 * live as f64 / max;
     format!(

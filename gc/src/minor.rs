@@ -43,8 +43,13 @@ impl Mutator {
         if self.nursery.used_bytes() == 0 && self.remembered.is_empty() {
             return;
         }
-        let start = Instant::now();
         let used = self.nursery.used_bytes();
+        // Reading the clock costs as much as a small collection (a commit
+        // runs one), so collections of a few KiB are timed one in 16: their
+        // pauses are sampled, every collection is counted.
+        self.minor_seq = self.minor_seq.wrapping_add(1);
+        let timed = used > SMALL_MINOR_BYTES || self.minor_seq.is_multiple_of(16);
+        let start = timed.then(Instant::now);
         let types = self.types.clone();
         let mut promoted = 0usize;
 
@@ -85,10 +90,14 @@ impl Mutator {
         self.minor_batch.bytes_allocated += used as u64;
         self.allocated_total += used as u64;
         self.minor_batch.promoted_bytes += promoted as u64;
-        self.minor_batch
-            .pauses
-            .push(start.elapsed().as_nanos() as u64);
-        if self.minor_batch.pauses.len() >= MINOR_BATCH {
+        match start {
+            Some(start) => self
+                .minor_batch
+                .pauses
+                .push(start.elapsed().as_nanos() as u64),
+            None => self.minor_batch.untimed += 1,
+        }
+        if self.minor_batch.pauses.len() + self.minor_batch.untimed as usize >= MINOR_BATCH {
             self.flush_stats();
         }
     }
@@ -169,6 +178,10 @@ impl Mutator {
         );
     }
 }
+
+/// Minor collections with at most this much nursery in use are timed one
+/// in 16.
+const SMALL_MINOR_BYTES: usize = 16 << 10;
 
 /// The type of a live object: allocation checked it against this thread's
 /// registry copy, which only grows.

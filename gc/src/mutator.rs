@@ -60,6 +60,8 @@ pub struct Mutator {
     pub(crate) worklist: Vec<Address>,
     pub(crate) minor_batch: MinorBatch,
     pub(crate) allocated_total: u64,
+    /// Counts minor collections, to time a sample of the small ones.
+    pub(crate) minor_seq: u32,
     /// While set, promoted objects get the `PRIVATE` flag and are logged.
     pub(crate) track_promotions: bool,
     pub(crate) promoted_log: Vec<Address>,
@@ -90,6 +92,7 @@ impl Mutator {
             worklist: Vec::new(),
             minor_batch: MinorBatch::default(),
             allocated_total: 0,
+            minor_seq: 0,
             track_promotions: false,
             promoted_log: Vec::new(),
             _not_send: PhantomData,

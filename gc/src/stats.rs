@@ -49,6 +49,8 @@ pub struct Stats {
 #[derive(Default)]
 pub struct MinorBatch {
     pub pauses: Vec<u64>,
+    /// Collections not timed (small ones, sampled one in 16).
+    pub untimed: u64,
     pub bytes_allocated: u64,
     pub promoted_bytes: u64,
 }
@@ -89,7 +91,7 @@ impl Stats {
 
     /// Adds a thread's batch of minor collections.
     pub fn merge_minor(&self, batch: &mut MinorBatch) {
-        if batch.pauses.is_empty() && batch.bytes_allocated == 0 {
+        if batch.pauses.is_empty() && batch.untimed == 0 && batch.bytes_allocated == 0 {
             return;
         }
         self.bytes_allocated
@@ -97,7 +99,7 @@ impl Stats {
         self.promoted_bytes
             .fetch_add(batch.promoted_bytes, Ordering::Relaxed);
         self.minor_count
-            .fetch_add(batch.pauses.len() as u64, Ordering::Relaxed);
+            .fetch_add(batch.pauses.len() as u64 + batch.untimed, Ordering::Relaxed);
         self.minor_nanos
             .fetch_add(batch.pauses.iter().sum::<u64>(), Ordering::Relaxed);
         let max = batch.pauses.iter().copied().max().unwrap_or(0);
@@ -107,6 +109,7 @@ impl Stats {
             ring.record(nanos);
         }
         batch.pauses.clear();
+        batch.untimed = 0;
         batch.bytes_allocated = 0;
         batch.promoted_bytes = 0;
     }

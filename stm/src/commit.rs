@@ -91,17 +91,17 @@ impl Thread {
             self.finish_commit();
             return Ok(());
         }
-        let stm = self.heap.stm.clone();
-        let me = stm.slot(self.slot);
+        // Fields are reached through `self.heap.stm` each time: cloning the
+        // `Arc` here would make every commit write its shared count.
         loop {
-            let token = stm.inevitable.load(Ordering::SeqCst);
+            let token = self.heap.stm.inevitable.load(Ordering::SeqCst);
             if token == 0 || token == self.slot {
-                me.commit.store(COMMITTING, Ordering::SeqCst);
-                let token = stm.inevitable.load(Ordering::SeqCst);
+                self.commit_word().store(COMMITTING, Ordering::SeqCst);
+                let token = self.heap.stm.inevitable.load(Ordering::SeqCst);
                 if token == 0 || token == self.slot {
                     break;
                 }
-                me.commit.store(0, Ordering::SeqCst);
+                self.commit_word().store(0, Ordering::SeqCst);
             }
             std::thread::yield_now();
             self.m.safepoint();
@@ -109,10 +109,10 @@ impl Thread {
                 return Err(Conflict::Doomed);
             }
         }
-        let commit_time = stm.clock.fetch_add(1, Ordering::SeqCst) + 1;
-        me.commit.store(commit_time, Ordering::SeqCst);
+        let commit_time = self.heap.stm.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        self.commit_word().store(commit_time, Ordering::SeqCst);
         if commit_time != self.tx.snapshot + 1 && !self.read_set_valid() {
-            me.commit.store(0, Ordering::SeqCst);
+            self.commit_word().store(0, Ordering::SeqCst);
             return Err(Conflict::Validation);
         }
         self.clear_private();
@@ -123,9 +123,14 @@ impl Thread {
             unsafe { publish_version(anchor, copy, commit_time) };
         }
         self.release_owned();
-        me.commit.store(0, Ordering::SeqCst);
+        self.commit_word().store(0, Ordering::SeqCst);
         self.finish_commit();
         Ok(())
+    }
+
+    #[inline(always)]
+    fn commit_word(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.heap.stm.slot(self.slot).commit
     }
 
     /// Shrinks the handle arena to the private copies, re-indexing the

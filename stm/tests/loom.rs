@@ -96,7 +96,11 @@ fn transfer(world: &World, me: u32, from: usize, to: usize) -> bool {
     };
     for &i in &[from, to] {
         let anchor = &world.accounts[i];
-        if anchor.owner.compare_exchange(0, me, SeqCst, SeqCst).is_err() {
+        if anchor
+            .owner
+            .compare_exchange(0, me, SeqCst, SeqCst)
+            .is_err()
+        {
             release(&owned);
             return false;
         }
@@ -123,7 +127,11 @@ fn audit(world: &World, me: u32) {
     let snapshot = world.clock.load(SeqCst);
     let a = read(world, me, snapshot, 0);
     let b = read(world, me, snapshot, 1);
-    assert_eq!(a + b, 20, "a reader saw a torn state at snapshot {snapshot}");
+    assert_eq!(
+        a + b,
+        20,
+        "a reader saw a torn state at snapshot {snapshot}"
+    );
 }
 
 fn world() -> Arc<World> {
@@ -147,7 +155,10 @@ fn two_writers() {
         let mine = transfer(&w, 1, 0, 1);
         let theirs = other.join().unwrap();
         let snapshot = w.clock.load(SeqCst);
-        let (a, b) = (w.accounts[0].visible(snapshot), w.accounts[1].visible(snapshot));
+        let (a, b) = (
+            w.accounts[0].visible(snapshot),
+            w.accounts[1].visible(snapshot),
+        );
         assert_eq!(a + b, 20);
         let moved = mine as i64 - theirs as i64;
         assert_eq!(a as i64, 10 - moved, "final state is not a serial one");
@@ -190,6 +201,9 @@ fn two_writers_and_a_reader() {
         other.join().unwrap();
         reader.join().unwrap();
         let snapshot = w.clock.load(SeqCst);
-        assert_eq!(w.accounts[0].visible(snapshot) + w.accounts[1].visible(snapshot), 20);
+        assert_eq!(
+            w.accounts[0].visible(snapshot) + w.accounts[1].visible(snapshot),
+            20
+        );
     });
 }

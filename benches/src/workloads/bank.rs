@@ -58,7 +58,10 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     result.ops = counts.iter().map(|c| c.ops).sum();
     let wrong: u64 = counts.iter().map(|c| c.wrong_sums).sum();
     if wrong > 0 {
-        result.fail(format!("{wrong} audits saw a sum other than {}", n as i64 * 1000));
+        result.fail(format!(
+            "{wrong} audits saw a sum other than {}",
+            n as i64 * 1000
+        ));
     }
     if final_total != n as i64 * 1000 {
         result.fail(format!("final total {final_total} != {}", n as i64 * 1000));
@@ -84,7 +87,11 @@ pub fn timed<R: Send>(
 }
 
 /// The loop every Rust runtime shares.
-fn drive(t: usize, stopped: &dyn Fn() -> bool, mut op: impl FnMut(&mut Rng, u64) -> bool) -> ThreadCount {
+fn drive(
+    t: usize,
+    stopped: &dyn Fn() -> bool,
+    mut op: impl FnMut(&mut Rng, u64) -> bool,
+) -> ThreadCount {
     let mut rng = Rng::new(thread_seed(t));
     let mut count = ThreadCount::default();
     while !stopped() {
@@ -117,7 +124,12 @@ fn mutex(n: usize, read_every: u64, threads: usize, duration: Duration) -> (Vec<
     (counts, total)
 }
 
-fn stm_core(n: usize, read_every: u64, threads: usize, duration: Duration) -> (Vec<ThreadCount>, i64) {
+fn stm_core(
+    n: usize,
+    read_every: u64,
+    threads: usize,
+    duration: Duration,
+) -> (Vec<ThreadCount>, i64) {
     use stm_core::{atomically, TVar};
     let accounts: Vec<TVar<i64>> = (0..n).map(|_| TVar::new(1000)).collect();
     let expected = n as i64 * 1000;
@@ -147,7 +159,12 @@ fn stm_core(n: usize, read_every: u64, threads: usize, duration: Duration) -> (V
     (counts, total)
 }
 
-fn libitm(n: usize, read_every: u64, threads: usize, duration: Duration) -> (Vec<ThreadCount>, i64) {
+fn libitm(
+    n: usize,
+    read_every: u64,
+    threads: usize,
+    duration: Duration,
+) -> (Vec<ThreadCount>, i64) {
     let mut accounts = vec![1000i64; n];
     let stop = AtomicI32::new(0);
     let base = accounts.as_mut_ptr() as usize;
@@ -266,9 +283,17 @@ mod tests {
     fn every_runtime_keeps_the_total() {
         for runtime in RUNTIMES {
             let args = crate::cli::Args::parse(
-                ["bank", "--accounts", "16", "--read-every", "5", "--seconds", "0.2"]
-                    .iter()
-                    .map(|s| s.to_string()),
+                [
+                    "bank",
+                    "--accounts",
+                    "16",
+                    "--read-every",
+                    "5",
+                    "--seconds",
+                    "0.2",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
             )
             .unwrap();
             match run(runtime, 2, &args).unwrap() {

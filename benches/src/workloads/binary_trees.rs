@@ -14,7 +14,10 @@ pub const RUNTIMES: &[&str] = &["strata", "strata-raw", "box", "arena", "boehm"]
 
 /// The plan: (depth, iterations) in order, after the stretch and long-lived trees.
 pub fn plan(depth: u32) -> Vec<(u32, u64)> {
-    (4..=depth).step_by(2).map(|d| (d, 1u64 << (depth - d + 4))).collect()
+    (4..=depth)
+        .step_by(2)
+        .map(|d| (d, 1u64 << (depth - d + 4)))
+        .collect()
 }
 
 /// Nodes of a complete tree of `depth`.
@@ -83,7 +86,9 @@ mod boxed {
         let long_lived = make(depth);
         for (d, iterations) in plan(depth) {
             total += on_threads(threads, |t| {
-                (0..share(iterations, threads, t)).map(|_| check(&make(d))).sum::<u64>()
+                (0..share(iterations, threads, t))
+                    .map(|_| check(&make(d)))
+                    .sum::<u64>()
             })
             .iter()
             .sum::<u64>();
@@ -100,7 +105,9 @@ mod arena {
     struct Node<'a>(Option<(&'a Node<'a>, &'a Node<'a>)>);
 
     fn make(bump: &Bump, d: u32) -> &Node<'_> {
-        bump.alloc(Node((d > 0).then(|| (make(bump, d - 1), make(bump, d - 1)))))
+        bump.alloc(Node(
+            (d > 0).then(|| (make(bump, d - 1), make(bump, d - 1))),
+        ))
     }
 
     fn check(n: &Node<'_>) -> u64 {
@@ -331,7 +338,9 @@ mod tests {
     fn every_runtime_passes_its_check_at_a_small_depth() {
         for runtime in RUNTIMES {
             let args = crate::cli::Args::parse(
-                ["binary-trees", "--depth", "6"].iter().map(|s| s.to_string()),
+                ["binary-trees", "--depth", "6"]
+                    .iter()
+                    .map(|s| s.to_string()),
             )
             .unwrap();
             for threads in [1, 2] {

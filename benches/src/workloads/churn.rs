@@ -39,7 +39,11 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         .atomically(|tx| {
             let array = tx.alloc_array(count);
             for i in 0..count {
-                let item = tx.alloc(Item { value: 0, mirror: 0, _payload: [i as u64; 6] });
+                let item = tx.alloc(Item {
+                    value: 0,
+                    mirror: 0,
+                    _payload: [i as u64; 6],
+                });
                 tx.set(array, i, Some(item));
             }
             tx.root(array)
@@ -73,25 +77,29 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
             }
         });
         let updates = main.blocking(|| {
-            timed(threads, Duration::from_secs_f64(args.seconds), |t, stopped| {
-                let mut th = heap.attach().expect("attach");
-                let mut rng = Rng::new(thread_seed(t));
-                let mut n = 0u64;
-                while !stopped() {
-                    let i = rng.below(count as u64) as usize;
-                    th.atomically(|tx| {
-                        let array = tx.get_global(&items);
-                        let item = tx.get::<Item>(array, i).expect("item");
-                        tx.update(item, |v| {
-                            v.value += 1;
-                            v.mirror = v.value;
-                        });
-                    })
-                    .expect("heap limit");
-                    n += 1;
-                }
-                n
-            })
+            timed(
+                threads,
+                Duration::from_secs_f64(args.seconds),
+                |t, stopped| {
+                    let mut th = heap.attach().expect("attach");
+                    let mut rng = Rng::new(thread_seed(t));
+                    let mut n = 0u64;
+                    while !stopped() {
+                        let i = rng.below(count as u64) as usize;
+                        th.atomically(|tx| {
+                            let array = tx.get_global(&items);
+                            let item = tx.get::<Item>(array, i).expect("item");
+                            tx.update(item, |v| {
+                                v.value += 1;
+                                v.mirror = v.value;
+                            });
+                        })
+                        .expect("heap limit");
+                        n += 1;
+                    }
+                    n
+                },
+            )
         });
         done.store(true, Ordering::Relaxed);
         updates
@@ -128,7 +136,9 @@ mod tests {
     #[test]
     fn churn_reclaims_versions() {
         let args = crate::cli::Args::parse(
-            ["churn", "--live-mb", "2", "--seconds", "0.3"].iter().map(|s| s.to_string()),
+            ["churn", "--live-mb", "2", "--seconds", "0.3"]
+                .iter()
+                .map(|s| s.to_string()),
         )
         .unwrap();
         match run("strata", 2, &args).unwrap() {

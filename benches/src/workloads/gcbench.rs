@@ -167,7 +167,9 @@ fn strata_raw(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
     let node_id = heap
         .register_type(TypeDesc::fixed("node", 16).with_ref_offsets(&[0, 8]))
         .expect("valid");
-    let doubles = heap.register_type(TypeDesc::array("doubles", 0, 8)).expect("valid");
+    let doubles = heap
+        .register_type(TypeDesc::array("doubles", 0, 8))
+        .expect("valid");
     let mut m = heap.attach().expect("attach");
     let ty = m.fixed_type(node_id).expect("registered");
     let (stretch, long, steps) = plan(max_depth);
@@ -249,10 +251,12 @@ fn strata_tx(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
             check(tx, t)
         })
         .expect("heap limit");
-    let long_lived = th.atomically(|tx| {
-        let t = make(tx, long);
-        tx.root(t)
-    }).expect("heap limit");
+    let long_lived = th
+        .atomically(|tx| {
+            let t = make(tx, long);
+            tx.root(t)
+        })
+        .expect("heap limit");
     // The array: boxed doubles in a reference array (Strata has no raw
     // double arrays in its typed API yet).
     let array = th
@@ -304,7 +308,9 @@ mod tests {
     #[test]
     fn every_runtime_passes_its_check_when_small() {
         let args = crate::cli::Args::parse(
-            ["gcbench", "--max-depth", "6"].iter().map(|s| s.to_string()),
+            ["gcbench", "--max-depth", "6"]
+                .iter()
+                .map(|s| s.to_string()),
         )
         .unwrap();
         for runtime in RUNTIMES {

@@ -70,7 +70,9 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     let range = args.number("range", 4096)?;
     let update = args.number("update", 20)?;
     if !["rbtree", "skiplist", "hash", "list"].contains(&structure.as_str()) {
-        return Err(format!("--structure {structure:?}: rbtree, skiplist, hash or list"));
+        return Err(format!(
+            "--structure {structure:?}: rbtree, skiplist, hash or list"
+        ));
     }
     if range < 2 || update > 100 {
         return Err("--range at least 2, --update at most 100".into());
@@ -80,7 +82,11 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
             "intset {runtime}: skipped, {structure} is implemented for rwlock only"
         )));
     }
-    let buckets = if structure == "hash" { (range / 8).max(1) } else { 1 };
+    let buckets = if structure == "hash" {
+        (range / 8).max(1)
+    } else {
+        1
+    };
     let mut result = RunResult::new(
         "intset",
         runtime,
@@ -95,7 +101,15 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         "rwlock" => rwlock(&structure, &keys, threads, duration, range, update),
         "stm-core" => stm_core_set::run(buckets, &keys, threads, duration, range, update),
         "libitm" => libitm(buckets, &keys, threads, duration, range, update),
-        _ => strata_set::run(buckets, &keys, threads, duration, range, update, &mut result),
+        _ => strata_set::run(
+            buckets,
+            &keys,
+            threads,
+            duration,
+            range,
+            update,
+            &mut result,
+        ),
     };
     result.seconds = start.elapsed().as_secs_f64();
     result.peak_rss_bytes = Some(sampler.finish().0 as u64);
@@ -105,14 +119,23 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         result.fail(format!("size {size} != recount {recount}"));
     }
     if initial as i64 + delta != recount as i64 {
-        result.fail(format!("initial {initial} + changes {delta} != recount {recount}"));
+        result.fail(format!(
+            "initial {initial} + changes {delta} != recount {recount}"
+        ));
     }
     Ok(result.into())
 }
 
 type SetOutcome = (usize, Vec<Count>, usize, usize);
 
-fn rwlock(structure: &str, keys: &[i64], threads: usize, d: Duration, range: u64, update: u64) -> SetOutcome {
+fn rwlock(
+    structure: &str,
+    keys: &[i64],
+    threads: usize,
+    d: Duration,
+    range: u64,
+    update: u64,
+) -> SetOutcome {
     use std::collections::{BTreeSet, HashSet};
     use std::sync::RwLock;
     macro_rules! bench_set {
@@ -174,7 +197,14 @@ fn rwlock(structure: &str, keys: &[i64], threads: usize, d: Duration, range: u64
     }
 }
 
-fn libitm(buckets: u64, keys: &[i64], threads: usize, d: Duration, range: u64, update: u64) -> SetOutcome {
+fn libitm(
+    buckets: u64,
+    keys: &[i64],
+    threads: usize,
+    d: Duration,
+    range: u64,
+    update: u64,
+) -> SetOutcome {
     use crate::ffi;
     use std::sync::atomic::{AtomicI32, Ordering};
     // SAFETY: the set is made, used by the C functions only, and freed here.
@@ -239,7 +269,14 @@ mod stm_core_set {
         }
     }
 
-    pub fn run(buckets: u64, keys: &[i64], threads: usize, d: Duration, range: u64, update: u64) -> SetOutcome {
+    pub fn run(
+        buckets: u64,
+        keys: &[i64],
+        threads: usize,
+        d: Duration,
+        range: u64,
+        update: u64,
+    ) -> SetOutcome {
         let table: Vec<Link> = (0..buckets).map(|_| TVar::new(None)).collect();
         let bucket = |k: i64| &table[(k as u64 % buckets) as usize];
         let insert = |k: i64| {
@@ -248,7 +285,13 @@ mod stm_core_set {
                 if current.as_ref().is_some_and(|n| n.key == k) {
                     return Ok(false);
                 }
-                link.write(tx, Some(Arc::new(Node { key: k, next: TVar::new(current) })))?;
+                link.write(
+                    tx,
+                    Some(Arc::new(Node {
+                        key: k,
+                        next: TVar::new(current),
+                    })),
+                )?;
                 Ok(true)
             })
         };
@@ -265,9 +308,8 @@ mod stm_core_set {
                 }
             })
         };
-        let contains = |k: i64| {
-            atomically(|tx| Ok(seek(tx, bucket(k), k)?.1.is_some_and(|n| n.key == k)))
-        };
+        let contains =
+            |k: i64| atomically(|tx| Ok(seek(tx, bucket(k), k)?.1.is_some_and(|n| n.key == k)));
         let initial = keys.iter().filter(|&&k| insert(k)).count();
         let counts = timed(threads, d, |t, stopped| {
             drive(t, stopped, range, update, insert, remove, contains)
@@ -308,7 +350,9 @@ mod strata_set {
         buckets: u64,
         key: i64,
     ) -> (Obj<'tx, Node>, Option<Obj<'tx, Node>>) {
-        let mut prev = tx.get::<Node>(table, (key as u64 % buckets) as usize).expect("sentinel");
+        let mut prev = tx
+            .get::<Node>(table, (key as u64 % buckets) as usize)
+            .expect("sentinel");
         loop {
             let next = tx.get_ref::<Node, Node>(prev, 0);
             match next {
@@ -410,9 +454,19 @@ mod tests {
         for structure in ["list", "hash"] {
             for runtime in RUNTIMES {
                 let args = crate::cli::Args::parse(
-                    ["intset", "--structure", structure, "--range", "64", "--update", "50", "--seconds", "0.1"]
-                        .iter()
-                        .map(|s| s.to_string()),
+                    [
+                        "intset",
+                        "--structure",
+                        structure,
+                        "--range",
+                        "64",
+                        "--update",
+                        "50",
+                        "--seconds",
+                        "0.1",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string()),
                 )
                 .unwrap();
                 match run(runtime, 2, &args).unwrap() {

@@ -19,7 +19,12 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
         "intset" => (intset::RUNTIMES, &["structure", "range", "update"]),
         "churn" => (churn::RUNTIMES, &["live-mb"]),
         "pauses" => (pauses::RUNTIMES, &[]),
-        other => return Err(format!("unknown workload {other:?}\n\n{}", crate::cli::USAGE)),
+        other => {
+            return Err(format!(
+                "unknown workload {other:?}\n\n{}",
+                crate::cli::USAGE
+            ))
+        }
     };
     args.only_options(known)?;
     let runtimes = args.runtimes_or(available)?;
@@ -64,10 +69,17 @@ impl From<RunResult> for Outcome {
 /// Runs `body` on `threads` threads and waits; `body(t)` gets the index.
 pub fn on_threads<R: Send>(threads: usize, body: impl Fn(usize) -> R + Sync) -> Vec<R> {
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|t| s.spawn({
-            let body = &body;
-            move || body(t)
-        })).collect();
-        handles.into_iter().map(|h| h.join().expect("a benchmark thread panicked")).collect()
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn({
+                    let body = &body;
+                    move || body(t)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a benchmark thread panicked"))
+            .collect()
     })
 }

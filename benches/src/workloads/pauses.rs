@@ -50,33 +50,37 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     let heap = Heap::from_env().expect("heap configuration");
     let sampler = rss::Sampler::start();
     let start = Instant::now();
-    let per_thread = timed(threads, Duration::from_secs_f64(args.seconds), |_, stopped| {
-        let mut th = heap.attach().expect("attach");
-        let window = th
-            .atomically(|tx| {
-                let w = tx.alloc_array(WINDOW);
-                tx.root(w)
-            })
-            .expect("heap limit");
-        let (mut built, mut wrong) = (0u64, 0u64);
-        while !stopped() {
-            let slot = (built % WINDOW as u64) as usize;
-            let old = th
+    let per_thread = timed(
+        threads,
+        Duration::from_secs_f64(args.seconds),
+        |_, stopped| {
+            let mut th = heap.attach().expect("attach");
+            let window = th
                 .atomically(|tx| {
-                    let w = tx.get_root(&window);
-                    let old = tx.get::<Node>(w, slot).map_or(0, |t| count(tx, t));
-                    let tree = make(tx, DEPTH);
-                    tx.set(w, slot, Some(tree));
-                    old
+                    let w = tx.alloc_array(WINDOW);
+                    tx.root(w)
                 })
                 .expect("heap limit");
-            if built >= WINDOW as u64 && old != (1 << (DEPTH + 1)) - 1 {
-                wrong += 1;
+            let (mut built, mut wrong) = (0u64, 0u64);
+            while !stopped() {
+                let slot = (built % WINDOW as u64) as usize;
+                let old = th
+                    .atomically(|tx| {
+                        let w = tx.get_root(&window);
+                        let old = tx.get::<Node>(w, slot).map_or(0, |t| count(tx, t));
+                        let tree = make(tx, DEPTH);
+                        tx.set(w, slot, Some(tree));
+                        old
+                    })
+                    .expect("heap limit");
+                if built >= WINDOW as u64 && old != (1 << (DEPTH + 1)) - 1 {
+                    wrong += 1;
+                }
+                built += 1;
             }
-            built += 1;
-        }
-        (built, wrong)
-    });
+            (built, wrong)
+        },
+    );
     result.seconds = start.elapsed().as_secs_f64();
     let (peak, series) = sampler.finish();
     result.peak_rss_bytes = Some(peak as u64);
