@@ -250,34 +250,8 @@ mod strata_raw {
 /// Strata with one transaction per tree (the path an interpreter uses).
 mod strata_tx {
     use super::*;
-    use strata::{Heap, Obj, Object, Tx};
-
-    #[derive(Clone, Copy)]
-    struct Node;
-    impl Object for Node {
-        const REFS: usize = 2;
-    }
-
-    fn make<'tx>(tx: &mut Tx<'tx>, d: u32) -> Obj<'tx, Node> {
-        let node = tx.alloc(Node);
-        if d > 0 {
-            let left = make(tx, d - 1);
-            let right = make(tx, d - 1);
-            tx.set_ref(node, 0, Some(left));
-            tx.set_ref(node, 1, Some(right));
-        }
-        node
-    }
-
-    fn check<'tx>(tx: &mut Tx<'tx>, n: Obj<'tx, Node>) -> u64 {
-        match tx.get_ref::<Node, Node>(n, 0) {
-            None => 1,
-            Some(left) => {
-                let right = tx.get_ref::<Node, Node>(n, 1).expect("complete tree");
-                1 + check(tx, left) + check(tx, right)
-            }
-        }
-    }
+    use crate::workloads::tx_tree::{count as check, make};
+    use strata::Heap;
 
     pub fn run(depth: u32, threads: usize, result: &mut RunResult) -> u64 {
         let heap = Heap::from_env().expect("heap configuration");

@@ -208,40 +208,11 @@ fn strata_raw(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
 }
 
 fn strata_tx(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
-    use strata::{Heap, Obj, Object, Tx};
-    #[derive(Clone, Copy)]
-    struct Node;
-    impl Object for Node {
-        const REFS: usize = 2;
-    }
+    use super::tx_tree::{count as check, make, populate, Node};
+    use strata::{Heap, Object};
     #[derive(Clone, Copy)]
     struct Double(f64);
     impl Object for Double {}
-    fn populate<'tx>(tx: &mut Tx<'tx>, d: u32, n: Obj<'tx, Node>) {
-        if d > 0 {
-            let l = tx.alloc(Node);
-            let r = tx.alloc(Node);
-            tx.set_ref(n, 0, Some(l));
-            tx.set_ref(n, 1, Some(r));
-            populate(tx, d - 1, l);
-            populate(tx, d - 1, r);
-        }
-    }
-    fn make<'tx>(tx: &mut Tx<'tx>, d: u32) -> Obj<'tx, Node> {
-        let n = tx.alloc(Node);
-        if d > 0 {
-            let l = make(tx, d - 1);
-            let r = make(tx, d - 1);
-            tx.set_ref(n, 0, Some(l));
-            tx.set_ref(n, 1, Some(r));
-        }
-        n
-    }
-    fn check<'tx>(tx: &mut Tx<'tx>, n: Obj<'tx, Node>) -> u64 {
-        let l = tx.get_ref::<Node, Node>(n, 0);
-        let r = tx.get_ref::<Node, Node>(n, 1);
-        1 + l.map_or(0, |l| check(tx, l)) + r.map_or(0, |r| check(tx, r))
-    }
     let heap = Heap::from_env().expect("heap configuration");
     let mut th = heap.attach().expect("attach");
     let (stretch, long, steps) = plan(max_depth);

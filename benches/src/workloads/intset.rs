@@ -97,19 +97,17 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     let sampler = rss::Sampler::start();
     let start = Instant::now();
     let keys = initial_keys(range);
+    let load = Load {
+        threads,
+        duration,
+        range,
+        update,
+    };
     let (initial, counts, size, recount) = match runtime {
-        "rwlock" => rwlock(&structure, &keys, threads, duration, range, update),
-        "stm-core" => stm_core_set::run(buckets, &keys, threads, duration, range, update),
-        "libitm" => libitm(buckets, &keys, threads, duration, range, update),
-        _ => strata_set::run(
-            buckets,
-            &keys,
-            threads,
-            duration,
-            range,
-            update,
-            &mut result,
-        ),
+        "rwlock" => rwlock(&structure, &keys, &load),
+        "stm-core" => stm_core_set::run(buckets, &keys, &load),
+        "libitm" => libitm(buckets, &keys, &load),
+        _ => strata_set::run(buckets, &keys, &load, &mut result),
     };
     result.seconds = start.elapsed().as_secs_f64();
     result.peak_rss_bytes = Some(sampler.finish().0 as u64);
@@ -126,16 +124,17 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     Ok(result.into())
 }
 
-type SetOutcome = (usize, Vec<Count>, usize, usize);
-
-fn rwlock(
-    structure: &str,
-    keys: &[i64],
+/// How hard every runtime is driven.
+struct Load {
     threads: usize,
-    d: Duration,
+    duration: Duration,
     range: u64,
     update: u64,
-) -> SetOutcome {
+}
+
+type SetOutcome = (usize, Vec<Count>, usize, usize);
+
+fn rwlock(structure: &str, keys: &[i64], load: &Load) -> SetOutcome {
     use std::collections::{BTreeSet, HashSet};
     use std::sync::RwLock;
     macro_rules! bench_set {
@@ -145,12 +144,12 @@ fn rwlock(
                 $insert(&mut *set.write().unwrap(), k);
             }
             let initial = $len(&*set.read().unwrap());
-            let counts = timed(threads, d, |t, stopped| {
+            let counts = timed(load.threads, load.duration, |t, stopped| {
                 drive(
                     t,
                     stopped,
-                    range,
-                    update,
+                    load.range,
+                    load.update,
                     |k| $insert(&mut *set.write().unwrap(), k),
                     |k| $remove(&mut *set.write().unwrap(), k),
                     |k| $contains(&*set.read().unwrap(), k),
@@ -197,14 +196,7 @@ fn rwlock(
     }
 }
 
-fn libitm(
-    buckets: u64,
-    keys: &[i64],
-    threads: usize,
-    d: Duration,
-    range: u64,
-    update: u64,
-) -> SetOutcome {
+fn libitm(buckets: u64, keys: &[i64], load: &Load) -> SetOutcome {
     use crate::ffi;
     use std::sync::atomic::{AtomicI32, Ordering};
     // SAFETY: the set is made, used by the C functions only, and freed here.
@@ -217,18 +209,18 @@ fn libitm(
     let stop = AtomicI32::new(0);
     let counts = std::thread::scope(|s| {
         s.spawn(|| {
-            std::thread::sleep(d);
+            std::thread::sleep(load.duration);
             stop.store(1, Ordering::SeqCst);
         });
-        super::on_threads(threads, |t| {
+        super::on_threads(load.threads, |t| {
             let (mut ops, mut delta) = (0u64, 0i64);
             // SAFETY: `set` outlives the scope; all shared accesses in C are
             // transactional.
             unsafe {
                 ffi::itm_intset_run(
                     set as *mut _,
-                    range as i64,
-                    update as u32,
+                    load.range as i64,
+                    load.update as u32,
                     thread_seed(t),
                     stop.as_ptr(),
                     &mut ops,
@@ -269,14 +261,7 @@ mod stm_core_set {
         }
     }
 
-    pub fn run(
-        buckets: u64,
-        keys: &[i64],
-        threads: usize,
-        d: Duration,
-        range: u64,
-        update: u64,
-    ) -> SetOutcome {
+    pub fn run(buckets: u64, keys: &[i64], load: &Load) -> SetOutcome {
         let table: Vec<Link> = (0..buckets).map(|_| TVar::new(None)).collect();
         let bucket = |k: i64| &table[(k as u64 % buckets) as usize];
         let insert = |k: i64| {
@@ -311,8 +296,16 @@ mod stm_core_set {
         let contains =
             |k: i64| atomically(|tx| Ok(seek(tx, bucket(k), k)?.1.is_some_and(|n| n.key == k)));
         let initial = keys.iter().filter(|&&k| insert(k)).count();
-        let counts = timed(threads, d, |t, stopped| {
-            drive(t, stopped, range, update, insert, remove, contains)
+        let counts = timed(load.threads, load.duration, |t, stopped| {
+            drive(
+                t,
+                stopped,
+                load.range,
+                load.update,
+                insert,
+                remove,
+                contains,
+            )
         });
         let size = table
             .iter()
@@ -362,15 +355,7 @@ mod strata_set {
         }
     }
 
-    pub fn run(
-        buckets: u64,
-        keys: &[i64],
-        threads: usize,
-        d: Duration,
-        range: u64,
-        update: u64,
-        result: &mut RunResult,
-    ) -> SetOutcome {
+    pub fn run(buckets: u64, keys: &[i64], load: &Load, result: &mut RunResult) -> SetOutcome {
         let heap = Heap::from_env().expect("heap configuration");
         let mut main = heap.attach().expect("attach");
         let table = main
@@ -409,13 +394,13 @@ mod strata_set {
         };
         let initial = keys.iter().filter(|&&k| op(&mut main, 0, k)).count();
         let counts = main.blocking(|| {
-            timed(threads, d, |t, stopped| {
+            timed(load.threads, load.duration, |t, stopped| {
                 let th = std::cell::RefCell::new(heap.attach().expect("attach"));
                 drive(
                     t,
                     stopped,
-                    range,
-                    update,
+                    load.range,
+                    load.update,
                     |k| op(&mut th.borrow_mut(), 0, k),
                     |k| op(&mut th.borrow_mut(), 1, k),
                     |k| op(&mut th.borrow_mut(), 2, k),

@@ -6,6 +6,7 @@ pub mod churn;
 pub mod gcbench;
 pub mod intset;
 pub mod pauses;
+mod tx_tree;
 
 use crate::cli::Args;
 use crate::result::RunResult;

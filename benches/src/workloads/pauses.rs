@@ -4,41 +4,19 @@
 //! ops = trees built; every replaced tree's node count is checked.
 
 use super::bank::timed;
+use super::tx_tree::{count, make, Node};
 use super::Outcome;
 use crate::cli::Args;
 use crate::result::RunResult;
 use crate::rss;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use strata::{Heap, Obj, Object, Tx};
+use strata::Heap;
 
 pub const RUNTIMES: &[&str] = &["strata"];
 
 const WINDOW: usize = 64;
 const DEPTH: u32 = 10;
-
-#[derive(Clone, Copy)]
-struct Node;
-impl Object for Node {
-    const REFS: usize = 2;
-}
-
-fn make<'tx>(tx: &mut Tx<'tx>, d: u32) -> Obj<'tx, Node> {
-    let n = tx.alloc(Node);
-    if d > 0 {
-        let l = make(tx, d - 1);
-        let r = make(tx, d - 1);
-        tx.set_ref(n, 0, Some(l));
-        tx.set_ref(n, 1, Some(r));
-    }
-    n
-}
-
-fn count<'tx>(tx: &mut Tx<'tx>, n: Obj<'tx, Node>) -> u64 {
-    let l = tx.get_ref::<Node, Node>(n, 0);
-    let r = tx.get_ref::<Node, Node>(n, 1);
-    1 + l.map_or(0, |l| count(tx, l)) + r.map_or(0, |r| count(tx, r))
-}
 
 pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String> {
     let mut result = RunResult::new(

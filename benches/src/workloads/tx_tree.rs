@@ -1,0 +1,42 @@
+//! The tree node the transactional tree workloads share (binary-trees,
+//! gcbench, pauses): two reference slots, no data.
+
+use strata::{Obj, Object, Tx};
+
+#[derive(Clone, Copy)]
+pub struct Node;
+
+impl Object for Node {
+    const REFS: usize = 2;
+}
+
+/// Builds a complete tree of `depth` bottom-up (children before parent).
+pub fn make<'tx>(tx: &mut Tx<'tx>, depth: u32) -> Obj<'tx, Node> {
+    let node = tx.alloc(Node);
+    if depth > 0 {
+        let left = make(tx, depth - 1);
+        let right = make(tx, depth - 1);
+        tx.set_ref(node, 0, Some(left));
+        tx.set_ref(node, 1, Some(right));
+    }
+    node
+}
+
+/// Fills an allocated node's children top-down (parent before children).
+pub fn populate<'tx>(tx: &mut Tx<'tx>, depth: u32, node: Obj<'tx, Node>) {
+    if depth > 0 {
+        let left = tx.alloc(Node);
+        let right = tx.alloc(Node);
+        tx.set_ref(node, 0, Some(left));
+        tx.set_ref(node, 1, Some(right));
+        populate(tx, depth - 1, left);
+        populate(tx, depth - 1, right);
+    }
+}
+
+/// The number of nodes of the tree at `node`.
+pub fn count<'tx>(tx: &mut Tx<'tx>, node: Obj<'tx, Node>) -> u64 {
+    let left = tx.get_ref::<Node, Node>(node, 0);
+    let right = tx.get_ref::<Node, Node>(node, 1);
+    1 + left.map_or(0, |l| count(tx, l)) + right.map_or(0, |r| count(tx, r))
+}
