@@ -355,6 +355,20 @@ impl Mutator {
         self.client_roots[index]
     }
 
+    /// Client root `index`, without the bounds check (the barriers' path).
+    ///
+    /// # Safety
+    /// `index` is below the number of client roots.
+    #[inline(always)]
+    pub unsafe fn client_root_unchecked(&self, index: usize) -> Address {
+        debug_assert!(
+            index < self.client_roots.len(),
+            "client root {index} out of bounds"
+        );
+        // SAFETY: the caller keeps `index` in bounds.
+        unsafe { *self.client_roots.get_unchecked(index) }
+    }
+
     /// Bytes this thread has allocated since it attached (monotonic).
     pub fn allocated_bytes(&self) -> u64 {
         self.allocated_total + self.nursery.used_bytes() as u64

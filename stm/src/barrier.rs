@@ -10,43 +10,62 @@ use crate::shared::COMMITTING;
 use crate::thread::Thread;
 use crate::tx::{unwind, Conflict};
 use std::sync::atomic::Ordering;
-use strata_gc::header::{self, OWNER_SHIFT, PRIVATE};
+use strata_gc::header::{self, HEADER_BYTES, OWNER_SHIFT, PRIVATE, VERSION_HEADER_BYTES};
 use strata_gc::versions::{newest_stamp, visible_version};
 use strata_gc::Address;
 
 impl Thread {
-    /// The object whose body a read of `obj` sees.
+    /// The body a read of `obj` sees: its own (private objects), its
+    /// private copy's (objects this transaction owns), or the version its
+    /// snapshot sees. Reads do not check for doom: they see one snapshot
+    /// whatever happens, and a doomed transaction stops at its next write or
+    /// at commit.
     #[inline]
     pub(crate) fn readable(&mut self, obj: Address) -> Address {
         if self.m.is_young(obj) {
-            return obj;
+            return obj.offset(HEADER_BYTES);
         }
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
         if word & PRIVATE != 0 {
-            return obj;
+            return obj.offset(HEADER_BYTES);
         }
         let owner = (word >> OWNER_SHIFT) as u32;
         if owner == self.slot {
-            return self.copy_of(obj);
+            return self.copy_of(obj).offset(VERSION_HEADER_BYTES);
         }
         if owner != 0 {
             self.wait_for_publication(obj);
         }
-        if self.is_doomed() {
-            unwind(Conflict::Doomed);
+        // Consecutive reads of one object are recorded once.
+        if self.tx.read_set.last() != Some(&obj) {
+            self.tx.read_set.push(obj);
         }
-        self.tx.read_set.push(obj);
         // SAFETY: `obj` is a live anchor; the versions our snapshot sees are
         // kept by the collector (our snapshot is part of its horizon).
-        unsafe { visible_version(obj, self.tx.snapshot) }
+        let version = unsafe { visible_version(obj, self.tx.snapshot) };
+        if version == obj {
+            obj.offset(HEADER_BYTES)
+        } else {
+            version.offset(VERSION_HEADER_BYTES)
+        }
     }
 
-    /// The transaction's private copy of an anchor it owns.
+    /// The transaction's private copy of an anchor it owns (the last one
+    /// looked up is cached: writes and reads of one object come in runs).
     #[inline]
-    fn copy_of(&self, anchor: Address) -> Address {
-        let index = self.tx.write_set[&anchor];
-        self.m.client_root(index as usize)
+    fn copy_of(&mut self, anchor: Address) -> Address {
+        let index = match self.tx.last_copy {
+            Some((cached, index)) if cached == anchor => index,
+            _ => {
+                let index = self.tx.write_set[&anchor];
+                self.tx.last_copy = Some((anchor, index));
+                index
+            }
+        };
+        // SAFETY: write-set indices point into the arena, which does not
+        // shrink while the transaction runs.
+        unsafe { self.m.client_root_unchecked(index as usize) }
     }
 
     /// Waits while `obj`'s owner is publishing versions that our snapshot
@@ -73,24 +92,28 @@ impl Thread {
         }
     }
 
-    /// The object whose body a write to the object at client root `index`
-    /// changes: private objects in place, shared anchors through a private
-    /// copy made at the first write.
+    /// The object a write to the object at client root `index` changes, and
+    /// its body: private objects in place, shared anchors through a private
+    /// copy (a version record) made at the first write.
     #[inline]
-    pub(crate) fn writable(&mut self, index: u32) -> Address {
-        let obj = self.m.client_root(index as usize);
+    pub(crate) fn writable(&mut self, index: u32) -> (Address, Address) {
+        // SAFETY: `index` comes from an `Obj` of the running transaction
+        // (see `Tx::address`).
+        let obj = unsafe { self.m.client_root_unchecked(index as usize) };
         if self.m.is_young(obj) {
-            return obj;
+            return (obj, obj.offset(HEADER_BYTES));
         }
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
         if word & PRIVATE != 0 {
-            return obj;
+            return (obj, obj.offset(HEADER_BYTES));
         }
-        if (word >> OWNER_SHIFT) as u32 == self.slot {
-            return self.copy_of(obj);
-        }
-        self.first_write(obj)
+        let copy = if (word >> OWNER_SHIFT) as u32 == self.slot {
+            self.copy_of(obj)
+        } else {
+            self.first_write(obj)
+        };
+        (copy, copy.offset(VERSION_HEADER_BYTES))
     }
 
     #[cold]
@@ -106,6 +129,7 @@ impl Thread {
         roots.push(copy);
         let index = (roots.len() - 1) as u32;
         self.tx.write_set.insert(anchor, index);
+        self.tx.last_copy = Some((anchor, index));
         copy
     }
 

@@ -144,6 +144,7 @@ impl Thread {
         }
         std::mem::swap(self.m.client_roots(), &mut kept);
         self.tx.scratch = kept;
+        self.tx.last_copy = None;
     }
 
     fn finish_commit(&mut self) {
@@ -173,6 +174,7 @@ impl Thread {
         }
         self.m.client_roots().clear();
         self.tx.write_set.clear();
+        self.tx.last_copy = None;
         // The nursery holds only this attempt's garbage now; empty it so the
         // next attempt starts with an empty nursery.
         self.m.collect_minor_only();
@@ -192,6 +194,7 @@ impl Thread {
         self.tx.promoted = promoted;
         self.tx.read_set.clear();
         self.tx.write_set.clear();
+        self.tx.last_copy = None;
         self.tx.owned.clear();
         self.m.client_roots().clear();
         self.tx.active = false;

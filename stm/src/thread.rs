@@ -49,6 +49,8 @@ pub(crate) struct TxState {
     pub read_set: Vec<Address>,
     /// Anchor -> client-root index of its private copy.
     pub write_set: MixMap<Address, u32>,
+    /// The last write-set entry looked up, as (anchor, client-root index).
+    pub last_copy: Option<(Address, u32)>,
     /// Anchors this transaction owns (ownership taken at first write).
     pub owned: Vec<Address>,
     pub roots_made: Vec<HandleSlot>,

@@ -55,7 +55,9 @@ impl<'tx> Tx<'tx> {
 
     #[inline(always)]
     fn address<T>(&self, obj: Obj<'tx, T>) -> Address {
-        self.th.m.client_root(obj.index as usize)
+        // SAFETY: an `Obj` of this transaction's brand was made by `handle`,
+        // and the arena does not shrink while the transaction's closure runs.
+        unsafe { self.th.m.client_root_unchecked(obj.index as usize) }
     }
 
     /// Allocates a new object holding `value`, with null references. It is
@@ -68,7 +70,7 @@ impl<'tx> Tx<'tx> {
             .alloc_fixed(ty)
             .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
         // SAFETY: `obj` is a fresh object of `T`'s type: REFS slots then `T`.
-        unsafe { data_ptr::<T>(obj).write(value) };
+        unsafe { data_ptr::<T>(header::body(obj)).write(value) };
         self.handle(obj)
     }
 
@@ -87,19 +89,18 @@ impl<'tx> Tx<'tx> {
     #[inline]
     pub fn read<T: Object>(&mut self, obj: Obj<'tx, T>) -> T {
         let addr = self.address(obj);
-        let source = self.th.readable(addr);
-        // SAFETY: `source` is `obj` or one of its versions, live while this
-        // transaction runs; its body holds a `T` after the reference slots.
-        unsafe { data_ptr::<T>(source).read() }
+        let body = self.th.readable(addr);
+        // SAFETY: `body` is the body of `obj` or of one of its versions, live
+        // while this transaction runs; it holds a `T` after the references.
+        unsafe { data_ptr::<T>(body).read() }
     }
 
     /// Replaces the value of `obj` (its references are unchanged).
     #[inline]
     pub fn write<T: Object>(&mut self, obj: Obj<'tx, T>, value: T) {
-        let index = obj.index;
-        let target = self.th.writable(index);
-        // SAFETY: `target` is private to this transaction and holds a `T`.
-        unsafe { data_ptr::<T>(target).write(value) };
+        let (_, body) = self.th.writable(obj.index);
+        // SAFETY: `body` is private to this transaction and holds a `T`.
+        unsafe { data_ptr::<T>(body).write(value) };
     }
 
     /// Reads, changes and writes back the value of `obj`.
@@ -126,14 +127,9 @@ impl<'tx> Tx<'tx> {
             T::REFS
         );
         let addr = self.address(obj);
-        let source = self.th.readable(addr);
-        // SAFETY: `source` is live; slot `field` is a reference slot.
-        let target = unsafe {
-            header::body(source)
-                .offset(field * 8)
-                .as_ptr::<Address>()
-                .read()
-        };
+        let body = self.th.readable(addr);
+        // SAFETY: `body` is live; slot `field` is a reference slot.
+        let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
         self.typed_handle::<U>(target)
     }
 
@@ -158,9 +154,9 @@ impl<'tx> Tx<'tx> {
     /// The length of an array.
     pub fn len(&mut self, array: Obj<'tx, RefArray>) -> usize {
         let addr = self.address(array);
-        let source = self.th.readable(addr);
+        let body = self.th.readable(addr);
         // SAFETY: an array body starts with its length.
-        unsafe { header::body(source).as_ptr::<u64>().read() as usize }
+        unsafe { body.as_ptr::<u64>().read() as usize }
     }
 
     /// Element `i` of an array, as an object of type `U`.
@@ -169,10 +165,9 @@ impl<'tx> Tx<'tx> {
     /// If `i` is out of bounds or the element is not a `U`.
     pub fn get<U: Object>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
         let addr = self.address(array);
-        let source = self.th.readable(addr);
+        let body = self.th.readable(addr);
         // SAFETY: an array body is its length then its elements.
         let target = unsafe {
-            let body = header::body(source);
             let len = body.as_ptr::<u64>().read() as usize;
             assert!(
                 i < len,
@@ -202,7 +197,7 @@ impl<'tx> Tx<'tx> {
     }
 
     fn store_ref(&mut self, target: u32, offset: usize, value: Option<u32>) {
-        let dest = self.th.writable(target);
+        let (dest, _) = self.th.writable(target);
         let value = value.map_or(Address::NULL, |v| self.th.m.client_root(v as usize));
         // SAFETY: `dest` is private to this transaction; `value` is a live
         // object this transaction holds; the barrier records old-to-young.
@@ -320,12 +315,11 @@ impl<'tx> Tx<'tx> {
     }
 }
 
-/// Where `T`'s data starts in the body of `obj` (after its reference slots).
+/// Where `T`'s data starts in a body (after its reference slots).
 ///
 /// # Safety
-/// `obj` is a live object or version of `T`'s type.
+/// `body` is the body of a live object or version of `T`'s type.
 #[inline(always)]
-unsafe fn data_ptr<T: Object>(obj: Address) -> *mut T {
-    // SAFETY: caller's invariant.
-    unsafe { header::body(obj).offset(T::REFS * 8).as_ptr::<T>() }
+unsafe fn data_ptr<T: Object>(body: Address) -> *mut T {
+    body.offset(T::REFS * 8).as_ptr::<T>()
 }
