@@ -11,6 +11,7 @@ fn main() {
     cc::Build::new()
         .file("c/itm_bank.c")
         .file("c/itm_intset.c")
+        .file("c/itm_ordered.c")
         .flag("-fgnu-tm")
         // A transaction restart is a longjmp; the loop variables gcc warns
         // about are not changed inside transactions.

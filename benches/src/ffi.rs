@@ -55,3 +55,18 @@ pub fn boehm_start() {
     // SAFETY: GC_INIT and thread registration setup, once, from Rust.
     INIT.call_once(|| unsafe { boehm_init() });
 }
+
+extern "C" {
+    pub fn itm_ordered_new(rb: i32) -> *mut c_void;
+    pub fn itm_ordered_op(set: *mut c_void, kind: i32, key: i64) -> i32;
+    pub fn itm_ordered_size(set: *mut c_void) -> usize;
+    pub fn itm_ordered_run(
+        set: *mut c_void,
+        range: i64,
+        update_pct: u32,
+        seed: u64,
+        stop: *const i32,
+        ops: *mut u64,
+        delta: *mut i64,
+    );
+}

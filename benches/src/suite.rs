@@ -28,7 +28,11 @@ const RUNS: &[(&str, &str)] = &[
         "1,2",
     ),
     (
-        "intset --structure rbtree --range 4096 --update 20 --seconds 1 --runtime rwlock",
+        "intset --structure rbtree --range 4096 --update 20 --seconds 1",
+        "1,2",
+    ),
+    (
+        "intset --structure skiplist --range 4096 --update 20 --seconds 1",
         "1,2",
     ),
     ("churn --live-mb 32 --seconds 4", "1"),

@@ -4,13 +4,14 @@
 //! the set's size equals a recount and equals the initial size plus
 //! successful inserts minus successful removes. ops = operations.
 //!
-//! Structures: `list` (one sorted linked list) and `hash` (R/8 buckets of
-//! sorted lists) on every runtime; `rbtree` and `skiplist` on `rwlock` only
-//! (std's `BTreeSet` stands in for both: an ordered set behind one lock);
-//! the transactional runtimes report them as skipped rather than run another
-//! structure under their name.
+//! Structures: `list` (one sorted linked list), `hash` (R/8 buckets of sorted
+//! lists), `skiplist` and `rbtree` (`ordered.rs`: one algorithm for every
+//! transactional runtime, libitm's in C). `rwlock` puts std structures behind
+//! one lock: `HashSet`, a sorted `Vec`, and `BTreeSet` for both ordered ones.
 
 use super::bank::timed;
+use super::intset_ordered;
+use super::ordered_runtimes::Shape;
 use super::Outcome;
 use crate::cli::Args;
 use crate::result::RunResult;
@@ -22,13 +23,13 @@ use std::time::{Duration, Instant};
 pub const RUNTIMES: &[&str] = &["strata", "libitm", "stm-core", "rwlock"];
 
 /// What one thread did: operations and inserts minus removes.
-struct Count {
-    ops: u64,
-    delta: i64,
+pub struct Count {
+    pub ops: u64,
+    pub delta: i64,
 }
 
 /// One thread's operation loop, shared by the Rust runtimes.
-fn drive(
+pub fn drive(
     t: usize,
     stopped: &dyn Fn() -> bool,
     range: u64,
@@ -77,11 +78,6 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     if range < 2 || update > 100 {
         return Err("--range at least 2, --update at most 100".into());
     }
-    if runtime != "rwlock" && (structure == "rbtree" || structure == "skiplist") {
-        return Ok(Outcome::Skipped(format!(
-            "intset {runtime}: skipped, {structure} is implemented for rwlock only"
-        )));
-    }
     let buckets = if structure == "hash" {
         (range / 8).max(1)
     } else {
@@ -103,11 +99,19 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         range,
         update,
     };
-    let (initial, counts, size, recount) = match runtime {
-        "rwlock" => rwlock(&structure, &keys, &load),
-        "stm-core" => stm_core_set::run(buckets, &keys, &load),
-        "libitm" => libitm(buckets, &keys, &load),
-        _ => strata_set::run(buckets, &keys, &load, &mut result),
+    let ordered = match structure.as_str() {
+        "skiplist" => Some(Shape::Skip),
+        "rbtree" => Some(Shape::Rb),
+        _ => None,
+    };
+    let (initial, counts, size, recount) = match (runtime, ordered) {
+        ("rwlock", _) => rwlock(&structure, &keys, &load),
+        ("stm-core", Some(shape)) => intset_ordered::stm_core(shape, &keys, &load),
+        ("libitm", Some(shape)) => intset_ordered::libitm(shape, &keys, &load),
+        (_, Some(shape)) => intset_ordered::strata(shape, &keys, &load, &mut result),
+        ("stm-core", None) => stm_core_set::run(buckets, &keys, &load),
+        ("libitm", None) => libitm(buckets, &keys, &load),
+        (_, None) => strata_set::run(buckets, &keys, &load, &mut result),
     };
     result.seconds = start.elapsed().as_secs_f64();
     result.peak_rss_bytes = Some(sampler.finish().0 as u64);
@@ -125,14 +129,15 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
 }
 
 /// How hard every runtime is driven.
-struct Load {
-    threads: usize,
-    duration: Duration,
-    range: u64,
-    update: u64,
+pub struct Load {
+    pub threads: usize,
+    pub duration: Duration,
+    pub range: u64,
+    pub update: u64,
 }
 
-type SetOutcome = (usize, Vec<Count>, usize, usize);
+/// Initial size, per-thread counts, final size and recount.
+pub type SetOutcome = (usize, Vec<Count>, usize, usize);
 
 fn rwlock(structure: &str, keys: &[i64], load: &Load) -> SetOutcome {
     use std::collections::{BTreeSet, HashSet};
@@ -436,7 +441,7 @@ mod tests {
 
     #[test]
     fn every_runtime_keeps_its_set_consistent() {
-        for structure in ["list", "hash"] {
+        for structure in ["list", "hash", "skiplist", "rbtree"] {
             for runtime in RUNTIMES {
                 let args = crate::cli::Args::parse(
                     [

@@ -5,6 +5,9 @@ pub mod binary_trees;
 pub mod churn;
 pub mod gcbench;
 pub mod intset;
+mod intset_ordered;
+mod ordered;
+mod ordered_runtimes;
 pub mod pauses;
 mod tx_tree;
 
