@@ -6,6 +6,7 @@
 
 mod cli;
 mod ffi;
+mod progress;
 mod report;
 mod result;
 mod rng;

@@ -35,9 +35,11 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
     let mut results = Vec::new();
     for runtime in &runtimes {
         for &threads in &args.threads {
-            if !args.json {
-                eprint!("\r{} {runtime} x{threads} ...            ", args.workload);
-            }
+            let timed = !matches!(args.workload.as_str(), "binary-trees" | "gcbench");
+            let progress = crate::progress::Progress::start(
+                format!("{} {runtime} x{threads}", args.workload),
+                timed.then(|| std::time::Duration::from_secs_f64(args.seconds)),
+            );
             let outcome = match args.workload.as_str() {
                 "binary-trees" => binary_trees::run(runtime, threads, args),
                 "gcbench" => gcbench::run(runtime, threads, args),
@@ -46,14 +48,12 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
                 "churn" => churn::run(runtime, threads, args),
                 _ => pauses::run(runtime, threads, args),
             };
+            drop(progress);
             match outcome? {
                 Outcome::Done(r) => results.push(*r),
                 Outcome::Skipped(note) => eprintln!("\r{note}"),
             }
         }
-    }
-    if !args.json {
-        eprint!("\r{:60}\r", "");
     }
     Ok(results)
 }
