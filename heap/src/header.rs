@@ -13,7 +13,7 @@
 //! | 36 | `LARGE` | object lives in the large-object space |
 //! | 37 | `PRIVATE` | old object allocated by its owner's running transaction, not yet committed |
 //! | 38..48 | reserved | zero |
-//! | 48..64 | owner | transaction slot + 1 holding write ownership, 0 when none |
+//! | 48..64 | owner | slot (1-based) of the thread whose transaction owns the object, 0 when none |
 //!
 //! Word 1 (`AtomicUsize`, the *link*): the forwarding address of a
 //! `FORWARDED` young object; the newest version record of an anchor (0: its
@@ -50,7 +50,7 @@ pub const PRIVATE: u64 = 1 << 37;
 pub const OWNER_SHIFT: u32 = 48;
 /// Bits of word 0 that hold the owner field.
 pub const OWNER_MASK: u64 = 0xffff << OWNER_SHIFT;
-/// The largest owner value (transaction slot + 1) the field can hold.
+/// The largest owner value (a thread slot) the field can hold.
 pub const MAX_OWNER: u64 = 0xffff;
 
 /// Rounds `bytes` up to the object alignment.
