@@ -12,6 +12,7 @@ fn main() {
         .file("c/itm_bank.c")
         .file("c/itm_intset.c")
         .file("c/itm_ordered.c")
+        .file("c/intset_driver.c")
         .flag("-fgnu-tm")
         // A transaction restart is a longjmp; the loop variables gcc warns
         // about are not changed inside transactions.

@@ -1,7 +1,6 @@
 /* The intset workload in C with GCC transactional memory: a sorted linked
  * list ("list") or a table of sorted lists ("hash"), keys 0..range, the same
  * operation mix and generator as strata-bench's other runtimes. */
-#include <stdint.h>
 #include <stdlib.h>
 
 typedef struct node {
@@ -13,13 +12,6 @@ typedef struct {
     node **buckets;
     size_t nbuckets;
 } itm_set;
-
-static inline uint64_t next(uint64_t *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 itm_set *itm_set_new(size_t nbuckets) {
     itm_set *set = malloc(sizeof *set);
@@ -92,26 +84,10 @@ size_t itm_set_size(itm_set *set) {
     return count;
 }
 
-/* Runs operations until *stop; *delta gets inserts minus removes. */
-void itm_intset_run(itm_set *set, long range, uint32_t update_pct, uint64_t seed,
-                    const volatile int *stop, uint64_t *ops, int64_t *delta) {
-    uint64_t state = seed | 1, done = 0;
-    int64_t change = 0;
-    int insert_next = 1;
-    while (!*stop) {
-        for (int batch = 0; batch < 64; batch++) {
-            done++;
-            uint32_t roll = (uint32_t)(next(&state) % 100);
-            long key = (long)(next(&state) % (uint64_t)range);
-            if (roll < update_pct) {
-                if (insert_next) change += itm_set_insert(set, key);
-                else change -= itm_set_remove(set, key);
-                insert_next = !insert_next;
-            } else {
-                itm_set_contains(set, key);
-            }
-        }
-    }
-    *ops = done;
-    *delta = change;
+/* One operation for the shared driver: 0 insert, 1 remove, 2 contains. */
+int itm_set_op(void *set, int kind, long key) {
+    itm_set *s = set;
+    if (kind == 0) return itm_set_insert(s, key);
+    if (kind == 1) return itm_set_remove(s, key);
+    return itm_set_contains(s, key);
 }

@@ -1,7 +1,7 @@
 /* The ordered sets of intset (skip list, red-black tree) in C with GCC
  * transactional memory: the same algorithms as benches/src/workloads/ordered.rs
  * (deterministic skip-list levels from a hash of the key; CLRS red-black tree
- * with NULL leaves), the same operation mix and generator. Removed nodes are
+ * with NULL leaves), driven by c/intset_driver.c. Removed nodes are
  * leaked: libitm has no safe reclamation for data a concurrent transaction
  * may still read. */
 #include <stdint.h>
@@ -9,13 +9,6 @@
 
 #define TS __attribute__((transaction_safe))
 #define MAX_LEVEL 12
-
-static inline uint64_t next_rand(uint64_t *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 static TS int level_of(long key) {
     uint64_t h = (uint64_t)key ^ 0x9e3779b97f4a7c15ull;
@@ -226,7 +219,8 @@ itm_ordered *itm_ordered_new(int rb) {
 }
 
 /* 0 insert, 1 remove, 2 contains; returns whether it changed/found. */
-int itm_ordered_op(itm_ordered *s, int kind, long key) {
+int itm_ordered_op(void *set, int kind, long key) {
+    itm_ordered *s = set;
     void *fresh = kind == 0 ? calloc(1, s->rb ? sizeof(rnode) : sizeof(snode)) : NULL;
     int result;
     __transaction_atomic {
@@ -243,27 +237,4 @@ size_t itm_ordered_size(itm_ordered *s) {
     size_t n = 0;
     for (snode *x = s->head->next[0]; x; x = x->next[0]) n++;
     return n;
-}
-
-void itm_ordered_run(itm_ordered *s, long range, uint32_t update_pct, uint64_t seed,
-                     const volatile int *stop, uint64_t *ops, int64_t *delta) {
-    uint64_t state = seed | 1, done = 0;
-    int64_t change = 0;
-    int insert_next = 1;
-    while (!*stop) {
-        for (int batch = 0; batch < 64; batch++) {
-            done++;
-            uint32_t roll = (uint32_t)(next_rand(&state) % 100);
-            long key = (long)(next_rand(&state) % (uint64_t)range);
-            if (roll < update_pct) {
-                if (insert_next) change += itm_ordered_op(s, 0, key);
-                else change -= itm_ordered_op(s, 1, key);
-                insert_next = !insert_next;
-            } else {
-                itm_ordered_op(s, 2, key);
-            }
-        }
-    }
-    *ops = done;
-    *delta = change;
 }

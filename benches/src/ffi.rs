@@ -14,10 +14,12 @@ extern "C" {
     ) -> u64;
     pub fn itm_set_new(buckets: usize) -> *mut c_void;
     pub fn itm_set_free(set: *mut c_void);
-    pub fn itm_set_insert(set: *mut c_void, key: i64) -> i32;
     pub fn itm_set_size(set: *mut c_void) -> usize;
-    pub fn itm_intset_run(
+    pub fn itm_set_op(set: *mut c_void, kind: i32, key: i64) -> i32;
+    /// The intset loop shared by the libitm sets (`c/intset_driver.c`).
+    pub fn itm_intset_drive(
         set: *mut c_void,
+        op: SetOp,
         range: i64,
         update_pct: u32,
         seed: u64,
@@ -26,6 +28,9 @@ extern "C" {
         delta: *mut i64,
     );
 }
+
+/// One intset operation of a libitm set: 0 insert, 1 remove, 2 contains.
+pub type SetOp = unsafe extern "C" fn(set: *mut c_void, kind: i32, key: i64) -> i32;
 
 #[cfg(strata_boehm)]
 extern "C" {
@@ -60,13 +65,4 @@ extern "C" {
     pub fn itm_ordered_new(rb: i32) -> *mut c_void;
     pub fn itm_ordered_op(set: *mut c_void, kind: i32, key: i64) -> i32;
     pub fn itm_ordered_size(set: *mut c_void) -> usize;
-    pub fn itm_ordered_run(
-        set: *mut c_void,
-        range: i64,
-        update_pct: u32,
-        seed: u64,
-        stop: *const i32,
-        ops: *mut u64,
-        delta: *mut i64,
-    );
 }

@@ -86,6 +86,23 @@ pub fn timed<R: Send>(
     })
 }
 
+/// Like [`timed`], for C loops: `body(t, stop)` gets the flag the C code
+/// polls (as a volatile int), set when the time is up.
+pub fn timed_c<R: Send>(
+    threads: usize,
+    duration: Duration,
+    body: impl Fn(usize, &AtomicI32) -> R + Sync,
+) -> Vec<R> {
+    let stop = AtomicI32::new(0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(duration);
+            stop.store(1, Ordering::SeqCst);
+        });
+        on_threads(threads, |t| body(t, &stop))
+    })
+}
+
 /// The loop every Rust runtime shares.
 fn drive(
     t: usize,
@@ -166,32 +183,25 @@ fn libitm(
     duration: Duration,
 ) -> (Vec<ThreadCount>, i64) {
     let mut accounts = vec![1000i64; n];
-    let stop = AtomicI32::new(0);
     let base = accounts.as_mut_ptr() as usize;
-    let counts = std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(duration);
-            stop.store(1, Ordering::SeqCst);
-        });
-        on_threads(threads, |t| {
-            let mut ops = 0u64;
-            // SAFETY: the accounts outlive the scope; every access in C is
-            // inside __transaction_atomic; `stop` is read as a volatile int.
-            let wrong = unsafe {
-                crate::ffi::itm_bank_run(
-                    base as *mut i64,
-                    n,
-                    thread_seed(t),
-                    read_every as u32,
-                    stop.as_ptr(),
-                    &mut ops,
-                )
-            };
-            ThreadCount {
-                ops,
-                wrong_sums: wrong,
-            }
-        })
+    let counts = timed_c(threads, duration, |t, stop| {
+        let mut ops = 0u64;
+        // SAFETY: the accounts outlive the scope; every access in C is
+        // inside __transaction_atomic; `stop` is read as a volatile int.
+        let wrong = unsafe {
+            crate::ffi::itm_bank_run(
+                base as *mut i64,
+                n,
+                thread_seed(t),
+                read_every as u32,
+                stop.as_ptr(),
+                &mut ops,
+            )
+        };
+        ThreadCount {
+            ops,
+            wrong_sums: wrong,
+        }
     });
     (counts, accounts.iter().sum())
 }

@@ -9,7 +9,7 @@
 //! transactional runtime, libitm's in C). `rwlock` puts std structures behind
 //! one lock: `HashSet`, a sorted `Vec`, and `BTreeSet` for both ordered ones.
 
-use super::bank::timed;
+use super::bank::{timed, timed_c};
 use super::intset_ordered;
 use super::ordered_runtimes::Shape;
 use super::Outcome;
@@ -203,43 +203,50 @@ fn rwlock(structure: &str, keys: &[i64], load: &Load) -> SetOutcome {
 
 fn libitm(buckets: u64, keys: &[i64], load: &Load) -> SetOutcome {
     use crate::ffi;
-    use std::sync::atomic::{AtomicI32, Ordering};
     // SAFETY: the set is made, used by the C functions only, and freed here.
-    let set = unsafe { ffi::itm_set_new(buckets as usize) } as usize;
+    let set = unsafe { ffi::itm_set_new(buckets as usize) };
+    let (initial, counts) = drive_libitm(set, ffi::itm_set_op, keys, load);
+    // SAFETY: no thread uses the set any more.
+    let size = unsafe { ffi::itm_set_size(set) };
+    // SAFETY: as above.
+    unsafe { ffi::itm_set_free(set) };
+    (initial, counts, size, size)
+}
+
+/// Fills a libitm set with `keys` and runs the shared C operation loop on
+/// it; returns the initial size and each thread's counts.
+pub fn drive_libitm(
+    set: *mut std::ffi::c_void,
+    op: crate::ffi::SetOp,
+    keys: &[i64],
+    load: &Load,
+) -> (usize, Vec<Count>) {
+    let set_addr = set as usize;
     let mut initial = 0usize;
     for &k in keys {
-        // SAFETY: `set` is live.
-        initial += unsafe { ffi::itm_set_insert(set as *mut _, k) } as usize;
+        // SAFETY: `set` is a live set of the kind `op` works on; each
+        // operation is a transaction in C.
+        initial += unsafe { op(set, 0, k) } as usize;
     }
-    let stop = AtomicI32::new(0);
-    let counts = std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(load.duration);
-            stop.store(1, Ordering::SeqCst);
-        });
-        super::on_threads(load.threads, |t| {
-            let (mut ops, mut delta) = (0u64, 0i64);
-            // SAFETY: `set` outlives the scope; all shared accesses in C are
-            // transactional.
-            unsafe {
-                ffi::itm_intset_run(
-                    set as *mut _,
-                    load.range as i64,
-                    load.update as u32,
-                    thread_seed(t),
-                    stop.as_ptr(),
-                    &mut ops,
-                    &mut delta,
-                )
-            };
-            Count { ops, delta }
-        })
+    let counts = timed_c(load.threads, load.duration, |t, stop| {
+        let (mut ops, mut delta) = (0u64, 0i64);
+        // SAFETY: the set outlives the threads; every shared access in C is
+        // transactional; `stop` is read as a volatile int.
+        unsafe {
+            crate::ffi::itm_intset_drive(
+                set_addr as *mut _,
+                op,
+                load.range as i64,
+                load.update as u32,
+                thread_seed(t),
+                stop.as_ptr(),
+                &mut ops,
+                &mut delta,
+            )
+        };
+        Count { ops, delta }
     });
-    // SAFETY: no thread uses the set any more.
-    let size = unsafe { ffi::itm_set_size(set as *mut _) };
-    // SAFETY: as above.
-    unsafe { ffi::itm_set_free(set as *mut _) };
-    (initial, counts, size, size)
+    (initial, counts)
 }
 
 mod stm_core_set {

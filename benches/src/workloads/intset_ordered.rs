@@ -3,48 +3,19 @@
 //! the same algorithms in C (`c/itm_ordered.c`).
 
 use super::bank::timed;
-use super::intset::{drive, Count, Load, SetOutcome};
+use super::intset::{drive, drive_libitm, Load, SetOutcome};
 use super::ordered::{rb_count, skip_count};
 use super::ordered_runtimes::{apply_rb, apply_skip, Shape};
 use crate::result::RunResult;
-use crate::rng::thread_seed;
 
 pub fn libitm(shape: Shape, keys: &[i64], load: &Load) -> SetOutcome {
     use crate::ffi;
-    use std::sync::atomic::{AtomicI32, Ordering};
     // SAFETY: the set is used through the C functions only; it lives until
     // the process ends (its removed nodes are leaked, see the C file).
-    let set = unsafe { ffi::itm_ordered_new(i32::from(shape == Shape::Rb)) } as usize;
-    let mut initial = 0usize;
-    for &k in keys {
-        // SAFETY: `set` is live; each operation is a transaction in C.
-        initial += unsafe { ffi::itm_ordered_op(set as *mut _, 0, k) } as usize;
-    }
-    let stop = AtomicI32::new(0);
-    let counts = std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(load.duration);
-            stop.store(1, Ordering::SeqCst);
-        });
-        super::on_threads(load.threads, |t| {
-            let (mut ops, mut delta) = (0u64, 0i64);
-            // SAFETY: as above; `stop` is read as a volatile int.
-            unsafe {
-                ffi::itm_ordered_run(
-                    set as *mut _,
-                    load.range as i64,
-                    load.update as u32,
-                    thread_seed(t),
-                    stop.as_ptr(),
-                    &mut ops,
-                    &mut delta,
-                )
-            };
-            Count { ops, delta }
-        })
-    });
+    let set = unsafe { ffi::itm_ordered_new(i32::from(shape == Shape::Rb)) };
+    let (initial, counts) = drive_libitm(set, ffi::itm_ordered_op, keys, load);
     // SAFETY: no thread uses the set any more.
-    let size = unsafe { ffi::itm_ordered_size(set as *mut _) };
+    let size = unsafe { ffi::itm_ordered_size(set) };
     (initial, counts, size, size)
 }
 
