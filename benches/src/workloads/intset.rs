@@ -249,6 +249,40 @@ pub fn drive_libitm(
     (initial, counts)
 }
 
+/// Runs the operation loop on Strata threads (the main thread blocked
+/// meanwhile); `op(thread, kind, key)` is one transaction.
+pub fn drive_strata(
+    heap: &strata::Heap,
+    main: &mut strata::Thread,
+    op: &(impl Fn(&mut strata::Thread, u8, i64) -> bool + Sync),
+    load: &Load,
+) -> Vec<Count> {
+    main.blocking(|| {
+        timed(load.threads, load.duration, |t, stopped| {
+            let th = std::cell::RefCell::new(heap.attach().expect("attach"));
+            drive(
+                t,
+                stopped,
+                load.range,
+                load.update,
+                |k| op(&mut th.borrow_mut(), 0, k),
+                |k| op(&mut th.borrow_mut(), 1, k),
+                |k| op(&mut th.borrow_mut(), 2, k),
+            )
+        })
+    })
+}
+
+/// Records Strata's collector and transaction counts once every thread
+/// has detached.
+pub fn finish_strata(result: &mut RunResult, mut main: strata::Thread, heap: &strata::Heap) {
+    result.set_gc(&main.gc_stats());
+    drop(main);
+    let (commits, aborts) = heap.tx_counts();
+    result.commits = Some(commits);
+    result.aborts = Some(aborts);
+}
+
 mod stm_core_set {
     use super::*;
     use ::stm_core::{atomically, StmResult, TVar, Transaction};
@@ -405,20 +439,7 @@ mod strata_set {
             .expect("heap limit")
         };
         let initial = keys.iter().filter(|&&k| op(&mut main, 0, k)).count();
-        let counts = main.blocking(|| {
-            timed(load.threads, load.duration, |t, stopped| {
-                let th = std::cell::RefCell::new(heap.attach().expect("attach"));
-                drive(
-                    t,
-                    stopped,
-                    load.range,
-                    load.update,
-                    |k| op(&mut th.borrow_mut(), 0, k),
-                    |k| op(&mut th.borrow_mut(), 1, k),
-                    |k| op(&mut th.borrow_mut(), 2, k),
-                )
-            })
-        });
+        let counts = drive_strata(&heap, &mut main, &op, load);
         let (size, recount) = main
             .atomically(|tx| {
                 let t = tx.get_global(&table);
@@ -433,11 +454,7 @@ mod strata_set {
                 (n, n)
             })
             .expect("heap limit");
-        result.set_gc(&main.gc_stats());
-        drop(main);
-        let (commits, aborts) = heap.tx_counts();
-        result.commits = Some(commits);
-        result.aborts = Some(aborts);
+        finish_strata(result, main, &heap);
         (initial, counts, size, recount)
     }
 }

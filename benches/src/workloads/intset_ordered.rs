@@ -3,7 +3,7 @@
 //! the same algorithms in C (`c/itm_ordered.c`).
 
 use super::bank::timed;
-use super::intset::{drive, drive_libitm, Load, SetOutcome};
+use super::intset::{drive, drive_libitm, drive_strata, finish_strata, Load, SetOutcome};
 use super::ordered::{rb_count, skip_count};
 use super::ordered_runtimes::{apply_rb, apply_skip, Shape};
 use crate::result::RunResult;
@@ -92,20 +92,7 @@ pub fn strata(shape: Shape, keys: &[i64], load: &Load, result: &mut RunResult) -
         .expect("heap limit")
     };
     let initial = keys.iter().filter(|&&k| op(&mut main, 0, k)).count();
-    let counts = main.blocking(|| {
-        timed(load.threads, load.duration, |t, stopped| {
-            let th = std::cell::RefCell::new(heap.attach().expect("attach"));
-            drive(
-                t,
-                stopped,
-                load.range,
-                load.update,
-                |k| op(&mut th.borrow_mut(), 0, k),
-                |k| op(&mut th.borrow_mut(), 1, k),
-                |k| op(&mut th.borrow_mut(), 2, k),
-            )
-        })
-    });
+    let counts = drive_strata(&heap, &mut main, &op, load);
     let (size, recount) = main
         .atomically(|tx| match shape {
             Shape::Skip => {
@@ -122,10 +109,6 @@ pub fn strata(shape: Shape, keys: &[i64], load: &Load, result: &mut RunResult) -
             }
         })
         .expect("heap limit");
-    result.set_gc(&main.gc_stats());
-    drop(main);
-    let (commits, aborts) = heap.tx_counts();
-    result.commits = Some(commits);
-    result.aborts = Some(aborts);
+    finish_strata(result, main, &heap);
     (initial, counts, size, recount)
 }
