@@ -146,6 +146,8 @@ pub struct GcStats {
     /// Bytes copied from nurseries into the old space.
     pub promoted_bytes: u64,
     pub minor_collections: u64,
+    /// Total time of the timed minor collections (collections of at most
+    /// 16 KiB of nursery are timed one in 16; all are counted).
     pub minor_time: Duration,
     pub minor_pause_max: Duration,
     pub major_collections: u64,
