@@ -77,7 +77,7 @@ impl Mutator {
             .world
             .attach()
             .ok_or(HeapError::TooManyThreads)?;
-        let types = heap.shared.types.snapshot();
+        let types = private_copy(&heap);
         Ok(Mutator {
             heap,
             shared,
@@ -116,7 +116,7 @@ impl Mutator {
         if let Some(info) = strata_heap_lookup(&self.types, id) {
             return Ok(info.clone());
         }
-        self.types = self.heap.shared.types.snapshot();
+        self.types = private_copy(&self.heap);
         strata_heap_lookup(&self.types, id)
             .cloned()
             .ok_or(AllocError::UnknownType(id))
@@ -535,6 +535,13 @@ impl Mutator {
     pub fn nursery_used_bytes(&self) -> usize {
         self.nursery.used_bytes()
     }
+}
+
+/// This thread's own copy of the registry: collections clone the `Arc`, and
+/// a copy shared by all threads would make every commit (which runs a minor
+/// collection) write the same reference count.
+fn private_copy(heap: &Heap) -> Arc<Vec<Arc<TypeInfo>>> {
+    Arc::new(heap.shared.types.snapshot().to_vec())
 }
 
 fn strata_heap_lookup(types: &[Arc<TypeInfo>], id: u32) -> Option<&Arc<TypeInfo>> {
