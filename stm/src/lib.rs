@@ -30,7 +30,9 @@
 //!     .unwrap();
 //! let accounts = main.global(&accounts);
 //!
-//! std::thread::scope(|s| {
+//! // While the other thread works, `main` waits outside the heap (so that a
+//! // collection the other thread starts does not wait for it).
+//! main.blocking(|| std::thread::scope(|s| {
 //!     s.spawn(|| {
 //!         let mut t = heap.attach().unwrap();
 //!         t.atomically(|tx| {
@@ -42,7 +44,7 @@
 //!         })
 //!         .unwrap();
 //!     });
-//! });
+//! }));
 //!
 //! let total = main
 //!     .atomically(|tx| {

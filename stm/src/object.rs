@@ -112,6 +112,46 @@ impl<T> Drop for Root<T> {
 /// A handle that keeps an object alive and can be shared between threads
 /// (`Send + Sync`). Made by [`Thread::global`](crate::Thread::global)
 /// outside a transaction.
+///
+/// ```
+/// #[derive(Clone, Copy)]
+/// struct Counter {
+///     n: u64,
+/// }
+/// impl strata::Object for Counter {}
+///
+/// let heap = strata::Heap::new(strata::HeapConfig::default()).unwrap();
+/// let mut main = heap.attach().unwrap();
+/// let root = main
+///     .atomically(|tx| {
+///         let c = tx.alloc(Counter { n: 0 });
+///         tx.root(c)
+///     })
+///     .unwrap();
+/// let shared = main.global(&root);
+/// // While other threads work, `main` waits outside the heap.
+/// main.blocking(|| std::thread::scope(|s| {
+///     for _ in 0..2 {
+///         s.spawn(|| {
+///             let mut t = heap.attach().unwrap();
+///             for _ in 0..100 {
+///                 t.atomically(|tx| {
+///                     let c = tx.get_global(&shared);
+///                     tx.update(c, |c| c.n += 1);
+///                 })
+///                 .unwrap();
+///             }
+///         });
+///     }
+/// }));
+/// let n = main
+///     .atomically(|tx| {
+///         let c = tx.get_global(&shared);
+///         tx.read(c).n
+///     })
+///     .unwrap();
+/// assert_eq!(n, 200);
+/// ```
 pub struct GlobalRoot<T> {
     pub(crate) root: strata_gc::GlobalRoot,
     pub(crate) heap_id: u64,

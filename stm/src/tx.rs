@@ -28,6 +28,33 @@ pub(crate) enum Conflict {
 /// An open transaction, given to the closure of
 /// [`Thread::atomically`](crate::Thread::atomically). `'tx` brands the
 /// handles it makes.
+///
+/// ```
+/// use strata::{Heap, HeapConfig, Object};
+///
+/// #[derive(Clone, Copy)]
+/// struct Node {
+///     value: u64,
+/// }
+/// impl Object for Node {
+///     const REFS: usize = 1; // next
+/// }
+///
+/// let heap = Heap::new(HeapConfig::default()).unwrap();
+/// let mut thread = heap.attach().unwrap();
+/// let sum = thread
+///     .atomically(|tx| {
+///         // A two-node list, built and read in one transaction.
+///         let tail = tx.alloc(Node { value: 2 });
+///         let head = tx.alloc(Node { value: 1 });
+///         tx.set_ref(head, 0, Some(tail));
+///         tx.update(tail, |n| n.value += 10);
+///         let next = tx.get_ref::<Node, Node>(head, 0).unwrap();
+///         tx.read(head).value + tx.read(next).value
+///     })
+///     .unwrap();
+/// assert_eq!(sum, 13);
+/// ```
 pub struct Tx<'tx> {
     pub(crate) th: &'tx mut Thread,
     _brand: Brand<'tx>,
