@@ -225,16 +225,17 @@ fn throughput_chart(results: &[RunResult]) -> String {
 
 fn histogram_chart(buckets: &[u64]) -> String {
     let max = buckets.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let mut svg = String::from("<svg width=720 height=160 xmlns='http://www.w3.org/2000/svg'>");
+    // 14 px of headroom above the tallest bar for its count.
+    let mut svg = String::from("<svg width=720 height=172 xmlns='http://www.w3.org/2000/svg'>");
     for (i, &n) in buckets.iter().enumerate() {
         let h = 120.0 * n as f64 / max;
         let x = i * 40 + 10;
         let _ = write!(
             svg,
-            "<rect x={x} y={:.1} width=34 height={h:.1} fill='#2a7'/><text x={x} y=155 font-size=10>{}µs</text><text x={x} y={:.1} font-size=10>{n}</text>",
-            130.0 - h,
+            "<rect x={x} y={:.1} width=34 height={h:.1} fill='#2a7'/><text x={x} y=167 font-size=10>{}µs</text><text x={x} y={:.1} font-size=10>{n}</text>",
+            142.0 - h,
             1u64 << i,
-            126.0 - h
+            138.0 - h
         );
     }
     svg.push_str("</svg>");
