@@ -179,28 +179,14 @@ fn replace_child<S: RbStore>(s: &mut S, u: &S::Ref, v: Option<S::Ref>) -> Result
     Ok(())
 }
 
-fn rb_find<S: RbStore>(s: &mut S, key: i64) -> Result<Option<S::Ref>, S::Err> {
-    let mut cur = s.root()?;
-    let mut steps = 0;
-    while let Some(n) = cur {
-        steps += 1;
-        if steps > MAX_WALK {
-            return Err(s.inconsistent());
-        }
-        let k = s.key(&n)?;
-        if k == key {
-            return Ok(Some(n));
-        }
-        cur = s.child(&n, key > k)?;
-    }
-    Ok(None)
+/// Where `key` is or belongs.
+enum Place<R> {
+    Found(R),
+    /// The would-be parent (none: the tree is empty) and the side.
+    Missing(Option<R>, bool),
 }
 
-pub fn rb_contains<S: RbStore>(s: &mut S, key: i64) -> Result<bool, S::Err> {
-    Ok(rb_find(s, key)?.is_some())
-}
-
-pub fn rb_insert<S: RbStore>(s: &mut S, key: i64) -> Result<bool, S::Err> {
+fn rb_place<S: RbStore>(s: &mut S, key: i64) -> Result<Place<S::Ref>, S::Err> {
     let (mut parent, mut cur, mut right) = (None, s.root()?, false);
     let mut steps = 0;
     while let Some(n) = cur {
@@ -210,12 +196,30 @@ pub fn rb_insert<S: RbStore>(s: &mut S, key: i64) -> Result<bool, S::Err> {
         }
         let k = s.key(&n)?;
         if k == key {
-            return Ok(false);
+            return Ok(Place::Found(n));
         }
         right = key > k;
         cur = s.child(&n, right)?;
         parent = Some(n);
     }
+    Ok(Place::Missing(parent, right))
+}
+
+fn rb_find<S: RbStore>(s: &mut S, key: i64) -> Result<Option<S::Ref>, S::Err> {
+    Ok(match rb_place(s, key)? {
+        Place::Found(n) => Some(n),
+        Place::Missing(..) => None,
+    })
+}
+
+pub fn rb_contains<S: RbStore>(s: &mut S, key: i64) -> Result<bool, S::Err> {
+    Ok(rb_find(s, key)?.is_some())
+}
+
+pub fn rb_insert<S: RbStore>(s: &mut S, key: i64) -> Result<bool, S::Err> {
+    let Place::Missing(parent, right) = rb_place(s, key)? else {
+        return Ok(false);
+    };
     let mut z = s.new_node(key)?;
     s.set_parent(&z, parent.clone())?;
     match &parent {
