@@ -109,7 +109,9 @@ pub unsafe fn trim(anchor: Address, info: &TypeInfo, horizon: u64, kept: &mut Ve
 impl crate::Mutator {
     /// Allocates a private version record of `anchor` holding a copy of the
     /// version a reader at `snapshot` sees; its stamp and link are 0 until
-    /// [`publish_version`]. The source is chosen after the allocation, which
+    /// [`publish_version`]. The record is allocated in the old space, where
+    /// it will be published: a commit that only wrote shared objects has
+    /// nothing to promote. The source is chosen after the allocation, which
     /// may collect (and trim the chain).
     ///
     /// # Safety
@@ -134,7 +136,7 @@ impl crate::Mutator {
         // SAFETY: as above.
         let body_bytes = unsafe { info.body_bytes(anchor) };
         let bytes = header::align_up(header::VERSION_HEADER_BYTES + body_bytes);
-        let record = self.alloc_raw(id, bytes)?;
+        let record = self.alloc_old_uninit(id, bytes)?;
         // SAFETY: `record` is fresh and `bytes` long; `anchor` is live and
         // did not move (old objects never move); the visible version is
         // live for `snapshot` (caller's invariant).

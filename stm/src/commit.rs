@@ -15,11 +15,13 @@ impl Thread {
         self.m.safepoint();
         self.m.collect_major_if_grown();
         debug_assert_eq!(self.m.nursery_used_bytes(), 0, "nursery not empty at begin");
-        self.heap
-            .stm
-            .slot(self.slot)
-            .doomed
-            .store(false, Ordering::SeqCst);
+        // A doom left from the last attempt is cleared before this attempt
+        // owns anything (ownership CASes order it before any new doom);
+        // most attempts find it clear and leave its line alone.
+        let doomed = &self.heap.stm.slot(self.slot).doomed;
+        if doomed.load(Ordering::Relaxed) {
+            doomed.store(false, Ordering::Release);
+        }
         self.tx.active = true;
         self.tx.inevitable = false;
         self.tx.allocated_at_start = self.m.allocated_bytes();
@@ -110,7 +112,10 @@ impl Thread {
             }
         }
         let commit_time = self.heap.stm.clock.fetch_add(1, Ordering::SeqCst) + 1;
-        self.commit_word().store(commit_time, Ordering::SeqCst);
+        // Readers only compare this word with their snapshots, and a stale
+        // `COMMITTING` makes them wait a little longer: a release store is
+        // enough here and below.
+        self.commit_word().store(commit_time, Ordering::Release);
         if commit_time != self.tx.snapshot + 1 && !self.read_set_valid() {
             self.commit_word().store(0, Ordering::SeqCst);
             return Err(Conflict::Validation);
@@ -123,7 +128,7 @@ impl Thread {
             unsafe { publish_version(anchor, copy, commit_time) };
         }
         self.release_owned();
-        self.commit_word().store(0, Ordering::SeqCst);
+        self.commit_word().store(0, Ordering::Release);
         self.finish_commit();
         Ok(())
     }

@@ -23,12 +23,28 @@ pub struct SlotState {
     pub doomed: AtomicBool,
 }
 
+/// A value alone on its pair of cache lines (the adjacent-line prefetcher
+/// pulls lines in pairs), so that writes to it do not evict its neighbours.
+#[derive(Default)]
+#[repr(align(128))]
+pub struct Line<T>(pub T);
+
+impl<T> std::ops::Deref for Line<T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// Transactional state shared by a heap's threads.
 pub struct StmShared {
-    /// The commit clock: the time of the newest commit.
-    pub clock: AtomicU64,
+    /// The commit clock: the time of the newest commit. Alone on its line:
+    /// every update commit adds to it, and the token beside it is read by
+    /// every commit.
+    pub clock: Line<AtomicU64>,
     /// Slot of the thread running an inevitable transaction, or 0.
-    pub inevitable: AtomicU32,
+    pub inevitable: Line<AtomicU32>,
     /// Highest slot number handed out, bounding scans of `slots`.
     pub max_slot: AtomicU32,
     slots: Box<[SlotState]>,
@@ -45,8 +61,8 @@ impl StmShared {
         StmShared {
             type_ids: Mutex::new(HashMap::new()),
             ref_array,
-            clock: AtomicU64::new(1),
-            inevitable: AtomicU32::new(0),
+            clock: Line(AtomicU64::new(1)),
+            inevitable: Line(AtomicU32::new(0)),
             max_slot: AtomicU32::new(0),
             slots: zeroed_slots(MAX_MUTATORS as usize + 1),
             commits: AtomicU64::new(0),

@@ -11,7 +11,10 @@
 
 #![cfg(loom)]
 
-use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use loom::sync::atomic::{
+    AtomicU32, AtomicU64, AtomicUsize,
+    Ordering::{Release, SeqCst},
+};
 use loom::sync::Arc;
 
 const COMMITTING: u64 = u64::MAX;
@@ -91,7 +94,7 @@ fn transfer(world: &World, me: u32, from: usize, to: usize) -> bool {
     let mut owned = Vec::new();
     let release = |owned: &[usize]| {
         for &i in owned {
-            world.accounts[i].owner.store(0, SeqCst);
+            world.accounts[i].owner.store(0, Release);
         }
     };
     for &i in &[from, to] {
@@ -113,12 +116,12 @@ fn transfer(world: &World, me: u32, from: usize, to: usize) -> bool {
     let word = &world.commit_words[me as usize];
     word.store(COMMITTING, SeqCst);
     let commit = world.clock.fetch_add(1, SeqCst) + 1;
-    word.store(commit, SeqCst);
+    word.store(commit, Release);
     // The read set is the write set here; validation checks the same.
     world.accounts[from].publish(a - 1, commit);
     world.accounts[to].publish(b + 1, commit);
     release(&owned);
-    word.store(0, SeqCst);
+    word.store(0, Release);
     true
 }
 
