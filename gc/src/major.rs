@@ -18,17 +18,28 @@ impl Mutator {
     /// Runs a major collection with the horizon taken from the running
     /// transactions' snapshots. If another thread is already collecting,
     /// this thread takes part in that collection instead.
+    ///
+    /// Every page the collection empties is given back to the OS: a caller
+    /// that asks for a collection (or the heap limit that forces one) wants
+    /// the memory back.
     pub fn collect_major(&mut self) {
-        self.major_collection(None);
+        self.major_collection(None, Retain::Nothing);
+    }
+
+    /// The major collection that old-space growth triggers: it keeps up to
+    /// the next cycle's growth allowance of emptied pages committed, for
+    /// the allocations of that cycle (see `DESIGN.md`, "Page retention").
+    pub(crate) fn collect_major_triggered(&mut self) {
+        self.major_collection(None, Retain::Allowance);
     }
 
     /// Runs a major collection that keeps the versions visible to snapshots
     /// at or after `horizon` (for tests of version reclamation).
     pub fn collect_major_with_horizon(&mut self, horizon: u64) {
-        self.major_collection(Some(horizon));
+        self.major_collection(Some(horizon), Retain::Nothing);
     }
 
-    fn major_collection(&mut self, horizon: Option<u64>) {
+    fn major_collection(&mut self, horizon: Option<u64>, retain: Retain) {
         self.minor_collection();
         self.flush_stats();
         self.publish_roots();
@@ -48,8 +59,12 @@ impl Mutator {
             .store(live as u64, Ordering::Relaxed);
         let in_use = heap.old.bytes_in_use();
         let next = ((in_use as f64) * heap.config.growth_factor) as usize;
-        heap.next_major_bytes
-            .store(next.max(heap.config.min_major_bytes), Ordering::Relaxed);
+        let next = next.max(heap.config.min_major_bytes);
+        heap.next_major_bytes.store(next, Ordering::Relaxed);
+        heap.old.trim_retained(match retain {
+            Retain::Nothing => 0,
+            Retain::Allowance => next.saturating_sub(in_use) / strata_heap::PAGE_BYTES,
+        });
         if heap.options.verify {
             // SAFETY: the world is still stopped.
             if let Err(problem) = unsafe { crate::verify::verify_heap(&heap, &types) } {
@@ -59,6 +74,13 @@ impl Mutator {
         heap.stats.record_pause(PauseKind::Major, start.elapsed());
         heap.world.resume();
     }
+}
+
+/// What a major collection keeps of the pages it empties.
+#[derive(Clone, Copy)]
+enum Retain {
+    Nothing,
+    Allowance,
 }
 
 fn oldest_snapshot(mutators: &[Arc<MutatorShared>]) -> u64 {

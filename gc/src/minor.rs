@@ -27,7 +27,7 @@ impl Mutator {
         let shared = &self.heap.shared;
         let zeal = shared.options.major_every_minor && self.nursery_used_bytes() == 0;
         if zeal || shared.old.bytes_in_use() >= shared.next_major_bytes.load(Ordering::Relaxed) {
-            self.collect_major();
+            self.collect_major_triggered();
         }
     }
 

@@ -5,6 +5,11 @@
 //! Page state follows the crate's page ownership invariant; the page
 //! allocator (free pages, partial pages per class) is behind one mutex that
 //! only slow paths take.
+//!
+//! Empty pages found by a sweep are *retained* (still committed) up to a
+//! budget the collector sets, so that a steady allocation rate does not
+//! fault the same pages in again after every major collection; the rest, and
+//! retained pages that a whole cycle did not reuse, are released to the OS.
 
 use crate::address::Address;
 use crate::config::HeapConfig;
@@ -29,6 +34,9 @@ struct PageAllocator {
     high_water: usize,
     /// Pages of each class with free slots that no cache holds.
     partial: Vec<Vec<u32>>,
+    /// Empty pages still committed (not in `free`), newest last: taken
+    /// before `free` pages so that reuse finds them already faulted in.
+    retained: Vec<u32>,
 }
 
 /// Counts describing the old space.
@@ -82,6 +90,7 @@ impl OldSpace {
                 free: BitVec::new(),
                 high_water: 0,
                 partial: vec![Vec::new(); NUM_CLASSES],
+                retained: Vec::new(),
             }),
             pages_in_use: AtomicUsize::new(0),
         })
@@ -191,6 +200,9 @@ impl OldSpace {
 
     fn take_run(&self, allocator: &mut PageAllocator, pages: usize) -> Option<usize> {
         if pages == 1 {
+            if let Some(index) = allocator.retained.pop() {
+                return Some(index as usize);
+            }
             if let Some(index) = allocator.free.first_one() {
                 allocator.free.set(index, false);
                 return Some(index);
@@ -211,7 +223,13 @@ impl OldSpace {
             }
         }
         if allocator.high_water + pages > self.max_pages {
-            return None;
+            if allocator.retained.is_empty() {
+                return None;
+            }
+            // Retained pages may be what a run needs: release them into
+            // the free set and look again.
+            self.release_retained(allocator, 0);
+            return self.take_run(allocator, pages);
         }
         let first = allocator.high_water;
         allocator.high_water += pages;
@@ -341,15 +359,18 @@ impl OldSpace {
         }
     }
 
-    /// Frees every unmarked object, clears the marks, releases empty pages to
-    /// the OS and rebuilds the partial lists. Returns the live bytes (slot
-    /// sizes of marked small objects plus marked large objects' pages).
+    /// Frees every unmarked object, clears the marks and rebuilds the partial
+    /// lists. Pages retained at the last sweep and not reused since are
+    /// released to the OS; the pages this sweep empties are retained until
+    /// [`OldSpace::trim_retained`]. Returns the live bytes (slot sizes of
+    /// marked small objects plus marked large objects' pages).
     ///
     /// # Safety
     /// The world is stopped, the caller is the collector, and every live
     /// object was marked.
     pub unsafe fn sweep(&self) -> usize {
         let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        self.release_retained(&mut allocator, 0);
         let mut live = 0;
         for list in &mut allocator.partial {
             list.clear();
@@ -392,18 +413,54 @@ impl OldSpace {
         live
     }
 
+    /// Frees `pages` pages from `first` into the retained set.
     fn free_pages(&self, allocator: &mut PageAllocator, first: usize, pages: usize) {
         for index in first..first + pages {
             if let Some(meta) = self.page(index) {
                 // SAFETY: called by the sweep with the world stopped.
                 unsafe { meta.state() }.kind = PageKind::Free;
             }
+            allocator.retained.push(index as u32);
         }
-        // SAFETY: the pages are inside our reservation and hold only dead
-        // objects; nothing refers to them.
-        unsafe { sys::release(self.page_start(first).as_ptr(), pages * PAGE_BYTES) };
-        allocator.free[first..first + pages].fill(true);
         self.pages_in_use.fetch_sub(pages, Ordering::Relaxed);
+    }
+
+    /// Releases to the OS the retained pages beyond the `keep` newest.
+    /// Called by the collector after a sweep with the room it expects the
+    /// next cycle to allocate (0 for a requested collection, which gives
+    /// back everything empty).
+    pub fn trim_retained(&self, keep: usize) {
+        let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        self.release_retained(&mut allocator, keep);
+    }
+
+    /// Bytes of the empty pages retained (committed, not in use).
+    pub fn retained_bytes(&self) -> usize {
+        let allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
+        allocator.retained.len() * PAGE_BYTES
+    }
+
+    fn release_retained(&self, allocator: &mut PageAllocator, keep: usize) {
+        if allocator.retained.len() <= keep {
+            return;
+        }
+        let excess = allocator.retained.len() - keep;
+        let mut released: Vec<u32> = allocator.retained.drain(..excess).collect();
+        released.sort_unstable();
+        let mut i = 0;
+        while i < released.len() {
+            let first = released[i] as usize;
+            let mut end = i + 1;
+            while end < released.len() && released[end] as usize == first + (end - i) {
+                end += 1;
+            }
+            let pages = end - i;
+            // SAFETY: the pages are inside our reservation, empty and in no
+            // cache or list; nothing refers to them.
+            unsafe { sys::release(self.page_start(first).as_ptr(), pages * PAGE_BYTES) };
+            allocator.free[first..first + pages].fill(true);
+            i = end;
+        }
     }
 }
 
@@ -531,6 +588,31 @@ mod tests {
         // SAFETY: as above; nothing is marked, so everything is freed.
         unsafe { space.sweep() };
         assert_eq!(space.stats().pages_in_use, 0);
+    }
+
+    #[test]
+    fn emptied_pages_are_retained_reused_first_and_released_after_a_cycle() {
+        let space = small_space(4 << 20);
+        let mut cache = AllocCache::default();
+        let first = cache.alloc(&space, 8192).unwrap();
+        let _big = space.alloc_large(3 * PAGE_BYTES).unwrap();
+        space.release_cache(&mut cache);
+        // SAFETY: single-threaded test acting as the collector; nothing is
+        // marked, so all four pages empty.
+        unsafe { space.sweep() };
+        assert_eq!(space.stats().pages_in_use, 0);
+        assert_eq!(space.retained_bytes(), 4 * PAGE_BYTES);
+        space.trim_retained(3);
+        assert_eq!(space.retained_bytes(), 3 * PAGE_BYTES);
+        // The newest retained page is taken before any released one.
+        let again = cache.alloc(&space, 8192).unwrap();
+        assert_ne!(again.as_usize() / PAGE_BYTES, first.as_usize() / PAGE_BYTES);
+        assert_eq!(space.retained_bytes(), 2 * PAGE_BYTES);
+        // The next sweep releases what the cycle did not reuse.
+        // SAFETY: as above; the cached page stays in use.
+        unsafe { space.sweep() };
+        assert_eq!(space.retained_bytes(), 0);
+        assert_eq!(space.stats().pages_in_use, 1);
     }
 
     #[test]
