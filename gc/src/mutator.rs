@@ -236,25 +236,29 @@ impl Mutator {
     }
 
     /// Allocates `bytes` for an object of `type_id` straight in the old
-    /// space, its body left uninitialised (version copies, which the caller
-    /// fills whole). Within the heap limit its fast path takes no lock, no
+    /// space with header `flags`, its body left uninitialised (version
+    /// copies, which the caller fills whole). Within the heap limit its fast path takes no lock, no
     /// safepoint and no shared write; near the limit it runs a major
     /// collection first, like [`Mutator::alloc_old`].
     pub(crate) fn alloc_old_uninit(
         &mut self,
         type_id: u32,
         bytes: usize,
+        flags: u64,
     ) -> Result<Address, AllocError> {
         let shared = &self.heap.shared;
         if strata_heap::size_class::class_of(bytes).is_none()
             || !shared.old.within_limit(bytes + strata_heap::PAGE_BYTES)
         {
-            return self.alloc_old(type_id, bytes);
+            let obj = self.alloc_old(type_id, bytes)?;
+            // SAFETY: `obj` is fresh and unreachable by anyone else.
+            unsafe { header::set_flag(obj, flags) };
+            return Ok(obj);
         }
         let obj = self.cache.alloc(&shared.old, bytes)?;
         // SAFETY: the slot was just allocated to this thread and is
         // unreachable by anyone else; the caller writes the body.
-        unsafe { header::init(obj, type_id, 0) };
+        unsafe { header::init(obj, type_id, flags) };
         self.allocated_total += bytes as u64;
         self.minor_batch.bytes_allocated += bytes as u64;
         Ok(obj)

@@ -106,6 +106,32 @@ pub unsafe fn trim(anchor: Address, info: &TypeInfo, horizon: u64, kept: &mut Ve
     }
 }
 
+/// Copies a body of `bytes` (objects are small: a word loop beats a call to
+/// `memcpy`).
+///
+/// # Safety
+/// Both ranges are valid, `dst` writable, and they do not overlap.
+#[inline(always)]
+unsafe fn copy_body(src: Address, dst: Address, bytes: usize) {
+    let words = bytes / 8;
+    // SAFETY: caller's invariant; the loop and the tail copy stay inside
+    // `bytes`.
+    unsafe {
+        for i in 0..words {
+            dst.as_ptr::<u64>()
+                .add(i)
+                .write(src.as_ptr::<u64>().add(i).read());
+        }
+        if !bytes.is_multiple_of(8) {
+            std::ptr::copy_nonoverlapping(
+                src.offset(words * 8).as_ptr::<u8>(),
+                dst.offset(words * 8).as_ptr::<u8>(),
+                bytes % 8,
+            );
+        }
+    }
+}
+
 impl crate::Mutator {
     /// Allocates a private version record of `anchor` holding a copy of the
     /// version a reader at `snapshot` sees; its stamp and link are 0 until
@@ -136,19 +162,14 @@ impl crate::Mutator {
         // SAFETY: as above.
         let body_bytes = unsafe { info.body_bytes(anchor) };
         let bytes = header::align_up(header::VERSION_HEADER_BYTES + body_bytes);
-        let record = self.alloc_old_uninit(id, bytes)?;
+        let record = self.alloc_old_uninit(id, bytes, VERSION)?;
         // SAFETY: `record` is fresh and `bytes` long; `anchor` is live and
         // did not move (old objects never move); the visible version is
         // live for `snapshot` (caller's invariant).
         unsafe {
-            header::set_flag(record, VERSION);
             header::stamp(record).store(0, Ordering::Relaxed);
             let source = visible_version(anchor, snapshot);
-            std::ptr::copy_nonoverlapping(
-                header::body(source).as_ptr::<u8>(),
-                header::body(record).as_ptr::<u8>(),
-                body_bytes,
-            );
+            copy_body(header::body(source), header::body(record), body_bytes);
         }
         Ok(record)
     }

@@ -58,7 +58,11 @@ impl Thread {
         let index = match self.tx.last_copy {
             Some((cached, index)) if cached == anchor => index,
             _ => {
-                let index = self.tx.write_set[&anchor];
+                let index = self
+                    .tx
+                    .write_set
+                    .get(anchor)
+                    .expect("an anchor this transaction owns has a copy");
                 self.tx.last_copy = Some((anchor, index));
                 index
             }

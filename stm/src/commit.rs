@@ -121,7 +121,7 @@ impl Thread {
             return Err(Conflict::Validation);
         }
         self.clear_private();
-        for (&anchor, &index) in &self.tx.write_set {
+        for (anchor, index) in self.tx.write_set.iter() {
             let copy = self.m.client_root(index as usize);
             // SAFETY: we own `anchor`; `copy` is its old, fully written
             // private record; `commit_time` is above every published stamp.
@@ -143,7 +143,7 @@ impl Thread {
     fn keep_only_copies(&mut self) {
         let mut kept = std::mem::take(&mut self.tx.scratch);
         kept.clear();
-        for index in self.tx.write_set.values_mut() {
+        for index in self.tx.write_set.copies_mut() {
             kept.push(self.m.client_root(*index as usize));
             *index = (kept.len() - 1) as u32;
         }

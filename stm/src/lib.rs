@@ -82,6 +82,7 @@ mod object;
 mod shared;
 mod thread;
 mod tx;
+mod write_set;
 
 pub use error::Error;
 pub use heap::{Heap, TxConfig};

@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::heap::Heap;
 use crate::object::{FreedRoots, GlobalRoot, Object, Root};
 use crate::tx::{Conflict, Tx};
+use crate::write_set::WriteSet;
 use std::any::TypeId as RustTypeId;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -48,7 +49,7 @@ pub(crate) struct TxState {
     /// Anchors read, for validation at commit.
     pub read_set: Vec<Address>,
     /// Anchor -> client-root index of its private copy.
-    pub write_set: MixMap<Address, u32>,
+    pub write_set: WriteSet,
     /// The last write-set entry looked up, as (anchor, client-root index).
     pub last_copy: Option<(Address, u32)>,
     /// Anchors this transaction owns (ownership taken at first write).

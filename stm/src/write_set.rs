@@ -1,0 +1,106 @@
+//! The write set: each anchor the transaction wrote, with the client-root
+//! index of its private copy, in first-write order.
+//!
+//! Most transactions write a handful of objects, where a linear search of a
+//! vector beats hashing and commit walks a dense array. Past
+//! [`LINEAR_MAX`] entries a hash index from anchor to position is kept too,
+//! so large transactions stay linear in their size.
+
+use crate::thread::MixMap;
+use strata_gc::Address;
+
+/// Entries searched linearly before the hash index is built.
+const LINEAR_MAX: usize = 8;
+
+#[derive(Default)]
+pub(crate) struct WriteSet {
+    entries: Vec<(Address, u32)>,
+    /// Anchor -> position in `entries`; empty while `entries` is short.
+    index: MixMap<Address, u32>,
+}
+
+impl WriteSet {
+    /// Records `anchor`'s private copy at client root `copy` (`anchor` is not
+    /// in the set yet).
+    pub fn insert(&mut self, anchor: Address, copy: u32) {
+        debug_assert!(self.get(anchor).is_none(), "{anchor:?} written twice");
+        self.entries.push((anchor, copy));
+        let len = self.entries.len();
+        if len == LINEAR_MAX + 1 {
+            self.index.extend(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .map(|(position, &(a, _))| (a, position as u32)),
+            );
+        } else if len > LINEAR_MAX + 1 {
+            self.index.insert(anchor, (len - 1) as u32);
+        }
+    }
+
+    /// The client-root index of `anchor`'s private copy.
+    #[inline]
+    pub fn get(&self, anchor: Address) -> Option<u32> {
+        if self.entries.len() <= LINEAR_MAX {
+            self.entries
+                .iter()
+                .find(|&&(a, _)| a == anchor)
+                .map(|&(_, copy)| copy)
+        } else {
+            let position = *self.index.get(&anchor)?;
+            Some(self.entries[position as usize].1)
+        }
+    }
+
+    /// (anchor, copy index) pairs in first-write order.
+    pub fn iter(&self) -> impl Iterator<Item = (Address, u32)> + '_ {
+        self.entries.iter().copied()
+    }
+
+    /// The copy indices, to re-number them.
+    pub fn copies_mut(&mut self) -> impl Iterator<Item = &mut u32> {
+        self.entries.iter_mut().map(|(_, copy)| copy)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        if !self.index.is_empty() {
+            self.index.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_entry_below_and_above_the_linear_limit() {
+        let mut set = WriteSet::default();
+        let anchor = |i: usize| Address::from_usize(0x1000 + 32 * i);
+        for i in 0..3 * LINEAR_MAX {
+            set.insert(anchor(i), i as u32 * 2);
+            for j in 0..=i {
+                assert_eq!(set.get(anchor(j)), Some(j as u32 * 2));
+            }
+            assert_eq!(set.get(anchor(i + 1)), None);
+        }
+        for copy in set.copies_mut() {
+            *copy += 1;
+        }
+        assert_eq!(
+            set.get(anchor(LINEAR_MAX + 3)),
+            Some((LINEAR_MAX as u32 + 3) * 2 + 1)
+        );
+        assert_eq!(set.iter().count(), 3 * LINEAR_MAX);
+        set.clear();
+        assert!(set.is_empty());
+        assert_eq!(set.get(anchor(0)), None);
+        set.insert(anchor(5), 7);
+        assert_eq!(set.get(anchor(5)), Some(7));
+    }
+}
