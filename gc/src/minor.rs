@@ -149,7 +149,7 @@ impl Mutator {
         // owns; `obj` is live and `bytes` long.
         unsafe {
             strata_heap::words::copy(obj, new, bytes);
-            let mut flags = word & !(HAS_ID | FORWARDED);
+            let mut flags = word & !(HAS_ID | FORWARDED | PRIVATE);
             if bytes > strata_heap::size_class::LARGE_THRESHOLD {
                 flags |= LARGE;
             }

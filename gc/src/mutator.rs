@@ -219,11 +219,17 @@ impl Mutator {
             }
         }
         let obj = self.cache.alloc_zeroed(&shared.old, bytes)?;
-        let flags = if strata_heap::size_class::class_of(bytes).is_none() {
+        let mut flags = if strata_heap::size_class::class_of(bytes).is_none() {
             header::LARGE
         } else {
             0
         };
+        if self.track_promotions {
+            // Made by the running transaction: private like its young
+            // objects, and logged so that commit clears the flag.
+            flags |= header::PRIVATE;
+            self.promoted_log.push(obj);
+        }
         // SAFETY: the slot was just allocated to this thread, zeroed, and is
         // unreachable by anyone else.
         unsafe { header::init(obj, type_id, flags) };
@@ -252,7 +258,10 @@ impl Mutator {
         {
             let obj = self.alloc_old(type_id, bytes)?;
             // SAFETY: `obj` is fresh and unreachable by anyone else.
-            unsafe { header::set_flag(obj, flags) };
+            unsafe {
+                header::clear_flag_unshared(obj, header::PRIVATE);
+                header::set_flag(obj, flags);
+            }
             return Ok(obj);
         }
         let obj = self.cache.alloc(&shared.old, bytes)?;
@@ -546,6 +555,8 @@ impl Mutator {
     /// commit; see [`Mutator::take_promoted`]).
     pub fn track_promotions(&mut self, on: bool) {
         self.track_promotions = on;
+        self.nursery
+            .set_header_flags(if on { header::PRIVATE } else { 0 });
     }
 
     /// The objects promoted while tracking was on, since the last call.

@@ -11,7 +11,7 @@
 //! | 34 | `VERSION` | version record; word 2 is its commit stamp |
 //! | 35 | `HAS_ID` | young object has a reserved old-space slot for its identity |
 //! | 36 | `LARGE` | object lives in the large-object space |
-//! | 37 | `PRIVATE` | old object allocated by its owner's running transaction, not yet committed |
+//! | 37 | `PRIVATE` | object allocated by its owner's running transaction, not yet committed (young or old) |
 //! | 38..48 | reserved | zero |
 //! | 48..64 | owner | slot (1-based) of the thread whose transaction owns the object, 0 when none |
 //!
@@ -132,6 +132,18 @@ pub unsafe fn has_flag(obj: Address, flag: u64) -> bool {
 pub unsafe fn set_flag(obj: Address, flag: u64) {
     // SAFETY: caller's address invariant.
     unsafe { word0(obj) }.fetch_or(flag, Ordering::Relaxed);
+}
+
+/// Clears `flag` in the word 0 of an object no other thread can reach, with
+/// a plain store instead of an atomic read-modify-write.
+///
+/// # Safety
+/// `obj` points at a live object's header that only the caller accesses.
+#[inline(always)]
+pub unsafe fn clear_flag_unshared(obj: Address, flag: u64) {
+    // SAFETY: caller's address invariant; nobody else reads or writes it.
+    let word = unsafe { word0(obj) };
+    word.store(word.load(Ordering::Relaxed) & !flag, Ordering::Relaxed);
 }
 
 /// Clears `flag` in the object's word 0.

@@ -16,6 +16,8 @@ pub struct Nursery {
     cursor: usize,
     limit: usize,
     start: usize,
+    /// Flags every new object's header starts with.
+    flags: u64,
     _map: MmapMut,
 }
 
@@ -29,6 +31,7 @@ impl Nursery {
             cursor: start,
             limit: start + bytes,
             start,
+            flags: 0,
             _map: map,
         })
     }
@@ -50,13 +53,18 @@ impl Nursery {
         // SAFETY: `[obj, obj + bytes)` is inside our mapping, below the new
         // cursor and owned by this thread alone.
         unsafe {
-            header::init(obj, type_id, 0);
+            header::init(obj, type_id, self.flags);
             crate::words::zero(
                 obj.offset(header::HEADER_BYTES),
                 bytes - header::HEADER_BYTES,
             );
         }
         Some(obj)
+    }
+
+    /// Sets the header flags of the objects allocated from now on.
+    pub fn set_header_flags(&mut self, flags: u64) {
+        self.flags = flags;
     }
 
     /// Whether `addr` lies in this nursery.

@@ -22,11 +22,10 @@ impl Thread {
     /// at commit.
     #[inline]
     pub(crate) fn readable(&mut self, obj: Address) -> Address {
-        if self.m.is_young(obj) {
-            return obj.offset(HEADER_BYTES);
-        }
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
+        // Young objects are `PRIVATE` too: one test covers everything this
+        // transaction made.
         if word & PRIVATE != 0 {
             return obj.offset(HEADER_BYTES);
         }
@@ -104,9 +103,6 @@ impl Thread {
         // SAFETY: `index` comes from an `Obj` of the running transaction
         // (see `Tx::address`).
         let obj = unsafe { self.m.client_root_unchecked(index as usize) };
-        if self.m.is_young(obj) {
-            return (obj, obj.offset(HEADER_BYTES));
-        }
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
         if word & PRIVATE != 0 {

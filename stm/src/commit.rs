@@ -213,8 +213,9 @@ impl Thread {
         let mut promoted = std::mem::take(&mut self.tx.promoted);
         self.m.take_promoted(&mut promoted);
         for &obj in &promoted {
-            // SAFETY: promoted objects are live old objects of this thread.
-            unsafe { header::clear_flag(obj, PRIVATE) };
+            // SAFETY: promoted objects are live old objects that only this
+            // thread reaches until publication.
+            unsafe { header::clear_flag_unshared(obj, PRIVATE) };
         }
         promoted.clear();
         self.tx.promoted = promoted;

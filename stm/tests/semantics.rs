@@ -258,3 +258,85 @@ fn out_of_memory_in_a_transaction_is_an_error_and_nothing_shows() {
     assert!(matches!(result, Err(Error::Alloc(_))), "{:?}", result.err());
     assert_eq!(total(&mut t, &bank), 40);
 }
+
+#[test]
+fn a_large_object_made_by_a_transaction_is_private_until_it_commits() {
+    // Arrays over a quarter of the nursery are made straight in the old
+    // space; they must be private (written in place, invisible to others)
+    // like young objects, and published whole at commit.
+    let heap = Heap::new(HeapConfig {
+        nursery_bytes: 64 << 10,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let mut t = heap.attach().unwrap();
+    let n = 10_000;
+    let bank = make_bank(&mut t, 1, 5);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        t.atomically(|tx| {
+            let big = tx.alloc_array(n);
+            let array = tx.get_global(&bank);
+            let a = tx.get::<Account>(array, 0).unwrap();
+            tx.set(big, 0, Some(a));
+            tx.update(a, |a| a.balance = 999);
+            panic!("abandon the first big array");
+        })
+    }));
+    assert!(result.is_err());
+    assert_eq!(total(&mut t, &bank), 5, "the abandoned write showed");
+    let big = t
+        .atomically(|tx| {
+            let big = tx.alloc_array(n);
+            for i in 0..n {
+                let a = tx.alloc(Account { balance: 1 });
+                tx.set(big, i, Some(a));
+            }
+            for i in (0..n).step_by(3) {
+                let a = tx.get::<Account>(big, i).unwrap();
+                tx.update(a, |a| a.balance += 1);
+            }
+            tx.root(big)
+        })
+        .unwrap();
+    let big = t.global(&big);
+    let expected = (n + n.div_ceil(3)) as i64;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut other = heap.attach().unwrap();
+            let sum = other
+                .atomically(|tx| {
+                    let big = tx.get_global(&big);
+                    let len = tx.len(big);
+                    (0..len)
+                        .map(|i| {
+                            let a = tx.get::<Account>(big, i).unwrap();
+                            tx.read(a).balance
+                        })
+                        .sum::<i64>()
+                })
+                .unwrap();
+            assert_eq!(sum, expected);
+            // Published, so no longer private: another thread's aborted
+            // write to it must not show.
+            let aborted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                other.atomically(|tx| {
+                    let big = tx.get_global(&big);
+                    tx.set::<Account>(big, 1, None);
+                    panic!("abort the write");
+                })
+            }));
+            assert!(aborted.is_err());
+            let first = other
+                .atomically(|tx| {
+                    let big = tx.get_global(&big);
+                    tx.get::<Account>(big, 1).map(|a| tx.read(a).balance)
+                })
+                .unwrap();
+            assert_eq!(
+                first,
+                Some(1),
+                "an aborted write to a published object showed"
+            );
+        });
+    });
+}
