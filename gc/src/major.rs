@@ -128,6 +128,21 @@ unsafe fn mark_and_sweep(
     unsafe { heap.old.sweep() }
 }
 
+/// How many popped objects are in flight (prefetched) before their scan.
+const PREFETCH_DISTANCE: usize = 16;
+
+/// Asks the CPU to bring `obj`'s header into the cache.
+#[inline(always)]
+fn prefetch(obj: Address) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(obj.as_ptr::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = obj;
+}
+
 struct Marker<'a> {
     heap: &'a HeapShared,
     types: &'a [Arc<TypeInfo>],
@@ -148,34 +163,70 @@ impl Marker<'_> {
         }
     }
 
+    /// Scans marked objects until none is left. Objects leave the mark
+    /// stack through a small FIFO, prefetched in two steps: the header when
+    /// an object enters it, the head of its version chain (known once the
+    /// header has arrived) half way through. Live objects are scattered, and
+    /// an anchor's scan reads its newest record at once (trimming), so both
+    /// misses overlap the scans before it.
     fn drain(&mut self, horizon: u64) {
-        while let Some(obj) = self.stack.pop() {
-            // SAFETY: marked objects are live old objects of registered types.
-            let id = unsafe { header::type_id(obj) };
-            let info = match self.types.get((id as usize).wrapping_sub(1)) {
-                Some(info) => info.clone(),
-                None => panic!("heap corruption: {obj:?} has unregistered type id {id}"),
-            };
-            // SAFETY: as above; the world is stopped.
-            let is_anchor = unsafe {
-                !header::has_flag(obj, VERSION) && header::link(obj).load(Ordering::Relaxed) != 0
-            };
-            if is_anchor {
-                let mut kept = std::mem::take(&mut self.kept);
-                // SAFETY: the world is stopped; `obj` is a live anchor.
-                unsafe { versions::trim(obj, &info, horizon, &mut kept) };
-                for &record in &kept {
-                    // Records are marked here and traced when popped (they
-                    // carry VERSION, so they are not trimmed again).
-                    self.mark(record);
-                }
-                self.kept = kept;
+        let mut ring = [Address::NULL; PREFETCH_DISTANCE];
+        let (mut head, mut len) = (0usize, 0usize);
+        loop {
+            while len < PREFETCH_DISTANCE {
+                let Some(obj) = self.stack.pop() else { break };
+                prefetch(obj);
+                ring[(head + len) % PREFETCH_DISTANCE] = obj;
+                len += 1;
             }
-            if info.has_refs() {
-                // SAFETY: the world is stopped; `obj` is live.
-                unsafe {
-                    info.for_each_ref(obj, |slot| self.mark(Address::from_usize(*slot)));
+            if len == 0 {
+                return;
+            }
+            let obj = ring[head];
+            head = (head + 1) % PREFETCH_DISTANCE;
+            len -= 1;
+            if len > PREFETCH_DISTANCE / 2 {
+                let ahead = ring[(head + PREFETCH_DISTANCE / 2) % PREFETCH_DISTANCE];
+                // SAFETY: a marked object's header is readable; the world is
+                // stopped.
+                let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
+                if link != 0 {
+                    prefetch(Address::from_usize(link));
                 }
+            }
+            self.scan(obj, horizon);
+        }
+    }
+
+    /// Trims `obj`'s version chain if it is an anchor, and marks what it
+    /// references.
+    fn scan(&mut self, obj: Address, horizon: u64) {
+        let types = self.types;
+        // SAFETY: marked objects are live old objects of registered types.
+        let id = unsafe { header::type_id(obj) };
+        let info: &TypeInfo = match types.get((id as usize).wrapping_sub(1)) {
+            Some(info) => info,
+            None => panic!("heap corruption: {obj:?} has unregistered type id {id}"),
+        };
+        // SAFETY: as above; the world is stopped.
+        let is_anchor = unsafe {
+            !header::has_flag(obj, VERSION) && header::link(obj).load(Ordering::Relaxed) != 0
+        };
+        if is_anchor {
+            let mut kept = std::mem::take(&mut self.kept);
+            // SAFETY: the world is stopped; `obj` is a live anchor.
+            unsafe { versions::trim(obj, info, horizon, &mut kept) };
+            for &record in &kept {
+                // Records are marked here and traced when popped (they
+                // carry VERSION, so they are not trimmed again).
+                self.mark(record);
+            }
+            self.kept = kept;
+        }
+        if info.has_refs() {
+            // SAFETY: the world is stopped; `obj` is live.
+            unsafe {
+                info.for_each_ref(obj, |slot| self.mark(Address::from_usize(*slot)));
             }
         }
     }

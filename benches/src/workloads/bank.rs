@@ -45,13 +45,14 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     let duration = Duration::from_secs_f64(args.seconds);
     let sampler = rss::Sampler::start();
     let start = Instant::now();
+    super::take_window();
     let (counts, final_total) = match runtime {
         "mutex" => mutex(n, read_every, threads, duration),
         "stm-core" => stm_core(n, read_every, threads, duration),
         "libitm" => libitm(n, read_every, threads, duration),
         _ => strata_bank(n, read_every, threads, duration, &mut result),
     };
-    result.seconds = start.elapsed().as_secs_f64();
+    result.seconds = super::take_window().unwrap_or_else(|| start.elapsed().as_secs_f64());
     let (peak, series) = sampler.finish();
     result.peak_rss_bytes = Some(peak as u64);
     result.rss_series = series;
@@ -70,19 +71,22 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
 }
 
 /// Runs `body(t, stopped)` on each thread; `stopped()` turns true when the
-/// time is up.
+/// time is up. The wall time of the timed phase is recorded for
+/// [`super::take_window`].
 pub fn timed<R: Send>(
     threads: usize,
     duration: Duration,
     body: impl Fn(usize, &dyn Fn() -> bool) -> R + Sync,
 ) -> Vec<R> {
     let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(duration);
-            stop.store(true, Ordering::Relaxed);
-        });
-        on_threads(threads, |t| body(t, &|| stop.load(Ordering::Relaxed)))
+    super::measure_window(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(duration);
+                stop.store(true, Ordering::Relaxed);
+            });
+            on_threads(threads, |t| body(t, &|| stop.load(Ordering::Relaxed)))
+        })
     })
 }
 
@@ -94,12 +98,14 @@ pub fn timed_c<R: Send>(
     body: impl Fn(usize, &AtomicI32) -> R + Sync,
 ) -> Vec<R> {
     let stop = AtomicI32::new(0);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(duration);
-            stop.store(1, Ordering::SeqCst);
-        });
-        on_threads(threads, |t| body(t, &stop))
+    super::measure_window(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(duration);
+                stop.store(1, Ordering::SeqCst);
+            });
+            on_threads(threads, |t| body(t, &stop))
+        })
     })
 }
 

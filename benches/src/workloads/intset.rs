@@ -92,6 +92,7 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     let duration = Duration::from_secs_f64(args.seconds);
     let sampler = rss::Sampler::start();
     let start = Instant::now();
+    super::take_window();
     let keys = initial_keys(range);
     let load = Load {
         threads,
@@ -113,7 +114,7 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         ("libitm", None) => libitm(buckets, &keys, &load),
         (_, None) => strata_set::run(buckets, &keys, &load, &mut result),
     };
-    result.seconds = start.elapsed().as_secs_f64();
+    result.seconds = super::take_window().unwrap_or_else(|| start.elapsed().as_secs_f64());
     result.peak_rss_bytes = Some(sampler.finish().0 as u64);
     result.ops = counts.iter().map(|c| c.ops).sum();
     let delta: i64 = counts.iter().map(|c| c.delta).sum();

@@ -70,6 +70,27 @@ impl From<RunResult> for Outcome {
     }
 }
 
+thread_local! {
+    /// Wall seconds of the last timed phase run from this thread.
+    static WINDOW: std::cell::Cell<Option<f64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `phase` and records its wall time as this thread's measured window:
+/// throughput workloads divide by the timed phase, not by their set-up
+/// (building a million accounts is single-threaded and would flatten the
+/// scaling they measure).
+pub fn measure_window<R>(phase: impl FnOnce() -> R) -> R {
+    let start = std::time::Instant::now();
+    let result = phase();
+    WINDOW.with(|w| w.set(Some(start.elapsed().as_secs_f64())));
+    result
+}
+
+/// The measured window recorded since the last call, if any.
+pub fn take_window() -> Option<f64> {
+    WINDOW.with(|w| w.take())
+}
+
 /// Runs `body` on `threads` threads and waits; `body(t)` gets the index.
 pub fn on_threads<R: Send>(threads: usize, body: impl Fn(usize) -> R + Sync) -> Vec<R> {
     std::thread::scope(|s| {
