@@ -174,12 +174,12 @@ impl OldSpace {
             });
         }
         let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
-        let first = self
-            .take_run(&mut allocator, pages)
-            .ok_or(AllocError::OutOfMemory {
-                bytes,
-                limit: self.limit_bytes(),
-            })?;
+        let (first, retained) =
+            self.take_run(&mut allocator, pages)
+                .ok_or(AllocError::OutOfMemory {
+                    bytes,
+                    limit: self.limit_bytes(),
+                })?;
         for index in first..first + pages {
             // SAFETY: the pages were free, so no cache or collector holds
             // them; we hold the allocator lock.
@@ -191,21 +191,30 @@ impl OldSpace {
             } else {
                 PageKind::LargeTail { head: first as u32 }
             };
-            state.large_marked = false;
         }
         self.pages_in_use.fetch_add(pages, Ordering::Relaxed);
-        // Free pages were released (or never touched) and read as zero.
+        if retained {
+            // SAFETY: the page is ours now and holds no object.
+            unsafe {
+                self.page_start(first)
+                    .as_ptr::<u8>()
+                    .write_bytes(0, PAGE_BYTES)
+            };
+        }
+        // Released (or never touched) pages read as zero.
         Ok(self.page_start(first))
     }
 
-    fn take_run(&self, allocator: &mut PageAllocator, pages: usize) -> Option<usize> {
+    /// Takes a run of `pages` free pages: its first page, and whether it is a
+    /// retained page (still holding old bytes) rather than released memory.
+    fn take_run(&self, allocator: &mut PageAllocator, pages: usize) -> Option<(usize, bool)> {
         if pages == 1 {
             if let Some(index) = allocator.retained.pop() {
-                return Some(index as usize);
+                return Some((index as usize, true));
             }
             if let Some(index) = allocator.free.first_one() {
                 allocator.free.set(index, false);
-                return Some(index);
+                return Some((index, false));
             }
         } else {
             let mut run = 0;
@@ -218,7 +227,7 @@ impl OldSpace {
                 if run == pages {
                     let first = index + 1 - pages;
                     allocator.free[first..=index].fill(false);
-                    return Some(first);
+                    return Some((first, false));
                 }
             }
         }
@@ -234,7 +243,7 @@ impl OldSpace {
         let first = allocator.high_water;
         allocator.high_water += pages;
         allocator.free.resize(allocator.high_water, false);
-        Some(first)
+        Some((first, false))
     }
 
     /// Gives a cache a page of `class` with free slots, or `None` at the limit.
@@ -251,7 +260,7 @@ impl OldSpace {
                 return Some(index);
             }
         }
-        let index = self.take_run(&mut allocator, 1)?;
+        let (index, _) = self.take_run(&mut allocator, 1)?;
         // SAFETY: a free page is held by no cache; we hold the lock.
         let state = unsafe { self.page_or_create(index).state() };
         state.format_small(class);
@@ -276,15 +285,17 @@ impl OldSpace {
         }
     }
 
-    /// Marks the object at `obj`; returns true if it was not marked before.
-    /// Returns `None` when `obj` is not the start of an allocated old object.
+    /// Marks the object at `obj`; returns true if it was not marked before
+    /// (exactly one of several markers racing on it gets true). Returns
+    /// `None` when `obj` is not the start of an allocated old object.
     ///
     /// # Safety
-    /// The world is stopped and the caller is the collector.
+    /// The world is stopped and the callers are the collection's markers:
+    /// nothing changes page states until the sweep.
     pub unsafe fn mark(&self, obj: Address) -> Option<bool> {
         let (index, meta) = self.page_of(obj)?;
-        // SAFETY: the world is stopped; the collector owns every page.
-        let state = unsafe { meta.state() };
+        // SAFETY: the world is stopped; markers only read page states.
+        let state = unsafe { meta.state_ref() };
         match state.kind {
             PageKind::Small { .. } => {
                 let offset = obj.as_usize() - self.page_start(index).as_usize();
@@ -296,14 +307,9 @@ impl OldSpace {
                 {
                     return None;
                 }
-                let was = state.mark.replace(slot, true);
-                Some(!was)
+                Some(meta.mark_slot(slot))
             }
-            PageKind::LargeHead { .. } if obj == self.page_start(index) => {
-                let was = state.large_marked;
-                state.large_marked = true;
-                Some(!was)
-            }
+            PageKind::LargeHead { .. } if obj == self.page_start(index) => Some(meta.mark_large()),
             _ => None,
         }
     }
@@ -383,8 +389,7 @@ impl OldSpace {
             let state = unsafe { meta.state() };
             match state.kind {
                 PageKind::Small { class } => {
-                    std::mem::swap(&mut state.alloc, &mut state.mark);
-                    state.mark.fill(false);
+                    meta.take_marks(&mut state.alloc);
                     let marked = state.alloc.count_ones();
                     if state.cached {
                         state.keep_run();
@@ -400,8 +405,7 @@ impl OldSpace {
                     }
                 }
                 PageKind::LargeHead { pages } => {
-                    if state.large_marked {
-                        state.large_marked = false;
+                    if meta.take_large_mark() {
                         live += pages as usize * PAGE_BYTES;
                     } else {
                         self.free_pages(&mut allocator, index, pages as usize);
@@ -613,6 +617,23 @@ mod tests {
         unsafe { space.sweep() };
         assert_eq!(space.retained_bytes(), 0);
         assert_eq!(space.stats().pages_in_use, 1);
+    }
+
+    #[test]
+    fn a_large_object_on_a_retained_page_reads_zero() {
+        let space = small_space(4 << 20);
+        let big = space.alloc_large(PAGE_BYTES).unwrap();
+        // SAFETY: the object is ours and PAGE_BYTES long.
+        unsafe { big.as_ptr::<u8>().write_bytes(0xab, PAGE_BYTES) };
+        // SAFETY: single-threaded test acting as the collector; unmarked,
+        // so the page is emptied and retained.
+        unsafe { space.sweep() };
+        assert_eq!(space.retained_bytes(), PAGE_BYTES);
+        let again = space.alloc_large(PAGE_BYTES).unwrap();
+        assert_eq!(again, big, "the retained page is reused");
+        // SAFETY: as above.
+        let bytes = unsafe { std::slice::from_raw_parts(again.as_ptr::<u8>(), PAGE_BYTES) };
+        assert!(bytes.iter().all(|&b| b == 0));
     }
 
     #[test]

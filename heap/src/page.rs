@@ -3,11 +3,20 @@
 //! A page's state sits in an `UnsafeCell`: it is changed only by the thread
 //! whose allocation cache holds the page, by the page allocator under its
 //! lock while no cache holds the page, or by a collector while the world is
-//! stopped (crate invariant "page ownership").
+//! stopped (crate invariant "page ownership"). The mark bits sit beside it in
+//! atomics: the markers of a parallel major collection set them at once,
+//! while they only read the state.
 
 use crate::size_class::CLASS_BYTES;
 use bitvec::vec::BitVec;
 use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Words of a page's mark bitmap: one bit per slot of the smallest class.
+const MARK_WORDS: usize = PAGE_BYTES / CLASS_BYTES[0] / 64;
+
+// `take_marks` moves mark words into the alloc bitmap's `usize` words.
+const _: () = assert!(usize::BITS == 64, "strata needs a 64-bit target");
 
 /// Bytes of one old-space page.
 pub const PAGE_BYTES: usize = 64 << 10;
@@ -30,15 +39,11 @@ pub struct PageState {
     pub kind: PageKind,
     /// One bit per slot: the slot holds an object.
     pub alloc: BitVec,
-    /// One bit per slot: marked by the running major collection.
-    pub mark: BitVec,
     /// The next slot of the current free run (its alloc bits are already
     /// set, so taking a slot is a bump).
     pub cursor: usize,
     /// End of the current free run.
     pub run_end: usize,
-    /// A large object's mark.
-    pub large_marked: bool,
     /// Some thread's allocation cache holds this page.
     pub cached: bool,
 }
@@ -46,6 +51,11 @@ pub struct PageState {
 /// Metadata of one page; lives as long as its `OldSpace`.
 pub struct PageMeta {
     state: UnsafeCell<PageState>,
+    /// One bit per slot (small pages), set by the running major collection
+    /// and taken by its sweep; all clear outside a collection.
+    marks: [AtomicU64; MARK_WORDS],
+    /// A large object's mark (head page).
+    large_mark: AtomicBool,
 }
 
 // SAFETY: access to `state` follows the page ownership invariant above, which
@@ -58,13 +68,53 @@ impl PageMeta {
             state: UnsafeCell::new(PageState {
                 kind: PageKind::Free,
                 alloc: BitVec::new(),
-                mark: BitVec::new(),
                 cursor: 0,
                 run_end: 0,
-                large_marked: false,
                 cached: false,
             }),
+            marks: std::array::from_fn(|_| AtomicU64::new(0)),
+            large_mark: AtomicBool::new(false),
         }
+    }
+
+    /// The page's state, to read while nobody changes it.
+    ///
+    /// # Safety
+    /// No thread mutates the state while the reference lives (the world is
+    /// stopped and the collectors only read it).
+    #[inline(always)]
+    pub unsafe fn state_ref(&self) -> &PageState {
+        // SAFETY: no concurrent mutation is the caller's promise.
+        unsafe { &*self.state.get() }
+    }
+
+    /// Sets the mark of `slot`; true if it was clear (this caller marked it).
+    #[inline]
+    pub fn mark_slot(&self, slot: usize) -> bool {
+        let word = &self.marks[slot / 64];
+        let bit = 1u64 << (slot % 64);
+        // Most marks of a busy object find it marked: test before the
+        // read-modify-write.
+        word.load(Ordering::Relaxed) & bit == 0 && word.fetch_or(bit, Ordering::Relaxed) & bit == 0
+    }
+
+    /// Sets the large-object mark; true if it was clear.
+    #[inline]
+    pub fn mark_large(&self) -> bool {
+        !self.large_mark.load(Ordering::Relaxed) && !self.large_mark.swap(true, Ordering::Relaxed)
+    }
+
+    /// Moves the slot marks into `alloc` (the sweep's `alloc := mark`),
+    /// clearing them.
+    pub(crate) fn take_marks(&self, alloc: &mut BitVec) {
+        for (i, word) in alloc.as_raw_mut_slice().iter_mut().enumerate() {
+            *word = self.marks[i].swap(0, Ordering::Relaxed) as usize;
+        }
+    }
+
+    /// Takes and clears the large-object mark.
+    pub(crate) fn take_large_mark(&self) -> bool {
+        self.large_mark.swap(false, Ordering::Relaxed)
     }
 
     /// The page's state.
@@ -87,11 +137,8 @@ impl PageState {
         self.kind = PageKind::Small { class: class as u8 };
         self.alloc.clear();
         self.alloc.resize(slots, false);
-        self.mark.clear();
-        self.mark.resize(slots, false);
         self.cursor = 0;
         self.run_end = 0;
-        self.large_marked = false;
     }
 
     /// The slot size, for a small page.
@@ -169,9 +216,11 @@ mod tests {
         }
         assert_eq!(state.take_slot(), None);
         assert!(!state.has_free_slot());
-        state.mark.set(1, true);
-        state.alloc = state.mark.clone();
-        state.mark.fill(false);
+        assert!(meta.mark_slot(1));
+        assert!(!meta.mark_slot(1));
+        meta.take_marks(&mut state.alloc);
+        assert!(meta.mark_slot(1), "take_marks clears the marks");
+        meta.take_marks(&mut state.alloc);
         state.cursor = 0;
         state.run_end = 0;
         assert_eq!(state.take_slot(), Some(0));
