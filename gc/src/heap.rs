@@ -18,6 +18,9 @@ pub struct GcOptions {
     pub verify: bool,
     /// Run a major collection after every minor collection.
     pub major_every_minor: bool,
+    /// Mark in parallel (with `HeapConfig::gc_threads` > 1) whatever the
+    /// amount of work, instead of only past a few thousand waiting objects.
+    pub parallel_mark_always: bool,
 }
 
 impl GcOptions {
@@ -26,6 +29,7 @@ impl GcOptions {
         GcOptions {
             verify: cfg!(feature = "verify") || env_flag("STRATA_VERIFY"),
             major_every_minor: env_flag("STRATA_GC_ZEAL"),
+            parallel_mark_always: env_flag("STRATA_GC_PARALLEL_ZEAL"),
         }
     }
 }

@@ -8,8 +8,8 @@ use crate::stats::PauseKind;
 use crate::versions;
 use crate::world::{self, MutatorShared, NO_SNAPSHOT};
 use crate::Address;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 use strata_heap::header::{self, VERSION};
 use strata_heap::TypeInfo;
@@ -68,7 +68,9 @@ impl Mutator {
         if heap.options.verify {
             // SAFETY: the world is still stopped.
             if let Err(problem) = unsafe { crate::verify::verify_heap(&heap, &types) } {
-                panic!("heap verifier after a major collection: {problem}");
+                corrupt(format_args!(
+                    "heap verifier after a major collection: {problem}"
+                ));
             }
         }
         heap.stats.record_pause(PauseKind::Major, start.elapsed());
@@ -102,12 +104,7 @@ unsafe fn mark_and_sweep(
     mutators: &[Arc<MutatorShared>],
     horizon: u64,
 ) -> usize {
-    let mut marker = Marker {
-        heap,
-        types,
-        stack: Vec::new(),
-        kept: Vec::new(),
-    };
+    let mut marker = Marker::new(heap, types);
     for m in mutators {
         for root in world::published(m) {
             marker.mark(root);
@@ -123,9 +120,128 @@ unsafe fn mark_and_sweep(
     for root in globals {
         marker.mark(root);
     }
-    marker.drain(horizon);
+    let threads = heap.config.marking_threads();
+    let switch_at = match threads {
+        1 => usize::MAX,
+        _ if heap.options.parallel_mark_always => 1,
+        _ => PARALLEL_FROM,
+    };
+    if marker.drain(horizon, None, switch_at) {
+        // Much is left to mark: share it among `threads` markers.
+        let pool = WorkPool::new(threads);
+        while marker.stack.len() > CHUNK {
+            let rest = marker.stack.split_off(marker.stack.len() - CHUNK);
+            pool.give(rest);
+        }
+        pool.give(std::mem::take(&mut marker.stack));
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                let spawned = std::thread::Builder::new()
+                    .name("strata-marker".into())
+                    .spawn_scoped(s, || Marker::new(heap, types).run(horizon, &pool));
+                if spawned.is_err() {
+                    // No thread to be had: mark with fewer.
+                    pool.retire();
+                }
+            }
+            marker.run(horizon, &pool);
+        });
+    }
     // SAFETY: the world is stopped and every live object is marked.
     unsafe { heap.old.sweep() }
+}
+
+/// Reports a corrupt heap found while the world is stopped and aborts: a
+/// panic would leave the other threads parked forever (a hang rather than
+/// a failure), and resuming them on a corrupt heap is worse.
+#[cold]
+fn corrupt(what: std::fmt::Arguments<'_>) -> ! {
+    eprintln!("strata: heap corruption found by a major collection: {what}");
+    std::process::abort()
+}
+
+/// Objects waiting to be scanned when this many are on the mark stack: the
+/// collection goes parallel (spawning markers costs tens of microseconds).
+const PARALLEL_FROM: usize = 8192;
+
+/// Objects handed between markers at a time.
+const CHUNK: usize = 512;
+
+/// Work shared by the markers of a parallel collection: chunks of marked
+/// objects to scan, and the count of markers waiting for one. The marking
+/// ends when every marker waits and no chunk is left.
+struct WorkPool {
+    state: Mutex<PoolState>,
+    wake: Condvar,
+    /// Markers waiting, readable without the lock (a busy marker checks it
+    /// to decide whether to hand work out).
+    hungry: AtomicUsize,
+}
+
+struct PoolState {
+    chunks: Vec<Vec<Address>>,
+    /// Markers taking part.
+    markers: usize,
+    idle: usize,
+    done: bool,
+}
+
+impl WorkPool {
+    fn new(markers: usize) -> WorkPool {
+        WorkPool {
+            state: Mutex::new(PoolState {
+                chunks: Vec::new(),
+                markers,
+                idle: 0,
+                done: false,
+            }),
+            wake: Condvar::new(),
+            hungry: AtomicUsize::new(0),
+        }
+    }
+
+    /// One marker fewer takes part (it could not start, or it panicked).
+    fn retire(&self) {
+        let mut state = self.lock();
+        state.markers -= 1;
+        if state.idle == state.markers {
+            state.done = true;
+            self.wake.notify_all();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn give(&self, chunk: Vec<Address>) {
+        self.lock().chunks.push(chunk);
+        self.wake.notify_one();
+    }
+
+    /// A chunk to scan, waiting for one; `None` once every marker waits
+    /// with nothing left (the marking is complete).
+    fn take(&self) -> Option<Vec<Address>> {
+        let mut state = self.lock();
+        loop {
+            if let Some(chunk) = state.chunks.pop() {
+                return Some(chunk);
+            }
+            if state.done {
+                return None;
+            }
+            state.idle += 1;
+            if state.idle == state.markers {
+                state.done = true;
+                self.wake.notify_all();
+                return None;
+            }
+            self.hungry.fetch_add(1, Ordering::Relaxed);
+            state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+            self.hungry.fetch_sub(1, Ordering::Relaxed);
+            state.idle -= 1;
+        }
+    }
 }
 
 /// How many popped objects are in flight (prefetched) before their scan.
@@ -150,7 +266,37 @@ struct Marker<'a> {
     kept: Vec<Address>,
 }
 
-impl Marker<'_> {
+impl<'a> Marker<'a> {
+    fn new(heap: &'a HeapShared, types: &'a [Arc<TypeInfo>]) -> Self {
+        Marker {
+            heap,
+            types,
+            stack: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
+
+    /// One marker of a parallel collection: scans chunks from the pool
+    /// until the marking is complete.
+    fn run(mut self, horizon: u64, pool: &WorkPool) {
+        /// Retires a marker that panics (heap corruption), so that the others
+        /// end instead of waiting for it; the panic reaches the collector
+        /// when the scope joins.
+        struct Retire<'p>(&'p WorkPool);
+        impl Drop for Retire<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.retire();
+                }
+            }
+        }
+        let _retire = Retire(pool);
+        while let Some(chunk) = pool.take() {
+            self.stack.extend(chunk);
+            self.drain(horizon, Some(pool), usize::MAX);
+        }
+    }
+
     fn mark(&mut self, obj: Address) {
         if obj.is_null() {
             return;
@@ -159,7 +305,7 @@ impl Marker<'_> {
         match unsafe { self.heap.old.mark(obj) } {
             Some(true) => self.stack.push(obj),
             Some(false) => {}
-            None => panic!("heap corruption: reference {obj:?} is not an old-space object"),
+            None => corrupt(format_args!("reference {obj:?} is not an old-space object")),
         }
     }
 
@@ -169,10 +315,26 @@ impl Marker<'_> {
     /// header has arrived) half way through. Live objects are scattered, and
     /// an anchor's scan reads its newest record at once (trimming), so both
     /// misses overlap the scans before it.
-    fn drain(&mut self, horizon: u64) {
+    ///
+    /// With a `pool`, work is handed to waiting markers whenever this one
+    /// has plenty. Returns true, with the unscanned objects back on the
+    /// stack, if the stack reached `switch_at` objects.
+    fn drain(&mut self, horizon: u64, pool: Option<&WorkPool>, switch_at: usize) -> bool {
         let mut ring = [Address::NULL; PREFETCH_DISTANCE];
         let (mut head, mut len) = (0usize, 0usize);
         loop {
+            if self.stack.len() >= switch_at {
+                self.stack
+                    .extend((0..len).map(|i| ring[(head + i) % PREFETCH_DISTANCE]));
+                return true;
+            }
+            if let Some(pool) = pool {
+                if self.stack.len() >= 2 * CHUNK && pool.hungry.load(Ordering::Relaxed) > 0 {
+                    // The bottom of the stack: the oldest, widest work.
+                    let chunk: Vec<Address> = self.stack.drain(..CHUNK).collect();
+                    pool.give(chunk);
+                }
+            }
             while len < PREFETCH_DISTANCE {
                 let Some(obj) = self.stack.pop() else { break };
                 prefetch(obj);
@@ -180,7 +342,7 @@ impl Marker<'_> {
                 len += 1;
             }
             if len == 0 {
-                return;
+                return false;
             }
             let obj = ring[head];
             head = (head + 1) % PREFETCH_DISTANCE;
@@ -206,7 +368,7 @@ impl Marker<'_> {
         let id = unsafe { header::type_id(obj) };
         let info: &TypeInfo = match types.get((id as usize).wrapping_sub(1)) {
             Some(info) => info,
-            None => panic!("heap corruption: {obj:?} has unregistered type id {id}"),
+            None => corrupt(format_args!("{obj:?} has unregistered type id {id}")),
         };
         // SAFETY: as above; the world is stopped.
         let is_anchor = unsafe {

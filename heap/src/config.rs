@@ -20,7 +20,14 @@ pub struct HeapConfig {
     /// No major collection is triggered by growth below this many bytes of
     /// old space in use. Default 32 MiB.
     pub min_major_bytes: usize,
+    /// Threads that mark in a major collection that finds much to mark:
+    /// 0 (the default) means one per available core, at most 8; 1 marks on
+    /// the collecting thread alone; at most [`MAX_GC_THREADS`].
+    pub gc_threads: usize,
 }
+
+/// The most marking threads a major collection uses.
+pub const MAX_GC_THREADS: usize = 64;
 
 /// The smallest nursery accepted.
 pub const MIN_NURSERY_BYTES: usize = 4 << 10;
@@ -34,6 +41,7 @@ impl Default for HeapConfig {
             max_heap_bytes: 8 << 30,
             growth_factor: 2.0,
             min_major_bytes: 32 << 20,
+            gc_threads: 0,
         }
     }
 }
@@ -41,9 +49,15 @@ impl Default for HeapConfig {
 impl HeapConfig {
     /// The defaults, overridden by `STRATA_NURSERY_BYTES` and
     /// `STRATA_MAX_HEAP_BYTES` when set (a number of bytes, optionally with a
-    /// `K`, `M` or `G` suffix).
+    /// `K`, `M` or `G` suffix) and `STRATA_GC_THREADS` (a count).
     pub fn from_env() -> Result<HeapConfig, ConfigError> {
         let mut config = HeapConfig::default();
+        if let Ok(text) = std::env::var("STRATA_GC_THREADS") {
+            config.gc_threads = text
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError(format!("STRATA_GC_THREADS={text:?} is not a count")))?;
+        }
         if let Some(bytes) = env_bytes("STRATA_NURSERY_BYTES")? {
             config.nursery_bytes = bytes;
         }
@@ -74,6 +88,12 @@ impl HeapConfig {
                 self.max_heap_bytes
             )));
         }
+        if self.gc_threads > MAX_GC_THREADS {
+            return Err(ConfigError(format!(
+                "gc_threads {} is above the maximum {MAX_GC_THREADS}",
+                self.gc_threads
+            )));
+        }
         if !(self.growth_factor.is_finite() && self.growth_factor >= 1.0) {
             return Err(ConfigError(format!(
                 "growth_factor {} must be a finite number >= 1.0",
@@ -81,6 +101,15 @@ impl HeapConfig {
             )));
         }
         Ok(())
+    }
+
+    /// The marking threads a major collection may use: `gc_threads`, or for
+    /// 0 the available cores (at most 8).
+    pub fn marking_threads(&self) -> usize {
+        match self.gc_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            n => n,
+        }
     }
 
     /// The number of old-space pages the heap limit allows.

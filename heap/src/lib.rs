@@ -32,7 +32,7 @@ mod types;
 pub mod words;
 
 pub use address::Address;
-pub use config::HeapConfig;
+pub use config::{HeapConfig, MAX_GC_THREADS};
 pub use error::{AllocError, ConfigError, TypeError};
 pub use nursery::Nursery;
 pub use old_space::{AllocCache, LargeObject, OldSpace, OldSpaceStats};

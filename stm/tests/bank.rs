@@ -75,3 +75,8 @@ fn bank_total_is_invariant() {
 fn bank_with_tiny_nursery_and_collection_at_every_commit() {
     run_bank(zealous_heap(), 4, scaled(300), 64);
 }
+
+#[test]
+fn bank_with_parallel_marking_at_every_commit() {
+    run_bank(parallel_marking_heap(), 4, scaled(300), 4096);
+}

@@ -18,6 +18,7 @@ pub fn zealous_heap(nursery_bytes: usize, max_heap_bytes: usize) -> Heap {
         GcOptions {
             verify: true,
             major_every_minor: true,
+            parallel_mark_always: false,
         },
     )
     .unwrap()

@@ -28,6 +28,26 @@ pub fn zealous_heap() -> Heap {
         GcOptions {
             verify: true,
             major_every_minor: true,
+            parallel_mark_always: false,
+        },
+    )
+    .unwrap()
+}
+
+/// Like [`zealous_heap`], with every major collection marked by three
+/// threads at once (version chains trimmed by whichever marks the anchor).
+pub fn parallel_marking_heap() -> Heap {
+    Heap::with_options(
+        HeapConfig {
+            nursery_bytes: 16 << 10,
+            min_major_bytes: 1 << 20,
+            gc_threads: 3,
+            ..HeapConfig::default()
+        },
+        GcOptions {
+            verify: true,
+            major_every_minor: true,
+            parallel_mark_always: true,
         },
     )
     .unwrap()
