@@ -247,18 +247,6 @@ impl WorkPool {
 /// How many popped objects are in flight (prefetched) before their scan.
 const PREFETCH_DISTANCE: usize = 16;
 
-/// Asks the CPU to bring `obj`'s header into the cache.
-#[inline(always)]
-fn prefetch(obj: Address) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(obj.as_ptr::<i8>())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = obj;
-}
-
 struct Marker<'a> {
     heap: &'a HeapShared,
     types: &'a [Arc<TypeInfo>],
@@ -337,7 +325,7 @@ impl<'a> Marker<'a> {
             }
             while len < PREFETCH_DISTANCE {
                 let Some(obj) = self.stack.pop() else { break };
-                prefetch(obj);
+                obj.prefetch();
                 ring[(head + len) % PREFETCH_DISTANCE] = obj;
                 len += 1;
             }
@@ -353,7 +341,7 @@ impl<'a> Marker<'a> {
                 // stopped.
                 let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
                 if link != 0 {
-                    prefetch(Address::from_usize(link));
+                    Address::from_usize(link).prefetch();
                 }
             }
             self.scan(obj, horizon);

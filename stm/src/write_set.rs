@@ -3,8 +3,10 @@
 //!
 //! Most transactions write a handful of objects, where a linear search of a
 //! vector beats hashing and commit walks a dense array. Past
-//! [`LINEAR_MAX`] entries a hash index from anchor to position is kept too,
-//! so large transactions stay linear in their size.
+//! [`LINEAR_MAX`] entries lookups go through a hash index from anchor to
+//! position, so large transactions stay linear in their size. The index is
+//! brought up to date by lookups, not by inserts: a transaction that writes
+//! many objects once each (the first write needs no lookup) never hashes.
 
 use crate::thread::MixMap;
 use strata_gc::Address;
@@ -15,41 +17,41 @@ const LINEAR_MAX: usize = 8;
 #[derive(Default)]
 pub(crate) struct WriteSet {
     entries: Vec<(Address, u32)>,
-    /// Anchor -> position in `entries`; empty while `entries` is short.
+    /// Anchor -> position in `entries`, for `entries[..indexed]`.
     index: MixMap<Address, u32>,
+    indexed: usize,
 }
 
 impl WriteSet {
     /// Records `anchor`'s private copy at client root `copy` (`anchor` is not
     /// in the set yet).
+    #[inline]
     pub fn insert(&mut self, anchor: Address, copy: u32) {
-        debug_assert!(self.get(anchor).is_none(), "{anchor:?} written twice");
         self.entries.push((anchor, copy));
-        let len = self.entries.len();
-        if len == LINEAR_MAX + 1 {
-            self.index.extend(
-                self.entries
-                    .iter()
-                    .enumerate()
-                    .map(|(position, &(a, _))| (a, position as u32)),
-            );
-        } else if len > LINEAR_MAX + 1 {
-            self.index.insert(anchor, (len - 1) as u32);
-        }
     }
 
     /// The client-root index of `anchor`'s private copy.
     #[inline]
-    pub fn get(&self, anchor: Address) -> Option<u32> {
+    pub fn get(&mut self, anchor: Address) -> Option<u32> {
         if self.entries.len() <= LINEAR_MAX {
-            self.entries
+            return self
+                .entries
                 .iter()
                 .find(|&&(a, _)| a == anchor)
-                .map(|&(_, copy)| copy)
-        } else {
-            let position = *self.index.get(&anchor)?;
-            Some(self.entries[position as usize].1)
+                .map(|&(_, copy)| copy);
         }
+        if self.indexed < self.entries.len() {
+            let start = self.indexed;
+            self.index.extend(
+                self.entries[start..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(a, _))| (a, (start + i) as u32)),
+            );
+            self.indexed = self.entries.len();
+        }
+        let position = *self.index.get(&anchor)?;
+        Some(self.entries[position as usize].1)
     }
 
     /// (anchor, copy index) pairs in first-write order.
@@ -68,8 +70,9 @@ impl WriteSet {
 
     pub fn clear(&mut self) {
         self.entries.clear();
-        if !self.index.is_empty() {
+        if self.indexed > 0 {
             self.index.clear();
+            self.indexed = 0;
         }
     }
 }
