@@ -10,7 +10,9 @@ use crate::shared::COMMITTING;
 use crate::thread::Thread;
 use crate::tx::{unwind, Conflict};
 use std::sync::atomic::Ordering;
-use strata_gc::header::{self, HEADER_BYTES, OWNER_SHIFT, PRIVATE, VERSION_HEADER_BYTES};
+use strata_gc::header::{
+    self, HEADER_BYTES, OWNER_MASK, OWNER_SHIFT, PRIVATE, VERSION_HEADER_BYTES,
+};
 use strata_gc::versions::{newest_stamp, visible_version};
 use strata_gc::Address;
 
@@ -24,17 +26,16 @@ impl Thread {
     pub(crate) fn readable(&mut self, obj: Address) -> Address {
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
-        // Young objects are `PRIVATE` too: one test covers everything this
-        // transaction made.
-        if word & PRIVATE != 0 {
-            return obj.offset(HEADER_BYTES);
-        }
-        let owner = (word >> OWNER_SHIFT) as u32;
-        if owner == self.slot {
-            return self.copy_of(obj).offset(VERSION_HEADER_BYTES);
-        }
-        if owner != 0 {
-            self.wait_for_publication(obj);
+        // One test sends the common shared, unowned object down the straight
+        // path. Young objects are `PRIVATE` too, so the second test covers
+        // everything this transaction made.
+        if word & (PRIVATE | OWNER_MASK) != 0 {
+            if word & PRIVATE != 0 {
+                return obj.offset(HEADER_BYTES);
+            }
+            if let Some(copy) = self.readable_owned(obj, word) {
+                return copy;
+            }
         }
         // Consecutive reads of one object are recorded once.
         if self.tx.read_set.last() != Some(&obj) {
@@ -50,25 +51,44 @@ impl Thread {
         }
     }
 
+    /// A read of an owned anchor: our copy's body if we own it; else waits
+    /// until its owner's publication no longer concerns our snapshot and
+    /// returns `None` (read the versions).
+    #[inline(never)]
+    fn readable_owned(&mut self, obj: Address, word: u64) -> Option<Address> {
+        let owner = (word >> OWNER_SHIFT) as u32;
+        if owner == self.slot {
+            return Some(self.copy_of(obj).offset(VERSION_HEADER_BYTES));
+        }
+        self.wait_for_publication(obj);
+        None
+    }
+
     /// The transaction's private copy of an anchor it owns (the last one
     /// looked up is cached: writes and reads of one object come in runs).
-    #[inline]
+    #[inline(always)]
     fn copy_of(&mut self, anchor: Address) -> Address {
-        let index = match self.tx.last_copy {
-            Some((cached, index)) if cached == anchor => index,
-            _ => {
-                let index = self
-                    .tx
-                    .write_set
-                    .get(anchor)
-                    .expect("an anchor this transaction owns has a copy");
-                self.tx.last_copy = Some((anchor, index));
-                index
-            }
-        };
+        let (cached, copy) = self.tx.last_copy;
+        if cached == anchor {
+            copy
+        } else {
+            self.look_up_copy(anchor)
+        }
+    }
+
+    /// The write-set lookup behind [`Thread::copy_of`]'s one-entry cache.
+    #[inline(never)]
+    fn look_up_copy(&mut self, anchor: Address) -> Address {
+        let index = self
+            .tx
+            .write_set
+            .get(anchor)
+            .expect("an anchor this transaction owns has a copy");
         // SAFETY: write-set indices point into the arena, which does not
         // shrink while the transaction runs.
-        unsafe { self.m.client_root_unchecked(index as usize) }
+        let copy = unsafe { self.m.client_root_unchecked(index as usize) };
+        self.tx.last_copy = (anchor, copy);
+        copy
     }
 
     /// Waits while `obj`'s owner is publishing versions that our snapshot
@@ -129,7 +149,7 @@ impl Thread {
         roots.push(copy);
         let index = (roots.len() - 1) as u32;
         self.tx.write_set.insert(anchor, index);
-        self.tx.last_copy = Some((anchor, index));
+        self.tx.last_copy = (anchor, copy);
         copy
     }
 

@@ -7,6 +7,7 @@ use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
 use strata_gc::header::{self, OWNER_MASK, PRIVATE};
 use strata_gc::versions::publish_version;
+use strata_gc::Address;
 
 impl Thread {
     /// Starts an attempt: snapshot, cleared sets, promotion tracking on.
@@ -149,7 +150,7 @@ impl Thread {
         }
         std::mem::swap(self.m.client_roots(), &mut kept);
         self.tx.scratch = kept;
-        self.tx.last_copy = None;
+        self.tx.last_copy = (Address::NULL, Address::NULL);
     }
 
     fn finish_commit(&mut self) {
@@ -179,7 +180,7 @@ impl Thread {
         }
         self.m.client_roots().clear();
         self.tx.write_set.clear();
-        self.tx.last_copy = None;
+        self.tx.last_copy = (Address::NULL, Address::NULL);
         // The nursery holds only this attempt's garbage now; empty it so the
         // next attempt starts with an empty nursery.
         self.m.collect_minor_only();
@@ -199,7 +200,7 @@ impl Thread {
         self.tx.promoted = promoted;
         self.tx.read_set.clear();
         self.tx.write_set.clear();
-        self.tx.last_copy = None;
+        self.tx.last_copy = (Address::NULL, Address::NULL);
         self.tx.owned.clear();
         self.m.client_roots().clear();
         self.tx.active = false;

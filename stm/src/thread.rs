@@ -50,8 +50,10 @@ pub(crate) struct TxState {
     pub read_set: Vec<Address>,
     /// Anchor -> client-root index of its private copy.
     pub write_set: WriteSet,
-    /// The last write-set entry looked up, as (anchor, client-root index).
-    pub last_copy: Option<(Address, u32)>,
+    /// The last write-set entry looked up, as (anchor, copy address), or
+    /// nulls. Copies live in the old space and never move, so their
+    /// address can be kept.
+    pub last_copy: (Address, Address),
     /// Anchors this transaction owns (ownership taken at first write).
     pub owned: Vec<Address>,
     pub roots_made: Vec<HandleSlot>,
