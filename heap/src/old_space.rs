@@ -21,6 +21,7 @@ use crate::sys::{self, MappingPurpose};
 use bitvec::vec::BitVec;
 use memmap2::MmapMut;
 use std::io;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -281,6 +282,7 @@ impl OldSpace {
                 state.cached = false;
                 allocator.partial[class].push(*slot);
                 *slot = NO_PAGE;
+                cache.pages[class] = None;
             }
         }
     }
@@ -483,12 +485,21 @@ impl Drop for OldSpace {
 /// One thread's allocation cache: its current page of each size class.
 pub struct AllocCache {
     current: [u32; NUM_CLASSES],
+    /// For each class with a current page: its metadata and start address,
+    /// so that the fast path skips the page-table lookup. Set and cleared
+    /// with `current`; valid for the space whose base is `space`.
+    pages: [Option<(NonNull<PageMeta>, usize)>; NUM_CLASSES],
+    /// Base address of the old space the cache took its pages from (0
+    /// before the first): the cached pages belong to it alone.
+    space: usize,
 }
 
 impl Default for AllocCache {
     fn default() -> Self {
         AllocCache {
             current: [NO_PAGE; NUM_CLASSES],
+            pages: [None; NUM_CLASSES],
+            space: 0,
         }
     }
 }
@@ -504,27 +515,37 @@ impl AllocCache {
         let Some(class) = class_of(bytes) else {
             return space.alloc_large(bytes);
         };
+        assert!(
+            self.space == space.base || self.space == 0,
+            "an allocation cache serves one old space"
+        );
         loop {
-            let index = self.current[class];
-            if index != NO_PAGE {
-                let meta = space
-                    .page(index as usize)
-                    .expect("cached page has metadata");
-                // SAFETY: this cache holds the page, so this thread owns it.
-                let state: &mut PageState = unsafe { meta.state() };
+            if let Some((meta, start)) = self.pages[class] {
+                // SAFETY: `meta` is the metadata of this cache's current page
+                // of `class` in `space` (checked above), which lives as long
+                // as the space; the cache holds the page, so this thread
+                // owns its state.
+                let state: &mut PageState = unsafe { meta.as_ref().state() };
                 if let Some(slot) = state.take_slot() {
-                    return Ok(space
-                        .page_start(index as usize)
-                        .offset(slot * CLASS_BYTES[class]));
+                    return Ok(Address::from_usize(start + slot * CLASS_BYTES[class]));
                 }
                 self.drop_page(space, class);
             }
-            self.current[class] = space
+            let index = space
                 .take_small_page(class)
                 .ok_or(AllocError::OutOfMemory {
                     bytes,
                     limit: space.limit_bytes(),
                 })?;
+            let meta = space
+                .page(index as usize)
+                .expect("a page taken by a cache has metadata");
+            self.current[class] = index;
+            self.pages[class] = Some((
+                NonNull::from(meta),
+                space.page_start(index as usize).as_usize(),
+            ));
+            self.space = space.base;
         }
     }
 
@@ -549,6 +570,7 @@ impl AllocCache {
         // SAFETY: we own the page until `cached` is cleared, under the lock.
         unsafe { meta.state() }.cached = false;
         self.current[class] = NO_PAGE;
+        self.pages[class] = None;
     }
 }
 

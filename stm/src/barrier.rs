@@ -149,6 +149,7 @@ impl Thread {
         roots.push(copy);
         let index = (roots.len() - 1) as u32;
         self.tx.write_set.insert(anchor, index);
+        self.tx.acquiring = Address::NULL;
         self.tx.last_copy = (anchor, copy);
         copy
     }
@@ -191,7 +192,7 @@ impl Thread {
             }
             self.m.safepoint();
         }
-        self.tx.owned.push(anchor);
+        self.tx.acquiring = anchor;
         // SAFETY: as above.
         if unsafe { newest_stamp(anchor) } > self.tx.snapshot && !self.extend() {
             return Err(Conflict::Validation);

@@ -201,7 +201,7 @@ impl Thread {
         self.tx.read_set.clear();
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
-        self.tx.owned.clear();
+        self.tx.acquiring = Address::NULL;
         self.m.client_roots().clear();
         self.tx.active = false;
         self.tx.inevitable = false;
@@ -222,12 +222,20 @@ impl Thread {
         self.tx.promoted = promoted;
     }
 
+    /// Releases every anchor the transaction owns: the write set's, and
+    /// one whose first write did not finish.
     fn release_owned(&mut self) {
-        for &anchor in &self.tx.owned {
+        let release = |anchor: Address| {
             // SAFETY: we own `anchor`, a live old anchor.
             unsafe { header::word0(anchor) }.fetch_and(!OWNER_MASK, Ordering::Release);
+        };
+        for (anchor, _) in self.tx.write_set.iter() {
+            release(anchor);
         }
-        self.tx.owned.clear();
+        if !self.tx.acquiring.is_null() {
+            release(self.tx.acquiring);
+            self.tx.acquiring = Address::NULL;
+        }
     }
 
     fn release_token(&mut self) {

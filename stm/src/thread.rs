@@ -54,8 +54,10 @@ pub(crate) struct TxState {
     /// nulls. Copies live in the old space and never move, so their
     /// address can be kept.
     pub last_copy: (Address, Address),
-    /// Anchors this transaction owns (ownership taken at first write).
-    pub owned: Vec<Address>,
+    /// An anchor this transaction owns that is not in the write set yet
+    /// (its first write is under way), or null. The anchors it owns are
+    /// the write set's and this one.
+    pub acquiring: Address,
     pub roots_made: Vec<HandleSlot>,
     /// Roots changed by this transaction and what they held before.
     pub root_undo: Vec<(HandleSlot, Address)>,
