@@ -223,11 +223,19 @@ impl Thread {
     }
 
     /// Releases every anchor the transaction owns: the write set's, and
-    /// one whose first write did not finish.
+    /// one whose first write did not finish. While we own an anchor nobody
+    /// else writes its header word (other writers' CASes fail without
+    /// writing; flags change only on private or young objects, or with the
+    /// world stopped), so a release store of the word without our owner
+    /// bits does it, with no locked instruction.
     fn release_owned(&mut self) {
         let release = |anchor: Address| {
             // SAFETY: we own `anchor`, a live old anchor.
-            unsafe { header::word0(anchor) }.fetch_and(!OWNER_MASK, Ordering::Release);
+            let word = unsafe { header::word0(anchor) };
+            word.store(
+                word.load(Ordering::Relaxed) & !OWNER_MASK,
+                Ordering::Release,
+            );
         };
         for (anchor, _) in self.tx.write_set.iter() {
             release(anchor);
