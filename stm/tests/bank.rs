@@ -15,13 +15,18 @@ fn run_bank(heap: Heap, writers: usize, transfers: usize, accounts: usize) {
     let expected = accounts as i64 * 1000;
     let done = Arc::new(AtomicBool::new(false));
     let sums = Arc::new(AtomicU64::new(0));
+    // One reader reads account by account, the other scans.
     let readers: Vec<_> = (0..2)
-        .map(|_| {
+        .map(|r| {
             let (heap, bank, done, sums) = (heap.clone(), bank.clone(), done.clone(), sums.clone());
             std::thread::spawn(move || {
                 let mut t = heap.attach().unwrap();
                 while !done.load(Ordering::SeqCst) {
-                    let sum = total(&mut t, &bank);
+                    let sum = if r == 0 {
+                        total(&mut t, &bank)
+                    } else {
+                        scanned_total(&mut t, &bank)
+                    };
                     assert_eq!(sum, expected, "a reader saw a torn state");
                     sums.fetch_add(1, Ordering::Relaxed);
                 }

@@ -283,12 +283,14 @@ impl strata::Object for Account {}
 
 /// The audit: the sum of all accounts, in the caller's transaction.
 fn sum<'tx>(tx: &mut strata::Tx<'tx>, array: strata::Obj<'tx, strata::RefArray>, n: usize) -> i64 {
-    (0..n)
-        .map(|i| {
-            let a = tx.get::<Account>(array, i).expect("account");
-            tx.read(a).balance
-        })
-        .sum()
+    let mut total = 0;
+    let mut seen = 0;
+    tx.for_each_value::<Account>(array, |_, account| {
+        total += account.expect("account").balance;
+        seen += 1;
+    });
+    assert_eq!(seen, n, "the bank has {n} accounts");
+    total
 }
 
 #[cfg(test)]

@@ -77,6 +77,21 @@ pub fn make_bank(thread: &mut Thread, n: usize, balance: i64) -> GlobalRoot<RefA
     thread.global(&root)
 }
 
+/// The sum of all balances, in one transaction, by a scan without handles
+/// ([`strata::Tx::for_each_value`]).
+pub fn scanned_total(thread: &mut Thread, bank: &GlobalRoot<RefArray>) -> i64 {
+    thread
+        .atomically(|tx| {
+            let array = tx.get_global(bank);
+            let mut sum = 0;
+            tx.for_each_value::<Account>(array, |_, account| {
+                sum += account.expect("every slot holds an account").balance
+            });
+            sum
+        })
+        .unwrap()
+}
+
 /// The sum of all balances, in one transaction.
 pub fn total(thread: &mut Thread, bank: &GlobalRoot<RefArray>) -> i64 {
     thread
