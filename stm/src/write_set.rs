@@ -80,6 +80,42 @@ impl WriteSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        /// Against a map: any mix of first writes and lookups (of anchors
+        /// written or not), renumbering and clearing.
+        #[test]
+        fn behaves_like_a_map(ops in proptest::collection::vec((0u8..4, 0usize..64), 1..400)) {
+            let mut set = WriteSet::default();
+            let mut model: HashMap<usize, u32> = HashMap::new();
+            for (n, (op, key)) in ops.into_iter().enumerate() {
+                let anchor = Address::from_usize(0x10_0000 + key * 48);
+                match op {
+                    0 | 1 if !model.contains_key(&key) => {
+                        set.insert(anchor, n as u32);
+                        model.insert(key, n as u32);
+                    }
+                    2 if n % 50 == 0 => {
+                        set.clear();
+                        model.clear();
+                    }
+                    3 if n % 20 == 0 => {
+                        for copy in set.copies_mut() {
+                            *copy += 1;
+                        }
+                        for copy in model.values_mut() {
+                            *copy += 1;
+                        }
+                    }
+                    _ => prop_assert_eq!(set.get(anchor), model.get(&key).copied()),
+                }
+                prop_assert_eq!(set.iter().count(), model.len());
+                prop_assert_eq!(set.is_empty(), model.is_empty());
+            }
+        }
+    }
 
     #[test]
     fn finds_every_entry_below_and_above_the_linear_limit() {
