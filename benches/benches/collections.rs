@@ -49,6 +49,10 @@ fn minor(c: &mut Criterion) {
                         m.collect_minor_only();
                         total += start.elapsed();
                         m.pop_root();
+                        // What the allocation slow path does in a program:
+                        // without it only minors would run and every
+                        // promotion would fault in fresh pages.
+                        m.collect_major_if_grown();
                     }
                     total
                 })
