@@ -246,9 +246,9 @@ impl Mutator {
 
     /// Allocates `bytes` for an object of `type_id` straight in the old
     /// space with header `flags`, its body left uninitialised (version
-    /// copies, which the caller fills whole). Within the heap limit its fast path takes no lock, no
-    /// safepoint and no shared write; near the limit it runs a major
-    /// collection first, like [`Mutator::alloc_old`].
+    /// copies, which the caller fills whole). Within the heap limit its fast
+    /// path takes no lock, no safepoint and no shared write; near the limit
+    /// it goes through [`Mutator::alloc_old`], which collects first.
     pub(crate) fn alloc_old_uninit(
         &mut self,
         type_id: u32,
