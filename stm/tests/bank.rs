@@ -7,7 +7,11 @@ mod common;
 use common::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use strata::Heap;
+use strata::{GcOptions, Heap, HeapConfig};
+
+fn heap_majors(heap: &Heap) -> u64 {
+    heap.gc_stats().major_collections
+}
 
 fn run_bank(heap: Heap, writers: usize, transfers: usize, accounts: usize) {
     let mut main = heap.attach().unwrap();
@@ -79,6 +83,28 @@ fn bank_total_is_invariant() {
 #[test]
 fn bank_with_tiny_nursery_and_collection_at_every_commit() {
     run_bank(zealous_heap(), 4, scaled(300), 64);
+}
+
+#[test]
+fn bank_with_wide_majors_marked_by_four_threads() {
+    // 20,000 accounts put more objects on the mark stack than the parallel
+    // threshold, so growth-triggered majors (every MiB) go parallel by
+    // themselves; the verifier checks each.
+    let heap = Heap::with_options(
+        HeapConfig {
+            min_major_bytes: 1 << 20,
+            gc_threads: 4,
+            ..HeapConfig::default()
+        },
+        GcOptions {
+            verify: true,
+            major_every_minor: false,
+            parallel_mark_always: false,
+        },
+    )
+    .unwrap();
+    run_bank(heap.clone(), 4, scaled(20_000), 20_000);
+    assert!(heap_majors(&heap) > 0, "no major collection ran");
 }
 
 #[test]
