@@ -32,6 +32,7 @@ mod roots;
 mod stats;
 mod verify;
 pub mod versions;
+mod work_pool;
 mod world;
 
 pub use error::HeapError;

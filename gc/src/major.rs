@@ -6,10 +6,11 @@ use crate::heap::HeapShared;
 use crate::mutator::Mutator;
 use crate::stats::PauseKind;
 use crate::versions;
+use crate::work_pool::WorkPool;
 use crate::world::{self, MutatorShared, NO_SNAPSHOT};
 use crate::Address;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 use strata_heap::header::{self, VERSION};
 use strata_heap::TypeInfo;
@@ -167,83 +168,6 @@ const PARALLEL_FROM: usize = 8192;
 /// Objects handed between markers at a time.
 const CHUNK: usize = 512;
 
-/// Work shared by the markers of a parallel collection: chunks of marked
-/// objects to scan, and the count of markers waiting for one. The marking
-/// ends when every marker waits and no chunk is left.
-struct WorkPool {
-    state: Mutex<PoolState>,
-    wake: Condvar,
-    /// Markers waiting, readable without the lock (a busy marker checks it
-    /// to decide whether to hand work out).
-    hungry: AtomicUsize,
-}
-
-struct PoolState {
-    chunks: Vec<Vec<Address>>,
-    /// Markers taking part.
-    markers: usize,
-    idle: usize,
-    done: bool,
-}
-
-impl WorkPool {
-    fn new(markers: usize) -> WorkPool {
-        WorkPool {
-            state: Mutex::new(PoolState {
-                chunks: Vec::new(),
-                markers,
-                idle: 0,
-                done: false,
-            }),
-            wake: Condvar::new(),
-            hungry: AtomicUsize::new(0),
-        }
-    }
-
-    /// One marker fewer takes part (it could not start, or it panicked).
-    fn retire(&self) {
-        let mut state = self.lock();
-        state.markers -= 1;
-        if state.idle == state.markers {
-            state.done = true;
-            self.wake.notify_all();
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn give(&self, chunk: Vec<Address>) {
-        self.lock().chunks.push(chunk);
-        self.wake.notify_one();
-    }
-
-    /// A chunk to scan, waiting for one; `None` once every marker waits
-    /// with nothing left (the marking is complete).
-    fn take(&self) -> Option<Vec<Address>> {
-        let mut state = self.lock();
-        loop {
-            if let Some(chunk) = state.chunks.pop() {
-                return Some(chunk);
-            }
-            if state.done {
-                return None;
-            }
-            state.idle += 1;
-            if state.idle == state.markers {
-                state.done = true;
-                self.wake.notify_all();
-                return None;
-            }
-            self.hungry.fetch_add(1, Ordering::Relaxed);
-            state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
-            self.hungry.fetch_sub(1, Ordering::Relaxed);
-            state.idle -= 1;
-        }
-    }
-}
-
 /// How many popped objects are in flight (prefetched) before their scan.
 const PREFETCH_DISTANCE: usize = 16;
 
@@ -266,11 +190,11 @@ impl<'a> Marker<'a> {
 
     /// One marker of a parallel collection: scans chunks from the pool
     /// until the marking is complete.
-    fn run(mut self, horizon: u64, pool: &WorkPool) {
+    fn run(mut self, horizon: u64, pool: &WorkPool<Address>) {
         /// Retires a marker that panics (heap corruption), so that the others
         /// end instead of waiting for it; the panic reaches the collector
         /// when the scope joins.
-        struct Retire<'p>(&'p WorkPool);
+        struct Retire<'p>(&'p WorkPool<Address>);
         impl Drop for Retire<'_> {
             fn drop(&mut self) {
                 if std::thread::panicking() {
@@ -307,7 +231,7 @@ impl<'a> Marker<'a> {
     /// With a `pool`, work is handed to waiting markers whenever this one
     /// has plenty. Returns true, with the unscanned objects back on the
     /// stack, if the stack reached `switch_at` objects.
-    fn drain(&mut self, horizon: u64, pool: Option<&WorkPool>, switch_at: usize) -> bool {
+    fn drain(&mut self, horizon: u64, pool: Option<&WorkPool<Address>>, switch_at: usize) -> bool {
         let mut ring = [Address::NULL; PREFETCH_DISTANCE];
         let (mut head, mut len) = (0usize, 0usize);
         loop {
@@ -317,7 +241,7 @@ impl<'a> Marker<'a> {
                 return true;
             }
             if let Some(pool) = pool {
-                if self.stack.len() >= 2 * CHUNK && pool.hungry.load(Ordering::Relaxed) > 0 {
+                if self.stack.len() >= 2 * CHUNK && pool.hungry() {
                     // The bottom of the stack: the oldest, widest work.
                     let chunk: Vec<Address> = self.stack.drain(..CHUNK).collect();
                     pool.give(chunk);
