@@ -16,7 +16,7 @@ use crate::config::HeapConfig;
 use crate::error::AllocError;
 use crate::header::align_up;
 use crate::page::{PageKind, PageMeta, PageState, PAGE_BYTES};
-use crate::size_class::{class_of, CLASS_BYTES, NUM_CLASSES};
+use crate::size_class::{class_of, slot_at, CLASS_BYTES, NUM_CLASSES};
 use crate::sys::{self, MappingPurpose};
 use bitvec::vec::BitVec;
 use memmap2::MmapMut;
@@ -299,14 +299,10 @@ impl OldSpace {
         // SAFETY: the world is stopped; markers only read page states.
         let state = unsafe { meta.state_ref() };
         match state.kind {
-            PageKind::Small { .. } => {
+            PageKind::Small { class } => {
                 let offset = obj.as_usize() - self.page_start(index).as_usize();
-                let slot_bytes = state.slot_bytes();
-                let slot = offset / slot_bytes;
-                if !offset.is_multiple_of(slot_bytes)
-                    || slot >= state.alloc.len()
-                    || !state.alloc[slot]
-                {
+                let slot = slot_at(class as usize, offset)?;
+                if slot >= state.alloc.len() || !state.alloc[slot] {
                     return None;
                 }
                 Some(meta.mark_slot(slot))
@@ -327,10 +323,9 @@ impl OldSpace {
         // SAFETY: caller's promise; read only.
         let state = unsafe { meta.state() };
         match state.kind {
-            PageKind::Small { .. } => {
+            PageKind::Small { class } => {
                 let offset = obj.as_usize() - self.page_start(index).as_usize();
-                let slot_bytes = state.slot_bytes();
-                offset.is_multiple_of(slot_bytes) && state.holds_object(offset / slot_bytes)
+                slot_at(class as usize, offset).is_some_and(|slot| state.holds_object(slot))
             }
             PageKind::LargeHead { .. } => obj == self.page_start(index),
             _ => false,
