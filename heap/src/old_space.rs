@@ -504,22 +504,43 @@ impl AllocCache {
     /// reservation only (callers enforce the heap limit); the memory is not
     /// zeroed for small objects (callers copy a whole object into it, or use
     /// [`AllocCache::alloc_zeroed`]).
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&mut self, space: &OldSpace, bytes: usize) -> Result<Address, AllocError> {
         debug_assert_eq!(bytes, align_up(bytes), "unaligned size {bytes}");
         let Some(class) = class_of(bytes) else {
             return space.alloc_large(bytes);
         };
+        if let Some((meta, start)) = self.pages[class] {
+            if self.space == space.base {
+                // SAFETY: `meta` is the metadata of this cache's current
+                // page of `class` in `space` (same base), which lives as
+                // long as the space; the cache holds the page, so this
+                // thread owns its state.
+                let state: &mut PageState = unsafe { meta.as_ref().state() };
+                if let Some(slot) = state.take_slot() {
+                    return Ok(Address::from_usize(start + slot * CLASS_BYTES[class]));
+                }
+            }
+        }
+        self.alloc_slow(space, class, bytes)
+    }
+
+    /// A new current page for `class` (the last one is full), then the slot.
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(
+        &mut self,
+        space: &OldSpace,
+        class: usize,
+        bytes: usize,
+    ) -> Result<Address, AllocError> {
         assert!(
             self.space == space.base || self.space == 0,
             "an allocation cache serves one old space"
         );
         loop {
             if let Some((meta, start)) = self.pages[class] {
-                // SAFETY: `meta` is the metadata of this cache's current page
-                // of `class` in `space` (checked above), which lives as long
-                // as the space; the cache holds the page, so this thread
-                // owns its state.
+                // SAFETY: as in `alloc`.
                 let state: &mut PageState = unsafe { meta.as_ref().state() };
                 if let Some(slot) = state.take_slot() {
                     return Ok(Address::from_usize(start + slot * CLASS_BYTES[class]));
