@@ -2,11 +2,12 @@
 //! the inevitable token, and per thread slot the commit word and the doomed
 //! flag (see `DESIGN.md`, "Ownership word" and "Commit").
 
+use memmap2::MmapMut;
 use std::any::TypeId as RustTypeId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
-use strata_gc::{TypeId, MAX_MUTATORS};
+use strata_gc::{HeapError, TypeId, MAX_MUTATORS};
 
 /// Commit word value: about to take a commit time.
 pub const COMMITTING: u64 = u64::MAX;
@@ -47,7 +48,7 @@ pub struct StmShared {
     pub inevitable: Line<AtomicU32>,
     /// Highest slot number handed out, bounding scans of `slots`.
     pub max_slot: AtomicU32,
-    slots: Box<[SlotState]>,
+    slots: SlotTable,
     pub commits: AtomicU64,
     pub aborts: AtomicU64,
     /// Heap type ids of the Rust types registered so far.
@@ -57,17 +58,18 @@ pub struct StmShared {
 }
 
 impl StmShared {
-    pub fn new(ref_array: TypeId) -> Self {
-        StmShared {
+    pub fn new(ref_array: TypeId) -> Result<Self, HeapError> {
+        Ok(StmShared {
             type_ids: Mutex::new(HashMap::new()),
             ref_array,
             clock: Line(AtomicU64::new(1)),
             inevitable: Line(AtomicU32::new(0)),
             max_slot: AtomicU32::new(0),
-            slots: zeroed_slots(MAX_MUTATORS as usize + 1),
+            slots: SlotTable::new(MAX_MUTATORS as usize + 1)
+                .map_err(|e| HeapError::Io(format!("mapping the slot states: {e}")))?,
             commits: AtomicU64::new(0),
             aborts: AtomicU64::new(0),
-        }
+        })
     }
 }
 
@@ -75,7 +77,7 @@ impl StmShared {
     /// The state of thread slot `slot` (1-based).
     #[inline(always)]
     pub fn slot(&self, slot: u32) -> &SlotState {
-        &self.slots[slot as usize]
+        self.slots.get(slot as usize)
     }
 
     /// Notes that `slot` is in use, so token holders scan it.
@@ -90,11 +92,29 @@ impl StmShared {
     }
 }
 
-/// A slice of idle slot states from zeroed memory: the allocator maps it
-/// lazily, so the 65,536 slots cost memory only for the slots used.
-fn zeroed_slots(n: usize) -> Box<[SlotState]> {
-    let slots = Box::<[SlotState]>::new_zeroed_slice(n);
-    // SAFETY: all-zero bytes are a valid `SlotState` (atomics holding 0 and
-    // false), which is the idle state.
-    unsafe { slots.assume_init() }
+/// The slot states, in an anonymous mapping: the kernel hands out zeroed
+/// pages on first touch, so the 65,536 slots cost memory only for the slots
+/// used. (A zeroed heap allocation of this alignment is written whole: the
+/// allocator's calloc shortcut stops at 16-byte alignment.)
+struct SlotTable {
+    map: MmapMut,
+    len: usize,
+}
+
+impl SlotTable {
+    fn new(len: usize) -> std::io::Result<SlotTable> {
+        let map = MmapMut::map_anon(len * std::mem::size_of::<SlotState>())?;
+        debug_assert!((map.as_ptr() as usize).is_multiple_of(std::mem::align_of::<SlotState>()));
+        Ok(SlotTable { map, len })
+    }
+
+    #[inline(always)]
+    fn get(&self, i: usize) -> &SlotState {
+        assert!(i < self.len, "slot {i} out of range");
+        // SAFETY: the mapping is page-aligned (so aligned for `SlotState`)
+        // and holds `len` states; all-zero bytes are a valid `SlotState`
+        // (atomics holding 0 and false), and the states are only reached
+        // through shared references, whose atomics do all the writing.
+        unsafe { &*(self.map.as_ptr() as *const SlotState).add(i) }
+    }
 }
