@@ -150,7 +150,7 @@ impl Thread {
     }
 
     /// The registered type of `T`, registering it on first use.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn type_of<T: Object>(&mut self) -> FixedType {
         let key = RustTypeId::of::<T>();
         // Loops usually touch one type: a one-entry cache before the map.
@@ -159,6 +159,13 @@ impl Thread {
                 return ty;
             }
         }
+        self.type_of_slow::<T>()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn type_of_slow<T: Object>(&mut self) -> FixedType {
+        let key = RustTypeId::of::<T>();
         let ty = match self.types.get(&key) {
             Some(&ty) => ty,
             None => self.register::<T>(),

@@ -67,6 +67,16 @@ pub(crate) fn unwind(conflict: Conflict) -> ! {
     std::panic::resume_unwind(Box::new(AbortSignal(conflict)))
 }
 
+/// The panic of a handle asked for as the wrong type.
+#[cold]
+#[inline(never)]
+fn wrong_type<U>(actual: u32, expected: u32) -> ! {
+    panic!(
+        "strata: the object is not a {} (type id {actual}, expected {expected})",
+        std::any::type_name::<U>()
+    )
+}
+
 impl<'tx> Tx<'tx> {
     pub(crate) fn new(th: &'tx mut Thread) -> Self {
         Tx {
@@ -75,6 +85,7 @@ impl<'tx> Tx<'tx> {
         }
     }
 
+    #[inline(always)]
     fn handle<T>(&mut self, obj: Address) -> Obj<'tx, T> {
         let roots = self.th.m.client_roots();
         roots.push(obj);
@@ -90,6 +101,7 @@ impl<'tx> Tx<'tx> {
 
     /// Allocates a new object holding `value`, with null references. It is
     /// private to this transaction until it commits.
+    #[inline(always)]
     pub fn alloc<T: Object>(&mut self, value: T) -> Obj<'tx, T> {
         let ty = self.th.type_of::<T>();
         let obj = self
@@ -144,6 +156,7 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If `field >= T::REFS`, or the object there is not a `U`.
+    #[inline(always)]
     pub fn get_ref<T: Object, U: Object>(
         &mut self,
         obj: Obj<'tx, T>,
@@ -165,6 +178,7 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If `field >= T::REFS`.
+    #[inline(always)]
     pub fn set_ref<T: Object, U: Object>(
         &mut self,
         obj: Obj<'tx, T>,
@@ -274,6 +288,7 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If `i` is out of bounds or the element is not a `U`.
+    #[inline]
     pub fn get<U: Object>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
         let addr = self.address(array);
         let body = self.th.readable(addr);
@@ -293,6 +308,7 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If `i` is out of bounds.
+    #[inline]
     pub fn set<U: Object>(
         &mut self,
         array: Obj<'tx, RefArray>,
@@ -307,6 +323,7 @@ impl<'tx> Tx<'tx> {
         self.store_ref(array.index, 8 + i * 8, value.map(|v| v.index));
     }
 
+    #[inline(always)]
     fn store_ref(&mut self, target: u32, offset: usize, value: Option<u32>) {
         let (dest, _) = self.th.writable(target);
         let value = value.map_or(Address::NULL, |v| self.th.m.client_root(v as usize));
@@ -315,6 +332,7 @@ impl<'tx> Tx<'tx> {
         unsafe { self.th.m.write_ref(dest, offset, value) };
     }
 
+    #[inline(always)]
     fn typed_handle<U: Object>(&mut self, target: Address) -> Option<Obj<'tx, U>> {
         if target.is_null() {
             return None;
@@ -322,12 +340,9 @@ impl<'tx> Tx<'tx> {
         let expected = self.th.type_id_of::<U>();
         // SAFETY: a non-null reference in a live object is a live object.
         let actual = unsafe { header::type_id(target) };
-        assert_eq!(
-            actual,
-            expected,
-            "strata: the object is not a {}",
-            std::any::type_name::<U>()
-        );
+        if actual != expected {
+            wrong_type::<U>(actual, expected);
+        }
         Some(self.handle(target))
     }
 
