@@ -67,17 +67,24 @@ impl Mutator {
         }
         self.client_roots = client;
 
+        let mut pending = PendingSlots::new();
         let remembered = std::mem::take(&mut self.remembered);
         for &obj in &remembered {
             // SAFETY: remembered objects are live old objects.
             unsafe { header::clear_flag(obj, REMEMBERED) };
-            self.scan(&types, obj, &mut promoted);
+            self.scan(&types, obj, &mut pending, &mut promoted);
         }
         self.remembered = remembered;
         self.remembered.clear();
 
-        while let Some(obj) = self.worklist.pop() {
-            self.scan(&types, obj, &mut promoted);
+        loop {
+            while let Some(obj) = self.worklist.pop() {
+                self.scan(&types, obj, &mut pending, &mut promoted);
+            }
+            let Some(slot) = pending.pop() else { break };
+            // SAFETY: `slot` is a reference slot of a live old object that
+            // this collection scanned; only this thread writes it.
+            unsafe { self.forward_slot(&types, slot, &mut promoted) };
         }
 
         if self.heap.shared.options.verify {
@@ -109,17 +116,52 @@ impl Mutator {
         self.heap.shared.stats.merge_minor(&mut self.minor_batch);
     }
 
-    /// Forwards every reference slot of the (old) object `obj`.
-    fn scan(&mut self, types: &[Arc<TypeInfo>], obj: Address, promoted: &mut usize) {
+    /// Queues every young reference slot of the (old) object `obj` for
+    /// forwarding, prefetching its target; slots queued
+    /// [`PREFETCH_DISTANCE`] earlier are forwarded meanwhile, by when their
+    /// targets' headers have arrived in the cache.
+    fn scan(
+        &mut self,
+        types: &[Arc<TypeInfo>],
+        obj: Address,
+        pending: &mut PendingSlots,
+        promoted: &mut usize,
+    ) {
         // SAFETY: `obj` is a live old object of a registered type.
         let info = type_of(types, unsafe { header::type_id(obj) });
         // SAFETY: as above; only this thread writes it while it is young-
-        // reachable (the mutator invariant).
+        // reachable (the mutator invariant), and it stays where it is for
+        // the whole collection, so its slot addresses stay valid.
         unsafe {
             info.for_each_ref(obj, |slot| {
                 let value = Address::from_usize(*slot);
-                *slot = self.forward(types, value, promoted).as_usize();
+                if self.nursery.contains(value) {
+                    value.prefetch();
+                    if let Some(ready) = pending.push(slot) {
+                        self.forward_slot(types, ready, promoted);
+                    }
+                }
             })
+        };
+    }
+
+    /// Forwards the reference in `slot`.
+    ///
+    /// # Safety
+    /// `slot` is a reference slot of a live old object that no other thread
+    /// writes during the collection.
+    #[inline]
+    unsafe fn forward_slot(
+        &mut self,
+        types: &[Arc<TypeInfo>],
+        slot: *mut usize,
+        promoted: &mut usize,
+    ) {
+        // SAFETY: caller's invariant.
+        unsafe {
+            *slot = self
+                .forward(types, Address::from_usize(*slot), promoted)
+                .as_usize()
         };
     }
 
@@ -145,6 +187,9 @@ impl Mutator {
                 .alloc(&self.heap.shared.old, bytes)
                 .unwrap_or_else(|e| promotion_failed(e))
         };
+        // Slots are handed out in address order: fetch the line a few
+        // promotions ahead, so that writing it then does not wait.
+        new.offset(crate::mutator::ALLOC_PREFETCH_BYTES).prefetch();
         // SAFETY: `new` is a slot of at least `bytes` that only this thread
         // owns; `obj` is live and `bytes` long.
         unsafe {
@@ -176,6 +221,51 @@ impl Mutator {
                 && !self.client_roots.iter().any(young),
             "verifier: a root still points into the nursery after a minor collection"
         );
+    }
+}
+
+/// How many young reference slots wait, their targets prefetched, before
+/// they are forwarded.
+const PREFETCH_DISTANCE: usize = 8;
+
+/// A FIFO of reference slots whose young targets were prefetched.
+struct PendingSlots {
+    slots: [*mut usize; PREFETCH_DISTANCE],
+    head: usize,
+    len: usize,
+}
+
+impl PendingSlots {
+    fn new() -> PendingSlots {
+        PendingSlots {
+            slots: [std::ptr::null_mut(); PREFETCH_DISTANCE],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// Queues `slot`; when the FIFO was full, returns the oldest slot.
+    #[inline(always)]
+    fn push(&mut self, slot: *mut usize) -> Option<*mut usize> {
+        if self.len < PREFETCH_DISTANCE {
+            self.slots[(self.head + self.len) % PREFETCH_DISTANCE] = slot;
+            self.len += 1;
+            return None;
+        }
+        let oldest = std::mem::replace(&mut self.slots[self.head], slot);
+        self.head = (self.head + 1) % PREFETCH_DISTANCE;
+        Some(oldest)
+    }
+
+    /// Takes the oldest slot.
+    fn pop(&mut self) -> Option<*mut usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let oldest = self.slots[self.head];
+        self.head = (self.head + 1) % PREFETCH_DISTANCE;
+        self.len -= 1;
+        Some(oldest)
     }
 }
 

@@ -68,8 +68,9 @@ pub struct Mutator {
     _not_send: PhantomData<*mut ()>,
 }
 
-/// How far ahead of a version copy's slot its allocation prefetches.
-const ALLOC_PREFETCH_BYTES: usize = 256;
+/// How far ahead of a version copy's or a promoted object's slot its
+/// allocation prefetches.
+pub(crate) const ALLOC_PREFETCH_BYTES: usize = 256;
 
 impl Mutator {
     pub(crate) fn new(heap: Heap) -> Result<Mutator, HeapError> {
