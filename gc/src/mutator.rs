@@ -288,32 +288,51 @@ impl Mutator {
 
     /// Reads the reference at byte `offset` of `obj`'s body.
     ///
+    /// The read touches the body only, not the header: a traversal chases
+    /// one load per object.
+    ///
     /// # Safety
-    /// `obj` is a live object reachable by this thread, `offset` one of its
-    /// type's reference slots, and no other thread writes it concurrently.
+    /// `obj` is a live object reachable by this thread (not a version
+    /// record: those are reached only through [`crate::versions`]),
+    /// `offset` one of its type's reference slots, and no other thread
+    /// writes it concurrently.
     #[inline(always)]
     pub unsafe fn read_ref(&self, obj: Address, offset: usize) -> Address {
-        // SAFETY: caller's invariant.
-        unsafe { header::body(obj).offset(offset).as_ptr::<Address>().read() }
+        // SAFETY: caller's invariant: an ordinary object's body follows its
+        // two-word header.
+        unsafe {
+            obj.offset(header::HEADER_BYTES + offset)
+                .as_ptr::<Address>()
+                .read()
+        }
     }
 
     /// Stores `value` at byte `offset` of `obj`'s body, with the write
     /// barrier.
     ///
     /// # Safety
-    /// As for [`Mutator::read_ref`]; `value` is null or a live object
-    /// reachable by this thread. If `obj` is old and other threads can reach
-    /// it, storing a young `value` would let them see this thread's nursery:
-    /// the caller must not (the transactional layer never does).
+    /// `obj` is a live object (or version record) reachable by this thread,
+    /// `offset` one of its type's reference slots, and no other thread
+    /// accesses it concurrently; `value` is null or a live object reachable
+    /// by this thread. If `obj` is old and other threads can reach it,
+    /// storing a young `value` would let them see this thread's nursery: the
+    /// caller must not (the transactional layer never does).
     #[inline(always)]
     pub unsafe fn write_ref(&mut self, obj: Address, offset: usize, value: Address) {
         // SAFETY: caller's invariant.
-        unsafe {
-            header::body(obj)
-                .offset(offset)
-                .as_ptr::<Address>()
-                .write(value)
-        };
+        unsafe { self.write_ref_slot(obj, header::body(obj).offset(offset), value) };
+    }
+
+    /// [`Mutator::write_ref`] for a caller that has the address of the
+    /// reference slot already (it knows where `obj`'s body starts).
+    ///
+    /// # Safety
+    /// As for [`Mutator::write_ref`]; `slot` is one of `obj`'s reference
+    /// slots.
+    #[inline(always)]
+    pub unsafe fn write_ref_slot(&mut self, obj: Address, slot: Address, value: Address) {
+        // SAFETY: caller's invariant.
+        unsafe { slot.as_ptr::<Address>().write(value) };
         if !self.nursery.contains(obj) && self.nursery.contains(value) {
             // SAFETY: `obj` is a live old object (caller's invariant).
             unsafe { self.remember(obj) };

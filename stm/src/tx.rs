@@ -325,11 +325,12 @@ impl<'tx> Tx<'tx> {
 
     #[inline(always)]
     fn store_ref(&mut self, target: u32, offset: usize, value: Option<u32>) {
-        let (dest, _) = self.th.writable(target);
+        let (dest, body) = self.th.writable(target);
         let value = value.map_or(Address::NULL, |v| self.th.m.client_root(v as usize));
-        // SAFETY: `dest` is private to this transaction; `value` is a live
-        // object this transaction holds; the barrier records old-to-young.
-        unsafe { self.th.m.write_ref(dest, offset, value) };
+        // SAFETY: `dest` is private to this transaction and `body` its body;
+        // `value` is a live object this transaction holds; the barrier
+        // records old-to-young.
+        unsafe { self.th.m.write_ref_slot(dest, body.offset(offset), value) };
     }
 
     #[inline(always)]
