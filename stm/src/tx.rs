@@ -171,7 +171,19 @@ impl<'tx> Tx<'tx> {
         let body = self.th.readable(addr);
         // SAFETY: `body` is live; slot `field` is a reference slot.
         let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
-        self.typed_handle::<U>(target)
+        if target.is_null() {
+            return None;
+        }
+        // A link to the same type (lists, trees) is checked against the
+        // source's header, which the barrier has just read: no lookup of
+        // `U`'s type id. (The comparison of the two `TypeId`s folds away.)
+        let expected = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>() {
+            // SAFETY: `addr` is a live object; an `Obj<T>` holds a `T`.
+            unsafe { header::type_id(addr) }
+        } else {
+            self.th.type_id_of::<U>()
+        };
+        Some(self.checked_handle::<U>(target, expected))
     }
 
     /// Sets reference slot `field` of `obj` to `value`.
@@ -339,12 +351,19 @@ impl<'tx> Tx<'tx> {
             return None;
         }
         let expected = self.th.type_id_of::<U>();
+        Some(self.checked_handle::<U>(target, expected))
+    }
+
+    /// A handle to `target` (not null) after checking that its heap type is
+    /// `expected`, `U`'s.
+    #[inline(always)]
+    fn checked_handle<U: Object>(&mut self, target: Address, expected: u32) -> Obj<'tx, U> {
         // SAFETY: a non-null reference in a live object is a live object.
         let actual = unsafe { header::type_id(target) };
         if actual != expected {
             wrong_type::<U>(actual, expected);
         }
-        Some(self.handle(target))
+        self.handle(target)
     }
 
     /// Keeps `obj` alive past this transaction, on this thread. If this
