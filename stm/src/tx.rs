@@ -338,7 +338,11 @@ impl<'tx> Tx<'tx> {
     #[inline(always)]
     fn store_ref(&mut self, target: u32, offset: usize, value: Option<u32>) {
         let (dest, body) = self.th.writable(target);
-        let value = value.map_or(Address::NULL, |v| self.th.m.client_root(v as usize));
+        let value = value.map_or(Address::NULL, |v| {
+            // SAFETY: `v` is the index of an `Obj` of this transaction's
+            // brand (see `Tx::address`).
+            unsafe { self.th.m.client_root_unchecked(v as usize) }
+        });
         // SAFETY: `dest` is private to this transaction and `body` its body;
         // `value` is a live object this transaction holds; the barrier
         // records old-to-young.
