@@ -11,10 +11,15 @@ use crate::thread::Thread;
 use crate::tx::{unwind, Conflict};
 use std::sync::atomic::Ordering;
 use strata_gc::header::{
-    self, HEADER_BYTES, OWNER_MASK, OWNER_SHIFT, PRIVATE, VERSION_HEADER_BYTES,
+    self, HEADER_BYTES, OWNER_MASK, OWNER_SHIFT, PRIVATE, TYPE_MASK, VERSION_HEADER_BYTES,
 };
 use strata_gc::versions::{newest_stamp, visible_version};
 use strata_gc::Address;
+
+/// The low bit of a read-set entry that stands for every element of the
+/// array's version visible at the snapshot (a *scan entry*; objects are
+/// 16-byte aligned, so an anchor's address never has it).
+pub(crate) const SCAN_ENTRY: usize = 1;
 
 impl Thread {
     /// The body a read of `obj` sees: its own (private objects), its
@@ -49,6 +54,50 @@ impl Thread {
         } else {
             version.offset(VERSION_HEADER_BYTES)
         }
+    }
+
+    /// Whether a scan of `array` reads a committed version of it (neither
+    /// an object this transaction made nor its private copy), so that one
+    /// scan entry in the read set covers the elements it reads. The answer
+    /// cannot change during the transaction: only this transaction could
+    /// make the array its own.
+    pub(crate) fn scans_committed(&self, array: Address) -> bool {
+        // SAFETY: `array` is a live object held by the transaction.
+        let word = unsafe { header::word0(array) }.load(Ordering::Relaxed);
+        word & PRIVATE == 0 && (word >> OWNER_SHIFT) as u32 != self.slot
+    }
+
+    /// The body a read of `target` (a non-null element of a scanned array)
+    /// sees, after checking that its type is `expected` (else `Err` with its
+    /// type): the read barrier with its straight path inline. The element
+    /// is recorded in the read set unless the scan's entry `covered` it.
+    #[inline(always)]
+    pub(crate) fn read_element(
+        &mut self,
+        target: Address,
+        expected: u32,
+        covered: bool,
+    ) -> Result<Address, u32> {
+        // SAFETY: a non-null element of a live array is a live object.
+        let word = unsafe { header::word0(target) }.load(Ordering::SeqCst);
+        let actual = (word & TYPE_MASK) as u32;
+        if actual != expected {
+            return Err(actual);
+        }
+        if word & (PRIVATE | OWNER_MASK) != 0 {
+            return Ok(self.readable(target));
+        }
+        if !covered {
+            self.tx.read_set.push(target);
+        }
+        // SAFETY: `target` is a live anchor; our snapshot is part of the
+        // collector's horizon.
+        let version = unsafe { visible_version(target, self.tx.snapshot) };
+        Ok(if version == target {
+            target.offset(HEADER_BYTES)
+        } else {
+            version.offset(VERSION_HEADER_BYTES)
+        })
     }
 
     /// A read of an owned anchor: our copy's body if we own it; else waits
@@ -211,17 +260,51 @@ impl Thread {
         true
     }
 
-    /// Every anchor read is unowned by others and has no version newer than
-    /// the snapshot.
+    /// Every anchor read (and every element of a scanned array) is unowned
+    /// by others and has no version newer than the snapshot.
     pub(crate) fn read_set_valid(&self) -> bool {
-        self.tx.read_set.iter().all(|&anchor| {
-            // SAFETY: read-set anchors are live (held in the arena).
-            let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
-            let owner = (word >> OWNER_SHIFT) as u32;
-            // SAFETY: as above.
-            (owner == 0 || owner == self.slot)
-                && unsafe { newest_stamp(anchor) } <= self.tx.snapshot
+        self.tx.read_set.iter().all(|&entry| {
+            if entry.as_usize() & SCAN_ENTRY != 0 {
+                self.scan_valid(Address::from_usize(entry.as_usize() & !SCAN_ENTRY))
+            } else {
+                self.anchor_valid(entry)
+            }
         })
+    }
+
+    /// `anchor` is unowned by others and has no version newer than the
+    /// snapshot.
+    fn anchor_valid(&self, anchor: Address) -> bool {
+        // SAFETY: read-set anchors are live: held in the arena, or reached
+        // through a version our snapshot sees, which the collector keeps.
+        let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
+        let owner = (word >> OWNER_SHIFT) as u32;
+        // SAFETY: as above.
+        (owner == 0 || owner == self.slot) && unsafe { newest_stamp(anchor) } <= self.tx.snapshot
+    }
+
+    /// The elements a scan of `array` read are valid: the elements of its
+    /// version visible at the snapshot (the version the scan read: an
+    /// extension of the snapshot since validated that nothing read changed).
+    /// The array itself has its own entry.
+    fn scan_valid(&self, array: Address) -> bool {
+        // SAFETY: `array` is a live anchor (as in `anchor_valid`); the
+        // version our snapshot sees is kept by the collector, and a
+        // published version is immutable; an array body is its length then
+        // its elements.
+        unsafe {
+            let version = visible_version(array, self.tx.snapshot);
+            let body = if version == array {
+                array.offset(HEADER_BYTES)
+            } else {
+                version.offset(VERSION_HEADER_BYTES)
+            };
+            let len = body.as_ptr::<u64>().read() as usize;
+            (0..len).all(|i| {
+                let element = body.offset(8 + i * 8).as_ptr::<Address>().read();
+                element.is_null() || self.anchor_valid(element)
+            })
+        }
     }
 
     /// Whether an inevitable transaction has doomed this one.

@@ -2,6 +2,7 @@
 //! arrays, roots, inevitability and callbacks. Every access goes through the
 //! barriers of `barrier.rs`.
 
+use crate::barrier::SCAN_ENTRY;
 use crate::object::{Brand, GlobalRoot, Obj, Object, RefArray, Root};
 use crate::thread::{AbortSignal, Thread};
 use std::marker::PhantomData;
@@ -65,6 +66,16 @@ pub struct Tx<'tx> {
 #[cold]
 pub(crate) fn unwind(conflict: Conflict) -> ! {
     std::panic::resume_unwind(Box::new(AbortSignal(conflict)))
+}
+
+/// The panic of a scanned element of the wrong type.
+#[cold]
+#[inline(never)]
+fn wrong_element<U>(i: usize, actual: u32, expected: u32) -> ! {
+    panic!(
+        "strata: element {i} is not a {} (type id {actual}, expected {expected})",
+        std::any::type_name::<U>()
+    )
 }
 
 /// The panic of a handle asked for as the wrong type.
@@ -254,7 +265,12 @@ impl<'tx> Tx<'tx> {
         /// Elements whose header is fetched ahead of the one read.
         const AHEAD: usize = 16;
         let addr = self.address(array);
+        let covered = self.th.scans_committed(addr);
         let body = self.th.readable(addr);
+        if covered {
+            let entry = Address::from_usize(addr.as_usize() | SCAN_ENTRY);
+            self.th.tx.read_set.push(entry);
+        }
         let expected = self.th.type_id_of::<U>();
         // Nothing allocates during the scan (`f` has no access to the
         // transaction), so `body` and the elements stay where they are.
@@ -262,37 +278,40 @@ impl<'tx> Tx<'tx> {
         let len = unsafe { body.as_ptr::<u64>().read() } as usize;
         // SAFETY: `i < len`: an element slot of the array.
         let element = |i: usize| unsafe { body.offset(8 + i * 8).as_ptr::<Address>().read() };
-        for i in 0..len {
-            if i + AHEAD < len {
-                element(i + AHEAD).prefetch();
+        // Its header was fetched a few elements ago: fetch the newest
+        // version record it links to.
+        let fetch_record = |i: usize| {
+            let ahead = element(i);
+            if !ahead.is_null() {
+                // SAFETY: a non-null element is a live object.
+                let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
+                Address::from_usize(link).prefetch();
             }
-            if i + AHEAD / 2 < len {
-                let ahead = element(i + AHEAD / 2);
-                if !ahead.is_null() {
-                    // Its header was fetched a few elements ago: fetch the
-                    // newest version record it links to.
-                    // SAFETY: a non-null element is a live object.
-                    let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
-                    Address::from_usize(link).prefetch();
-                }
-            }
+        };
+        let th = &mut *self.th;
+        let mut visit = |i: usize| {
             let target = element(i);
             if target.is_null() {
-                f(i, None);
-                continue;
+                return f(i, None);
             }
-            // SAFETY: a non-null element is a live object.
-            let actual = unsafe { header::type_id(target) };
-            assert_eq!(
-                actual,
-                expected,
-                "strata: element {i} is not a {}",
-                std::any::type_name::<U>()
-            );
-            let value_body = self.th.readable(target);
-            // SAFETY: `value_body` is the body of `target` or of one of its
-            // versions; it holds a `U` after the references.
-            f(i, Some(unsafe { data_ptr::<U>(value_body).read() }));
+            match th.read_element(target, expected, covered) {
+                // SAFETY: `value_body` is the body of `target` or of one of
+                // its versions; it holds a `U` after the references.
+                Ok(value_body) => f(i, Some(unsafe { data_ptr::<U>(value_body).read() })),
+                Err(actual) => wrong_element::<U>(i, actual, expected),
+            }
+        };
+        // One loop, so that `visit` inlines; the tail fetches nothing ahead
+        // of the end.
+        let steady = len.saturating_sub(AHEAD);
+        for i in 0..len {
+            if i < steady {
+                element(i + AHEAD).prefetch();
+                fetch_record(i + AHEAD / 2);
+            } else if i + AHEAD / 2 < len {
+                fetch_record(i + AHEAD / 2);
+            }
+            visit(i);
         }
     }
 
