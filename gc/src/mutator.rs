@@ -525,6 +525,13 @@ impl Mutator {
         }
     }
 
+    /// Whether a collection is waiting for this thread at its next
+    /// safepoint.
+    #[inline]
+    pub fn stop_requested(&self) -> bool {
+        self.heap.shared.world.stop_requested()
+    }
+
     #[cold]
     fn park(&mut self) {
         self.minor_collection();

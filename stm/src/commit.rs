@@ -107,7 +107,15 @@ impl Thread {
                 self.commit_word().store(0, Ordering::SeqCst);
             }
             std::thread::yield_now();
-            self.m.safepoint();
+            if self.m.stop_requested() {
+                // The handles are gone (the arena holds only the copies
+                // now), so a major collection may free objects that only
+                // this transaction's reads held; validating their headers
+                // afterwards would read freed memory. Take part in the
+                // collection and retry the transaction.
+                self.m.safepoint();
+                return Err(Conflict::Validation);
+            }
             if self.is_doomed() {
                 return Err(Conflict::Doomed);
             }

@@ -158,6 +158,73 @@ fn an_inevitable_transaction_commits_while_others_contend() {
     assert_eq!(total(&mut main, &bank), 800);
 }
 
+/// A committer waiting for an inevitable transaction's token no longer
+/// holds its handles; when a major collection runs meanwhile, it aborts and
+/// retries rather than validate reads of objects the collection could have
+/// freed (see `DESIGN.md`, "Commit").
+#[test]
+fn a_major_collection_during_the_wait_for_the_token_retries_the_committer() {
+    let heap = Heap::new(HeapConfig {
+        nursery_bytes: 64 << 10,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let mut main = heap.attach().unwrap();
+    let bank = Arc::new(make_bank(&mut main, 4, 100));
+    let done = Arc::new(AtomicBool::new(false));
+    let (ready, wait_ready) = std::sync::mpsc::channel::<()>();
+    let inevitable = {
+        let (heap, done) = (heap.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut t = heap.attach().unwrap();
+            t.atomically(|tx| {
+                tx.become_inevitable();
+                ready.send(()).unwrap();
+                // Allocate now and then: a full nursery polls the safepoint,
+                // so the collection below does not wait for us forever.
+                while !done.load(Ordering::SeqCst) {
+                    tx.alloc_array(1000);
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            })
+            .unwrap();
+        })
+    };
+    main.blocking(|| wait_ready.recv().unwrap());
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let committer = {
+        let (heap, bank, attempts) = (heap.clone(), bank.clone(), attempts.clone());
+        std::thread::spawn(move || {
+            let mut t = heap.attach().unwrap();
+            t.atomically(|tx| {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                let array = tx.get_global(&bank);
+                let from = tx.get::<Account>(array, 0).unwrap();
+                let to = tx.get::<Account>(array, 1).unwrap();
+                let amount = tx.read(from).balance / 2;
+                tx.update(from, |a| a.balance -= amount);
+                tx.update(to, |a| a.balance += amount);
+            })
+            .unwrap()
+        })
+    };
+    // Collect until the committer has been sent back (it cannot commit
+    // while the token is held); give up after five seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while attempts.load(Ordering::SeqCst) < 2 && std::time::Instant::now() < deadline {
+        main.blocking(|| std::thread::sleep(std::time::Duration::from_millis(10)));
+        main.collect();
+    }
+    done.store(true, Ordering::SeqCst);
+    main.blocking(|| inevitable.join().unwrap());
+    main.blocking(|| committer.join().unwrap());
+    assert!(
+        attempts.load(Ordering::SeqCst) >= 2,
+        "the committer validated after the collection"
+    );
+    assert_eq!(total(&mut main, &bank), 400);
+}
+
 #[test]
 fn hot_spot_contention_makes_progress() {
     // Every transaction writes the same account; max_retries 4 forces the
