@@ -122,12 +122,19 @@ unsafe fn mark_and_sweep(
         marker.mark(root);
     }
     let threads = heap.config.marking_threads();
-    let switch_at = match threads {
-        1 => usize::MAX,
-        _ if heap.options.parallel_mark_always => 1,
-        _ => PARALLEL_FROM,
+    let switch = match threads {
+        1 => Switch::NEVER,
+        _ if heap.options.parallel_mark_always => Switch {
+            stack: 1,
+            scanned: 0,
+        },
+        _ => Switch {
+            stack: PARALLEL_FROM,
+            scanned: PARALLEL_AFTER_SCANNED,
+        },
     };
-    if marker.drain(horizon, None, switch_at) {
+    if marker.drain(horizon, None, switch) {
+        heap.stats.parallel_majors.fetch_add(1, Ordering::Relaxed);
         // Much is left to mark: share it among `threads` markers.
         let pool = WorkPool::new(threads);
         while marker.stack.len() > CHUNK {
@@ -164,6 +171,28 @@ fn corrupt(what: std::fmt::Arguments<'_>) -> ! {
 /// Objects waiting to be scanned when this many are on the mark stack: the
 /// collection goes parallel (spawning markers costs tens of microseconds).
 const PARALLEL_FROM: usize = 8192;
+
+/// Objects scanned by one marker after which the collection goes parallel if
+/// at least two objects wait (a deep structure keeps a short stack): about a
+/// millisecond of marking, against tens of microseconds to spawn markers.
+const PARALLEL_AFTER_SCANNED: usize = 65_536;
+
+/// When a single marker hands its work to parallel markers: once its stack
+/// holds `stack` objects, or once it has scanned `scanned` objects with at
+/// least two on its stack.
+#[derive(Clone, Copy)]
+struct Switch {
+    stack: usize,
+    scanned: usize,
+}
+
+impl Switch {
+    /// Marking stays with one marker.
+    const NEVER: Switch = Switch {
+        stack: usize::MAX,
+        scanned: usize::MAX,
+    };
+}
 
 /// Objects handed between markers at a time.
 const CHUNK: usize = 512;
@@ -205,7 +234,7 @@ impl<'a> Marker<'a> {
         let _retire = Retire(pool);
         while let Some(chunk) = pool.take() {
             self.stack.extend(chunk);
-            self.drain(horizon, Some(pool), usize::MAX);
+            self.drain(horizon, Some(pool), Switch::NEVER);
         }
     }
 
@@ -228,22 +257,26 @@ impl<'a> Marker<'a> {
     /// an anchor's scan reads its newest record at once (trimming), so both
     /// misses overlap the scans before it.
     ///
-    /// With a `pool`, work is handed to waiting markers whenever this one
-    /// has plenty. Returns true, with the unscanned objects back on the
-    /// stack, if the stack reached `switch_at` objects.
-    fn drain(&mut self, horizon: u64, pool: Option<&WorkPool<Address>>, switch_at: usize) -> bool {
+    /// With a `pool`, the bottom half of the stack is handed to a waiting
+    /// marker whenever this one has two objects or more. Returns true, with
+    /// the unscanned objects back on the stack, when `switch` says the
+    /// marking should go parallel.
+    fn drain(&mut self, horizon: u64, pool: Option<&WorkPool<Address>>, switch: Switch) -> bool {
         let mut ring = [Address::NULL; PREFETCH_DISTANCE];
         let (mut head, mut len) = (0usize, 0usize);
+        let mut scanned = 0usize;
         loop {
-            if self.stack.len() >= switch_at {
+            let waiting = self.stack.len() + len;
+            if self.stack.len() >= switch.stack || (scanned >= switch.scanned && waiting >= 2) {
                 self.stack
                     .extend((0..len).map(|i| ring[(head + i) % PREFETCH_DISTANCE]));
                 return true;
             }
             if let Some(pool) = pool {
-                if self.stack.len() >= 2 * CHUNK && pool.hungry() {
+                if self.stack.len() >= 2 && pool.hungry() {
                     // The bottom of the stack: the oldest, widest work.
-                    let chunk: Vec<Address> = self.stack.drain(..CHUNK).collect();
+                    let give = (self.stack.len() / 2).min(CHUNK);
+                    let chunk: Vec<Address> = self.stack.drain(..give).collect();
                     pool.give(chunk);
                 }
             }
@@ -269,6 +302,7 @@ impl<'a> Marker<'a> {
                 }
             }
             self.scan(obj, horizon);
+            scanned += 1;
         }
     }
 

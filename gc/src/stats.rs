@@ -39,6 +39,7 @@ pub struct Stats {
     major_max_nanos: AtomicU64,
     pub promoted_bytes: AtomicU64,
     pub live_bytes_after_major: AtomicU64,
+    pub parallel_majors: AtomicU64,
     minor_pauses: Mutex<PauseRing>,
     major_pauses: Mutex<PauseRing>,
 }
@@ -131,6 +132,7 @@ impl Stats {
             major_collections: load(&self.major_count),
             major_time: Duration::from_nanos(load(&self.major_nanos)),
             major_pause_max: Duration::from_nanos(load(&self.major_max_nanos)),
+            parallel_majors: load(&self.parallel_majors),
             live_bytes_after_major: load(&self.live_bytes_after_major),
             minor_pauses_sorted_nanos: pauses(&self.minor_pauses),
             major_pauses_sorted_nanos: pauses(&self.major_pauses),
@@ -153,6 +155,9 @@ pub struct GcStats {
     pub major_collections: u64,
     pub major_time: Duration,
     pub major_pause_max: Duration,
+    /// Major collections whose marking went parallel (see `DESIGN.md`,
+    /// "Parallel marking").
+    pub parallel_majors: u64,
     /// Bytes of old-space slots and large objects alive after the last major
     /// collection.
     pub live_bytes_after_major: u64,

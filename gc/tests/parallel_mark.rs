@@ -1,7 +1,8 @@
 //! Parallel marking: a wide structure (an array of many small trees, so
-//! the mark stack fills at once and markers hand chunks to each other)
-//! survives major collections marked by several threads, with the verifier
-//! on; what is dropped is reclaimed.
+//! the mark stack fills at once and markers hand chunks to each other) and
+//! a deep one (a big binary tree, whose mark stack stays short) survive
+//! major collections marked by several threads, with the verifier on; what
+//! is dropped is reclaimed.
 
 mod common;
 use common::*;
@@ -70,4 +71,39 @@ fn a_wide_structure_survives_parallel_marking() {
             "{live_after} live bytes after dropping half of {live_before}"
         );
     }
+}
+
+#[test]
+fn a_deep_tree_is_marked_in_parallel() {
+    let heap = Heap::with_options(
+        HeapConfig {
+            nursery_bytes: 256 << 10,
+            gc_threads: 2,
+            ..HeapConfig::default()
+        },
+        GcOptions {
+            verify: true,
+            major_every_minor: false,
+            parallel_mark_always: false,
+        },
+    )
+    .unwrap();
+    let mut m = heap.attach().unwrap();
+    let node = node_type(&heap, &mut m);
+    let mut next = 0;
+    // 262,143 nodes: past the objects one marker scans before it shares,
+    // with a mark stack of a few dozen.
+    let tree = build(&mut m, node, 17, &mut next);
+    // SAFETY: `tree` is current.
+    let slot = unsafe { m.root(tree) };
+    let before = heap.stats().parallel_majors;
+    for _ in 0..3 {
+        m.collect_major();
+        assert_eq!(checksum(&m, m.rooted(slot)), expected(17, 0));
+    }
+    assert_eq!(
+        heap.stats().parallel_majors - before,
+        3,
+        "a deep tree was marked by one thread"
+    );
 }
