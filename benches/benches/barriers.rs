@@ -1,9 +1,9 @@
 //! Criterion benches of the transactional fast paths: the read barrier, the
-//! first and a repeated write barrier, commit by write-set size, and the
-//! allocation fast path. Times are measured inside one transaction where
+//! first and a repeated write barrier, commit by write-set size, a scan of
+//! an array's values, and the allocation fast path. Times are measured inside one transaction where
 //! the operation is cheaper than a transaction (`iter_custom`).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::{Duration, Instant};
 use strata::{Heap, HeapConfig, Object, RefArray, Root, Thread};
 
@@ -126,6 +126,44 @@ fn barriers(c: &mut Criterion) {
     group.finish();
 }
 
+fn scans(c: &mut Criterion) {
+    const N: usize = 4096;
+    let mut group = c.benchmark_group("scan of 4096 objects (for_each_value)");
+    group.throughput(Throughput::Elements(N as u64));
+    for versions in [false, true] {
+        let (mut t, cells) = setup(N);
+        if versions {
+            // Every object gets a newer version record: a read follows the
+            // anchor's link to it.
+            t.atomically(|tx| {
+                let a = tx.get_root(&cells);
+                for i in 0..N {
+                    let cell = tx.get::<Cell>(a, i).unwrap();
+                    tx.update(cell, |c| c.value += 1);
+                }
+            })
+            .unwrap();
+        }
+        let name = if versions {
+            "newest in a record"
+        } else {
+            "inline"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                t.atomically(|tx| {
+                    let a = tx.get_root(&cells);
+                    let mut sum = 0;
+                    tx.for_each_value::<Cell>(a, |_, c| sum += c.map_or(0, |c| c.value));
+                    sum
+                })
+                .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
 fn allocation(c: &mut Criterion) {
     use strata_gc::TypeDesc;
     let heap = strata_gc::Heap::new(HeapConfig::default()).unwrap();
@@ -142,6 +180,6 @@ fn allocation(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
-    targets = barriers, allocation
+    targets = barriers, scans, allocation
 }
 criterion_main!(benches);

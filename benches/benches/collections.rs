@@ -1,5 +1,6 @@
 //! Criterion benches of the collector: a minor collection by surviving
-//! bytes, and a major collection by live bytes.
+//! bytes, a major collection by live bytes (a list), and a major collection
+//! of a binary tree (a deep structure).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::{Duration, Instant};
@@ -82,9 +83,51 @@ fn major(c: &mut Criterion) {
     group.finish();
 }
 
+fn tree(m: &mut Mutator, ty: FixedType, depth: u32) -> Address {
+    if depth == 0 {
+        return m.alloc_fixed(ty).unwrap();
+    }
+    let left = tree(m, ty, depth - 1);
+    // SAFETY: `left` is current; rooted across the allocations below.
+    unsafe { m.push_root(left) };
+    let right = tree(m, ty, depth - 1);
+    // SAFETY: as above.
+    unsafe { m.push_root(right) };
+    let node = m.alloc_fixed(ty).unwrap();
+    let right = m.pop_root().unwrap();
+    let left = m.pop_root().unwrap();
+    // SAFETY: `node` is fresh; offsets 0 and 8 are its reference slots.
+    unsafe {
+        m.write_ref(node, 0, left);
+        m.write_ref(node, 8, right);
+    }
+    node
+}
+
+/// A deep structure: the mark stack of a binary tree stays short, however
+/// big the tree (a list cannot be marked in parallel at all).
+fn major_tree(c: &mut Criterion) {
+    let mut group = c.benchmark_group("major collection of a binary tree");
+    group.sample_size(10);
+    let heap = Heap::new(HeapConfig::default()).unwrap();
+    let id = heap
+        .register_type(TypeDesc::fixed("node", 16).with_ref_offsets(&[0, 8]))
+        .unwrap();
+    let mut m = heap.attach().unwrap();
+    let ty = m.fixed_type(id).unwrap();
+    // 2^19 - 1 nodes of 32 bytes: 16 MiB.
+    let root = tree(&mut m, ty, 18);
+    // SAFETY: current.
+    let _slot = unsafe { m.root(root) };
+    m.collect_major();
+    group.throughput(Throughput::Bytes(((1u64 << 19) - 1) * 32));
+    group.bench_function("16 MiB", |b| b.iter(|| m.collect_major()));
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
-    targets = minor, major
+    targets = minor, major, major_tree
 }
 criterion_main!(benches);

@@ -285,7 +285,9 @@ impl<'tx> Tx<'tx> {
             if !ahead.is_null() {
                 // SAFETY: a non-null element is a live object.
                 let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
-                Address::from_usize(link).prefetch();
+                if link != 0 {
+                    Address::from_usize(link).prefetch();
+                }
             }
         };
         let th = &mut *self.th;
