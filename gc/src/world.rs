@@ -20,7 +20,10 @@ pub const BLOCKED: u8 = 2;
 /// No transaction running on this thread.
 pub const NO_SNAPSHOT: u64 = u64::MAX;
 
-/// What the collector may see of an attached thread.
+/// What the collector may see of an attached thread. Each sits alone on
+/// its cache lines: a transaction writes `snapshot` when it begins and ends,
+/// and two threads' records allocated side by side would share a line.
+#[repr(align(128))]
 pub struct MutatorShared {
     /// `RUNNING`, `PARKED` or `BLOCKED`; changed under the world lock.
     pub state: AtomicU8,
