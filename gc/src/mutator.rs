@@ -413,6 +413,12 @@ impl Mutator {
         &mut self.client_roots
     }
 
+    /// How many client roots there are.
+    #[inline]
+    pub fn client_roots_len(&self) -> usize {
+        self.client_roots.len()
+    }
+
     /// Client root `index`.
     #[inline(always)]
     pub fn client_root(&self, index: usize) -> Address {

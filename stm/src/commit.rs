@@ -161,6 +161,24 @@ impl Thread {
         self.tx.last_copy = (Address::NULL, Address::NULL);
     }
 
+    /// Ends a handle scope: cuts the arena back to its first `mark`
+    /// handles, keeping the private copies made in the scope (pushed again
+    /// after `mark`, their write-set indices updated).
+    pub(crate) fn truncate_handles(&mut self, mark: usize) {
+        let mut moved = std::mem::take(&mut self.tx.scratch);
+        moved.clear();
+        for index in self.tx.write_set.copies_mut() {
+            if *index as usize >= mark {
+                moved.push(self.m.client_root(*index as usize));
+                *index = (mark + moved.len() - 1) as u32;
+            }
+        }
+        let roots = self.m.client_roots();
+        roots.truncate(mark);
+        roots.extend_from_slice(&moved);
+        self.tx.scratch = moved;
+    }
+
     fn finish_commit(&mut self) {
         self.clear_private();
         self.release_token();

@@ -86,7 +86,7 @@ mod write_set;
 
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
-pub use object::{GlobalRoot, Obj, Object, RefArray, Root};
+pub use object::{GlobalRoot, Lift, Obj, Object, RefArray, Root};
 pub use strata_gc::{AllocError, GcOptions, GcStats, HeapConfig, PauseKind};
 pub use thread::Thread;
 pub use tx::Tx;

@@ -50,6 +50,38 @@ pub struct Obj<'tx, T> {
     _type: PhantomData<*const T>,
 }
 
+/// Brings handles of a transaction (brand `'tx`) into one of its handle
+/// scopes (brand `'s`); given by [`Tx::scope`](crate::Tx::scope).
+pub struct Lift<'tx, 's> {
+    _outer: Brand<'tx>,
+    _inner: Brand<'s>,
+}
+
+impl<'tx, 's> Lift<'tx, 's> {
+    pub(crate) fn new() -> Self {
+        Lift {
+            _outer: PhantomData,
+            _inner: PhantomData,
+        }
+    }
+
+    /// The same object, as a handle of the scope.
+    #[inline(always)]
+    pub fn lift<T>(&self, obj: Obj<'tx, T>) -> Obj<'s, T> {
+        // The outer transaction is borrowed for the whole scope, so `obj`
+        // was made before it: its index is in the arena's untouched prefix.
+        Obj::new(obj.index)
+    }
+}
+
+impl Clone for Lift<'_, '_> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl Copy for Lift<'_, '_> {}
+
 /// Makes a type invariant in `'tx`, so that two transactions' brands never
 /// unify.
 pub(crate) type Brand<'tx> = PhantomData<fn(&'tx ()) -> &'tx ()>;

@@ -3,7 +3,7 @@
 //! barriers of `barrier.rs`.
 
 use crate::barrier::SCAN_ENTRY;
-use crate::object::{Brand, GlobalRoot, Obj, Object, RefArray, Root};
+use crate::object::{Brand, GlobalRoot, Lift, Obj, Object, RefArray, Root};
 use crate::thread::{AbortSignal, Thread};
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
@@ -473,6 +473,56 @@ impl<'tx> Tx<'tx> {
     /// Runs `f` if this transaction aborts.
     pub fn on_abort(&mut self, f: impl FnOnce() + 'static) {
         self.th.tx.on_abort.push(Box::new(f));
+    }
+
+    /// Runs `f` in a handle scope: the handles it makes die when it returns,
+    /// so a long transaction that visits many objects keeps its handle arena
+    /// (and the work of every minor collection inside it) small. `f` gets
+    /// the scope's transaction and a [`Lift`] that brings this
+    /// transaction's handles in; nothing made in the scope can be returned
+    /// from it, except through a [`Root`]. Writes made in the scope are the
+    /// transaction's like any other.
+    ///
+    /// ```
+    /// #[derive(Clone, Copy)]
+    /// struct Account {
+    ///     balance: i64,
+    /// }
+    /// impl strata::Object for Account {}
+    ///
+    /// let heap = strata::Heap::new(strata::HeapConfig::default()).unwrap();
+    /// let mut thread = heap.attach().unwrap();
+    /// thread
+    ///     .atomically(|tx| {
+    ///         let bank = tx.alloc_array(1000);
+    ///         for i in 0..1000 {
+    ///             let account = tx.alloc(Account { balance: 1 });
+    ///             tx.set(bank, i, Some(account));
+    ///         }
+    ///         let before = tx.handle_count();
+    ///         for i in 0..1000 {
+    ///             // Pay interest: one handle per account, dropped each time.
+    ///             tx.scope(|tx, lift| {
+    ///                 let account = tx.get::<Account>(lift.lift(bank), i).unwrap();
+    ///                 tx.update(account, |a| a.balance += 1);
+    ///             });
+    ///         }
+    ///         assert!(tx.handle_count() < before + 10);
+    ///     })
+    ///     .unwrap();
+    /// ```
+    pub fn scope<R>(&mut self, f: impl for<'s> FnOnce(&mut Tx<'s>, Lift<'tx, 's>) -> R) -> R {
+        let mark = self.th.m.client_roots().len();
+        let result = f(&mut Tx::new(&mut *self.th), Lift::new());
+        self.th.truncate_handles(mark);
+        result
+    }
+
+    /// How many handles the transaction holds (its handle arena's length):
+    /// one per handle made, until the transaction or the enclosing
+    /// [`Tx::scope`] ends.
+    pub fn handle_count(&self) -> usize {
+        self.th.m.client_roots_len()
     }
 
     /// A nested atomic block: it flattens into this transaction.

@@ -1,5 +1,6 @@
 //! The soundness rules of the Rust API, shown by programs that must not
-//! compile: handles cannot leave their transaction or cross transactions,
+//! compile: handles cannot leave their transaction (or handle scope) or cross
+//! transactions (or enter a scope without `lift`),
 //! and thread-bound handles cannot cross threads.
 
 #[test]
