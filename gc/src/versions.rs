@@ -88,11 +88,7 @@ pub unsafe fn trim(anchor: Address, info: &TypeInfo, horizon: u64, kept: &mut Ve
         while !record.is_null() {
             if header::stamp(record).load(Ordering::Relaxed) <= horizon {
                 let bytes = info.body_bytes(record);
-                std::ptr::copy_nonoverlapping(
-                    header::body(record).as_ptr::<u8>(),
-                    header::body(anchor).as_ptr::<u8>(),
-                    bytes,
-                );
+                copy_body(header::body(record), header::body(anchor), bytes);
                 match previous {
                     Some(newer) => header::link(newer).store(0, Ordering::Relaxed),
                     None => header::link(anchor).store(0, Ordering::Relaxed),
