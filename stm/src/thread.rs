@@ -299,6 +299,9 @@ impl Thread {
 
     /// Frees the slots of roots dropped since the last call.
     pub(crate) fn free_dropped_roots(&mut self) {
+        if self.freed_roots.borrow().is_empty() {
+            return;
+        }
         let freed = std::mem::take(&mut *self.freed_roots.borrow_mut());
         for slot in freed {
             self.m.unroot(slot);
