@@ -321,7 +321,7 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If `i` is out of bounds or the element is not a `U`.
-    #[inline]
+    #[inline(always)]
     pub fn get<U: Object>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
         let addr = self.address(array);
         let body = self.th.readable(addr);
