@@ -247,9 +247,11 @@ impl Mutator {
 
     /// Allocates `bytes` for an object of `type_id` straight in the old
     /// space with header `flags`, its body left uninitialised (version
-    /// copies, which the caller fills whole). Within the heap limit its fast
-    /// path takes no lock, no safepoint and no shared write; near the limit
-    /// it goes through [`Mutator::alloc_old`], which collects first.
+    /// copies, which the caller fills whole). A slot of a page this thread
+    /// already holds needs no limit check (no page is added); otherwise,
+    /// within the heap limit, no lock, no safepoint and no shared write;
+    /// near the limit it goes through [`Mutator::alloc_old`], which collects
+    /// first.
     pub(crate) fn alloc_old_uninit(
         &mut self,
         type_id: u32,
@@ -257,18 +259,25 @@ impl Mutator {
         flags: u64,
     ) -> Result<Address, AllocError> {
         let shared = &self.heap.shared;
-        if strata_heap::size_class::class_of(bytes).is_none()
-            || !shared.old.within_limit(bytes + strata_heap::PAGE_BYTES)
-        {
-            let obj = self.alloc_old(type_id, bytes)?;
-            // SAFETY: `obj` is fresh and unreachable by anyone else.
-            unsafe {
-                header::clear_flag_unshared(obj, header::PRIVATE);
-                header::set_flag(obj, flags);
+        let class = strata_heap::size_class::class_of(bytes);
+        // A slot of a page this thread already holds adds no page: no limit
+        // check. Otherwise a page may be taken, within the limit.
+        let current = class.and_then(|class| self.cache.alloc_current(&shared.old, class));
+        let obj = match current {
+            Some(obj) => obj,
+            None if class.is_none()
+                || !shared.old.within_limit(bytes + strata_heap::PAGE_BYTES) =>
+            {
+                let obj = self.alloc_old(type_id, bytes)?;
+                // SAFETY: `obj` is fresh and unreachable by anyone else.
+                unsafe {
+                    header::clear_flag_unshared(obj, header::PRIVATE);
+                    header::set_flag(obj, flags);
+                }
+                return Ok(obj);
             }
-            return Ok(obj);
-        }
-        let obj = self.cache.alloc(&shared.old, bytes)?;
+            None => self.cache.alloc(&shared.old, bytes)?,
+        };
         // Slots of a run are handed out in address order: fetch the line a
         // few allocations ahead, so that writing it later does not wait.
         obj.offset(ALLOC_PREFETCH_BYTES).prefetch();

@@ -510,19 +510,27 @@ impl AllocCache {
         let Some(class) = class_of(bytes) else {
             return space.alloc_large(bytes);
         };
-        if let Some((meta, start)) = self.pages[class] {
-            if self.space == space.base {
-                // SAFETY: `meta` is the metadata of this cache's current
-                // page of `class` in `space` (same base), which lives as
-                // long as the space; the cache holds the page, so this
-                // thread owns its state.
-                let state: &mut PageState = unsafe { meta.as_ref().state() };
-                if let Some(slot) = state.take_slot() {
-                    return Ok(Address::from_usize(start + slot * CLASS_BYTES[class]));
-                }
-            }
+        match self.alloc_current(space, class) {
+            Some(obj) => Ok(obj),
+            None => self.alloc_slow(space, class, bytes),
         }
-        self.alloc_slow(space, class, bytes)
+    }
+
+    /// A slot of size class `class` from this cache's current page, or
+    /// `None` when that page has none free. No page is taken, so the
+    /// space's page count (what the heap limit bounds) does not change.
+    #[inline(always)]
+    pub fn alloc_current(&mut self, space: &OldSpace, class: usize) -> Option<Address> {
+        let (meta, start) = self.pages[class]?;
+        if self.space != space.base {
+            return None;
+        }
+        // SAFETY: `meta` is the metadata of this cache's current page of
+        // `class` in `space` (same base), which lives as long as the space;
+        // the cache holds the page, so this thread owns its state.
+        let state: &mut PageState = unsafe { meta.as_ref().state() };
+        let slot = state.take_slot()?;
+        Some(Address::from_usize(start + slot * CLASS_BYTES[class]))
     }
 
     /// A new current page for `class` (the last one is full), then the slot.
