@@ -110,9 +110,30 @@ pub unsafe fn trim(anchor: Address, info: &TypeInfo, horizon: u64, kept: &mut Ve
 #[inline(always)]
 unsafe fn copy_body(src: Address, dst: Address, bytes: usize) {
     let words = bytes / 8;
-    // SAFETY: caller's invariant; the loop and the tail copy stay inside
-    // `bytes`.
+    // SAFETY: caller's invariant; the fixed-size moves, the loop and the
+    // tail copy stay inside `bytes`.
     unsafe {
+        // The common small bodies (a word or two of data after a reference
+        // or two) as single moves.
+        match bytes {
+            8 => return dst.as_ptr::<u64>().write(src.as_ptr::<u64>().read()),
+            16 => {
+                return dst
+                    .as_ptr::<[u64; 2]>()
+                    .write(src.as_ptr::<[u64; 2]>().read())
+            }
+            24 => {
+                return dst
+                    .as_ptr::<[u64; 3]>()
+                    .write(src.as_ptr::<[u64; 3]>().read())
+            }
+            32 => {
+                return dst
+                    .as_ptr::<[u64; 4]>()
+                    .write(src.as_ptr::<[u64; 4]>().read())
+            }
+            _ => {}
+        }
         for i in 0..words {
             dst.as_ptr::<u64>()
                 .add(i)
@@ -140,6 +161,7 @@ impl crate::Mutator {
     /// `anchor` is a live old anchor reachable from this thread's roots, and
     /// `snapshot` is at or after the horizon this thread publishes (so the
     /// version it sees survives collections).
+    #[inline]
     pub unsafe fn alloc_version_copy(
         &mut self,
         anchor: Address,
