@@ -535,7 +535,7 @@ impl Mutator {
     /// Checks for a stop request and parks until the collection ends.
     #[inline(always)]
     pub fn safepoint(&mut self) {
-        if self.heap.shared.world.stop_requested() {
+        if self.stop_requested() {
             self.park();
         }
     }

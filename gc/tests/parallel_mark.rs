@@ -8,11 +8,11 @@ mod common;
 use common::*;
 use strata_gc::{GcOptions, Heap, HeapConfig, TypeDesc};
 
-fn heap(parallel_mark_always: bool) -> Heap {
+fn heap(gc_threads: usize, parallel_mark_always: bool) -> Heap {
     Heap::with_options(
         HeapConfig {
             nursery_bytes: 256 << 10,
-            gc_threads: 4,
+            gc_threads,
             ..HeapConfig::default()
         },
         GcOptions {
@@ -27,7 +27,7 @@ fn heap(parallel_mark_always: bool) -> Heap {
 #[test]
 fn a_wide_structure_survives_parallel_marking() {
     for always in [false, true] {
-        let heap = heap(always);
+        let heap = heap(4, always);
         let mut m = heap.attach().unwrap();
         let node = node_type(&heap, &mut m);
         let list = heap
@@ -75,19 +75,7 @@ fn a_wide_structure_survives_parallel_marking() {
 
 #[test]
 fn a_deep_tree_is_marked_in_parallel() {
-    let heap = Heap::with_options(
-        HeapConfig {
-            nursery_bytes: 256 << 10,
-            gc_threads: 2,
-            ..HeapConfig::default()
-        },
-        GcOptions {
-            verify: true,
-            major_every_minor: false,
-            parallel_mark_always: false,
-        },
-    )
-    .unwrap();
+    let heap = heap(2, false);
     let mut m = heap.attach().unwrap();
     let node = node_type(&heap, &mut m);
     let mut next = 0;

@@ -547,12 +547,10 @@ impl AllocCache {
             "an allocation cache serves one old space"
         );
         loop {
-            if let Some((meta, start)) = self.pages[class] {
-                // SAFETY: as in `alloc`.
-                let state: &mut PageState = unsafe { meta.as_ref().state() };
-                if let Some(slot) = state.take_slot() {
-                    return Ok(Address::from_usize(start + slot * CLASS_BYTES[class]));
-                }
+            if let Some(obj) = self.alloc_current(space, class) {
+                return Ok(obj);
+            }
+            if self.pages[class].is_some() {
                 self.drop_page(space, class);
             }
             let index = space

@@ -21,6 +21,23 @@ use strata_gc::Address;
 /// 16-byte aligned, so an anchor's address never has it).
 pub(crate) const SCAN_ENTRY: usize = 1;
 
+/// The body of the version of `anchor` that a reader at `snapshot` sees:
+/// the anchor's inline body or a version record's.
+///
+/// # Safety
+/// `anchor` is a live anchor, and the versions `snapshot` sees are kept by
+/// the collector (it is part of the horizon).
+#[inline(always)]
+unsafe fn visible_body(anchor: Address, snapshot: u64) -> Address {
+    // SAFETY: caller's invariant.
+    let version = unsafe { visible_version(anchor, snapshot) };
+    if version == anchor {
+        anchor.offset(HEADER_BYTES)
+    } else {
+        version.offset(VERSION_HEADER_BYTES)
+    }
+}
+
 impl Thread {
     /// The body a read of `obj` sees: its own (private objects), its
     /// private copy's (objects this transaction owns), or the version its
@@ -48,12 +65,7 @@ impl Thread {
         }
         // SAFETY: `obj` is a live anchor; the versions our snapshot sees are
         // kept by the collector (our snapshot is part of its horizon).
-        let version = unsafe { visible_version(obj, self.tx.snapshot) };
-        if version == obj {
-            obj.offset(HEADER_BYTES)
-        } else {
-            version.offset(VERSION_HEADER_BYTES)
-        }
+        unsafe { visible_body(obj, self.tx.snapshot) }
     }
 
     /// Whether a scan of `array` reads a committed version of it (neither
@@ -92,12 +104,7 @@ impl Thread {
         }
         // SAFETY: `target` is a live anchor; our snapshot is part of the
         // collector's horizon.
-        let version = unsafe { visible_version(target, self.tx.snapshot) };
-        Ok(if version == target {
-            target.offset(HEADER_BYTES)
-        } else {
-            version.offset(VERSION_HEADER_BYTES)
-        })
+        Ok(unsafe { visible_body(target, self.tx.snapshot) })
     }
 
     /// A read of an owned anchor: our copy's body if we own it; else waits
@@ -293,12 +300,7 @@ impl Thread {
         // published version is immutable; an array body is its length then
         // its elements.
         unsafe {
-            let version = visible_version(array, self.tx.snapshot);
-            let body = if version == array {
-                array.offset(HEADER_BYTES)
-            } else {
-                version.offset(VERSION_HEADER_BYTES)
-            };
+            let body = visible_body(array, self.tx.snapshot);
             let len = body.as_ptr::<u64>().read() as usize;
             (0..len).all(|i| {
                 let element = body.offset(8 + i * 8).as_ptr::<Address>().read();

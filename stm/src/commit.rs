@@ -150,14 +150,7 @@ impl Thread {
     /// Shrinks the handle arena to the private copies, re-indexing the
     /// write set.
     fn keep_only_copies(&mut self) {
-        let mut kept = std::mem::take(&mut self.tx.scratch);
-        kept.clear();
-        for index in self.tx.write_set.copies_mut() {
-            kept.push(self.m.client_root(*index as usize));
-            *index = (kept.len() - 1) as u32;
-        }
-        std::mem::swap(self.m.client_roots(), &mut kept);
-        self.tx.scratch = kept;
+        self.truncate_handles(0);
         self.tx.last_copy = (Address::NULL, Address::NULL);
     }
 

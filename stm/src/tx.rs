@@ -512,7 +512,7 @@ impl<'tx> Tx<'tx> {
     ///     .unwrap();
     /// ```
     pub fn scope<R>(&mut self, f: impl for<'s> FnOnce(&mut Tx<'s>, Lift<'tx, 's>) -> R) -> R {
-        let mark = self.th.m.client_roots().len();
+        let mark = self.th.m.client_roots_len();
         let result = f(&mut Tx::new(&mut *self.th), Lift::new());
         self.th.truncate_handles(mark);
         result

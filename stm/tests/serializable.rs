@@ -6,13 +6,41 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use std::sync::{Arc, Barrier};
-use strata::{Heap, Object};
+use strata::{GlobalRoot, Heap, Obj, Object, RefArray, Thread, Tx};
 
 #[derive(Clone, Copy, Debug)]
 struct Cell {
     value: i64,
 }
 impl Object for Cell {}
+
+/// Runs `body` as a transaction on two threads started together, with
+/// `which` 0 and 1, and waits for both.
+fn race_two(
+    heap: &Heap,
+    main: &mut Thread,
+    cells: &Arc<GlobalRoot<RefArray>>,
+    body: for<'tx> fn(&mut Tx<'tx>, Obj<'tx, RefArray>, usize),
+) {
+    let barrier = Arc::new(Barrier::new(2));
+    let threads: Vec<_> = (0..2)
+        .map(|which| {
+            let (heap, cells, barrier) = (heap.clone(), cells.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut t = heap.attach().unwrap();
+                t.blocking(|| barrier.wait());
+                t.atomically(|tx| {
+                    let array = tx.get_global(&cells);
+                    body(tx, array, which)
+                })
+                .unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        main.blocking(|| t.join().unwrap());
+    }
+}
 
 /// x + y >= 0 must hold; each transaction withdraws 100 from one of them if
 /// the sum allows. Run concurrently many times, the invariant must hold.
@@ -32,32 +60,17 @@ fn write_skew_is_forbidden() {
             })
             .unwrap();
         let cells = Arc::new(main.global(&cells));
-        let barrier = Arc::new(Barrier::new(2));
-        let threads: Vec<_> = (0..2)
-            .map(|which| {
-                let (heap, cells, barrier) = (heap.clone(), cells.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    let mut t = heap.attach().unwrap();
-                    t.blocking(|| barrier.wait());
-                    t.atomically(|tx| {
-                        let array = tx.get_global(&cells);
-                        let x = tx.get::<Cell>(array, 0).unwrap();
-                        let y = tx.get::<Cell>(array, 1).unwrap();
-                        let sum = tx.read(x).value + tx.read(y).value;
-                        // Widen the race window so both usually overlap.
-                        std::thread::yield_now();
-                        if sum >= 100 {
-                            let target = if which == 0 { x } else { y };
-                            tx.update(target, |c| c.value -= 100);
-                        }
-                    })
-                    .unwrap();
-                })
-            })
-            .collect();
-        for t in threads {
-            main.blocking(|| t.join().unwrap());
-        }
+        race_two(&heap, &mut main, &cells, |tx, array, which| {
+            let x = tx.get::<Cell>(array, 0).unwrap();
+            let y = tx.get::<Cell>(array, 1).unwrap();
+            let sum = tx.read(x).value + tx.read(y).value;
+            // Widen the race window so both usually overlap.
+            std::thread::yield_now();
+            if sum >= 100 {
+                let target = if which == 0 { x } else { y };
+                tx.update(target, |c| c.value -= 100);
+            }
+        });
         let (x, y) = main
             .atomically(|tx| {
                 let array = tx.get_global(&cells);
@@ -135,32 +148,16 @@ fn write_skew_through_scans_is_forbidden() {
     let heap = plain_heap();
     let mut main = heap.attach().unwrap();
     for round in 0..scaled(300) {
-        let cells = make_bank(&mut main, 2, 50);
-        let cells = Arc::new(cells);
-        let barrier = Arc::new(Barrier::new(2));
-        let threads: Vec<_> = (0..2)
-            .map(|which| {
-                let (heap, cells, barrier) = (heap.clone(), cells.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    let mut t = heap.attach().unwrap();
-                    t.blocking(|| barrier.wait());
-                    t.atomically(|tx| {
-                        let array = tx.get_global(&cells);
-                        let mut sum = 0;
-                        tx.for_each_value::<Account>(array, |_, a| sum += a.unwrap().balance);
-                        std::thread::yield_now();
-                        if sum >= 100 {
-                            let target = tx.get::<Account>(array, which).unwrap();
-                            tx.update(target, |a| a.balance -= 100);
-                        }
-                    })
-                    .unwrap();
-                })
-            })
-            .collect();
-        for t in threads {
-            main.blocking(|| t.join().unwrap());
-        }
+        let cells = Arc::new(make_bank(&mut main, 2, 50));
+        race_two(&heap, &mut main, &cells, |tx, array, which| {
+            let mut sum = 0;
+            tx.for_each_value::<Account>(array, |_, a| sum += a.unwrap().balance);
+            std::thread::yield_now();
+            if sum >= 100 {
+                let target = tx.get::<Account>(array, which).unwrap();
+                tx.update(target, |a| a.balance -= 100);
+            }
+        });
         let sum = scanned_total(&mut main, &cells);
         assert!(sum >= 0, "round {round}: write skew committed: sum {sum}");
     }
