@@ -28,6 +28,7 @@ mod heap;
 mod major;
 mod minor;
 mod mutator;
+mod pretenure;
 mod roots;
 mod stats;
 mod verify;

@@ -41,6 +41,7 @@ impl Mutator {
     /// remembered set; afterwards the nursery is empty.
     pub(crate) fn minor_collection(&mut self) {
         if self.nursery.used_bytes() == 0 && self.remembered.is_empty() {
+            self.last_promoted = 0;
             return;
         }
         let used = self.nursery.used_bytes();
@@ -97,6 +98,7 @@ impl Mutator {
         self.minor_batch.bytes_allocated += used as u64;
         self.allocated_total += used as u64;
         self.minor_batch.promoted_bytes += promoted as u64;
+        self.last_promoted = promoted;
         match start {
             Some(start) => self
                 .minor_batch

@@ -10,6 +10,7 @@
 
 use crate::error::HeapError;
 use crate::heap::{GlobalRoot, Heap};
+use crate::pretenure::Pretenure;
 use crate::roots::SlotTable;
 use crate::stats::MinorBatch;
 use crate::world::{MutatorShared, NO_SNAPSHOT};
@@ -65,6 +66,9 @@ pub struct Mutator {
     /// While set, promoted objects get the `PRIVATE` flag and are logged.
     pub(crate) track_promotions: bool,
     pub(crate) promoted_log: Vec<Address>,
+    /// Bytes the last minor collection promoted.
+    pub(crate) last_promoted: usize,
+    pretenure: Pretenure,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -99,6 +103,8 @@ impl Mutator {
             minor_seq: 0,
             track_promotions: false,
             promoted_log: Vec::new(),
+            last_promoted: 0,
+            pretenure: Pretenure::default(),
             _not_send: PhantomData,
         })
     }
@@ -180,9 +186,54 @@ impl Mutator {
         }
     }
 
-    #[cold]
+    /// The nursery refused `bytes`: while the thread pretenures, a slot of
+    /// the old-space page it holds (the common case, kept small so that it
+    /// costs a call and a few tests more than the nursery), else
+    /// [`Mutator::alloc_refill`].
     #[inline(never)]
     fn alloc_slow(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
+        if self.pretenure.active() {
+            let class = strata_heap::size_class::class_of(bytes);
+            let slot = class.and_then(|c| self.cache.alloc_current(&self.heap.shared.old, c));
+            if let Some(obj) = slot {
+                obj.offset(ALLOC_PREFETCH_BYTES).prefetch();
+                // SAFETY: the slot was just allocated to this thread, is at
+                // least `bytes` long and unreachable by anyone else.
+                unsafe {
+                    header::init(obj, type_id, self.nursery.header_flags());
+                    strata_heap::words::zero(
+                        obj.offset(header::HEADER_BYTES),
+                        bytes - header::HEADER_BYTES,
+                    );
+                }
+                if self.track_promotions {
+                    self.promoted_log.push(obj);
+                }
+                self.allocated_total += bytes as u64;
+                self.minor_batch.bytes_allocated += bytes as u64;
+                self.pretenured(bytes);
+                return Ok(obj);
+            }
+        }
+        self.alloc_refill(type_id, bytes)
+    }
+
+    /// Counts `bytes` allocated by pretenuring; opens the nursery again when
+    /// the window is used up.
+    #[inline(always)]
+    fn pretenured(&mut self, bytes: usize) {
+        self.minor_batch.pretenured_bytes += bytes as u64;
+        if self.pretenure.consume(bytes) {
+            self.nursery.open();
+        }
+    }
+
+    /// The rest of the slow path: a pretenured object on a new page, a big
+    /// object, or a full nursery (a minor collection, then the nursery or,
+    /// when most of it survived, pretenuring).
+    #[cold]
+    #[inline(never)]
+    fn alloc_refill(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
         let shared = self.heap.shared.clone();
         if bytes > shared.old.limit_bytes() {
             return Err(AllocError::TooLarge {
@@ -190,10 +241,23 @@ impl Mutator {
                 limit: shared.old.limit_bytes(),
             });
         }
+        if self.pretenure.active() {
+            // A new page: the checks a minor collection's end makes.
+            self.safepoint();
+            self.collect_major_if_grown();
+            let obj = self.alloc_old(type_id, bytes)?;
+            self.pretenured(bytes);
+            return Ok(obj);
+        }
         if bytes > self.nursery.capacity() / 4 {
             return self.alloc_old(type_id, bytes);
         }
-        self.collect_minor();
+        self.minor_collection();
+        // Read before the safepoint and a major collection run their own
+        // (empty) minor collections.
+        let promoted = self.last_promoted;
+        self.safepoint();
+        self.collect_major_if_grown();
         if !shared.old.within_limit(self.nursery.capacity()) {
             self.collect_major();
             if !shared.old.within_limit(self.nursery.capacity()) {
@@ -202,6 +266,16 @@ impl Mutator {
                     limit: shared.old.limit_bytes(),
                 });
             }
+        }
+        if shared.config.pretenure
+            && self
+                .pretenure
+                .after_full_nursery(promoted, self.nursery.capacity())
+        {
+            // Most of the full nursery was alive: what comes next likely
+            // belongs to the same structure (DESIGN, "Pretenuring").
+            self.nursery.close();
+            return self.alloc_slow(type_id, bytes);
         }
         Ok(self
             .nursery

@@ -38,6 +38,7 @@ pub struct Stats {
     major_nanos: AtomicU64,
     major_max_nanos: AtomicU64,
     pub promoted_bytes: AtomicU64,
+    pub pretenured_bytes: AtomicU64,
     pub live_bytes_after_major: AtomicU64,
     pub parallel_majors: AtomicU64,
     minor_pauses: Mutex<PauseRing>,
@@ -54,6 +55,7 @@ pub struct MinorBatch {
     pub untimed: u64,
     pub bytes_allocated: u64,
     pub promoted_bytes: u64,
+    pub pretenured_bytes: u64,
 }
 
 /// Minor collections a thread batches before merging them.
@@ -92,13 +94,19 @@ impl Stats {
 
     /// Adds a thread's batch of minor collections.
     pub fn merge_minor(&self, batch: &mut MinorBatch) {
-        if batch.pauses.is_empty() && batch.untimed == 0 && batch.bytes_allocated == 0 {
+        if batch.pauses.is_empty()
+            && batch.untimed == 0
+            && batch.bytes_allocated == 0
+            && batch.pretenured_bytes == 0
+        {
             return;
         }
         self.bytes_allocated
             .fetch_add(batch.bytes_allocated, Ordering::Relaxed);
         self.promoted_bytes
             .fetch_add(batch.promoted_bytes, Ordering::Relaxed);
+        self.pretenured_bytes
+            .fetch_add(batch.pretenured_bytes, Ordering::Relaxed);
         self.minor_count
             .fetch_add(batch.pauses.len() as u64 + batch.untimed, Ordering::Relaxed);
         self.minor_nanos
@@ -113,6 +121,7 @@ impl Stats {
         batch.untimed = 0;
         batch.bytes_allocated = 0;
         batch.promoted_bytes = 0;
+        batch.pretenured_bytes = 0;
     }
 
     /// A consistent-enough copy of the counters.
@@ -126,6 +135,7 @@ impl Stats {
         GcStats {
             bytes_allocated: load(&self.bytes_allocated),
             promoted_bytes: load(&self.promoted_bytes),
+            pretenured_bytes: load(&self.pretenured_bytes),
             minor_collections: load(&self.minor_count),
             minor_time: Duration::from_nanos(load(&self.minor_nanos)),
             minor_pause_max: Duration::from_nanos(load(&self.minor_max_nanos)),
@@ -147,6 +157,10 @@ pub struct GcStats {
     pub bytes_allocated: u64,
     /// Bytes copied from nurseries into the old space.
     pub promoted_bytes: u64,
+    /// Bytes allocated straight in the old space because the thread was
+    /// pretenuring (see `DESIGN.md`, "Pretenuring"); included in
+    /// `bytes_allocated`.
+    pub pretenured_bytes: u64,
     pub minor_collections: u64,
     /// Total time of the timed minor collections (collections of at most
     /// 16 KiB of nursery are timed one in 16; all are counted).

@@ -24,6 +24,10 @@ pub struct HeapConfig {
     /// 0 (the default) means one per available core, at most 8; 1 marks on
     /// the collecting thread alone; at most [`MAX_GC_THREADS`].
     pub gc_threads: usize,
+    /// Whether a thread whose full nursery was mostly alive allocates
+    /// straight in the old space for a while (see `DESIGN.md`,
+    /// "Pretenuring"). Default on.
+    pub pretenure: bool,
 }
 
 /// The most marking threads a major collection uses.
@@ -42,6 +46,7 @@ impl Default for HeapConfig {
             growth_factor: 2.0,
             min_major_bytes: 32 << 20,
             gc_threads: 0,
+            pretenure: true,
         }
     }
 }

@@ -4,6 +4,11 @@
 //! read-modify-write. Each object's body is zeroed as it is allocated (its
 //! cache line is being written for the header anyway), so a reset is only a
 //! cursor move: no bulk clearing, no page faults from giving pages back.
+//!
+//! A nursery can be *closed* (see `DESIGN.md`, "Pretenuring"): its
+//! allocation limit drops to its cursor, so the fast path fails and the
+//! caller's slow path allocates elsewhere; its extent, and so `contains`,
+//! stays the same.
 
 use crate::address::Address;
 use crate::header;
@@ -14,8 +19,12 @@ use std::io;
 /// One thread's nursery.
 pub struct Nursery {
     cursor: usize,
+    /// Where allocation stops: the end of the mapping, or the cursor while
+    /// the nursery is closed.
     limit: usize,
     start: usize,
+    /// Bytes of the mapping (the extent `contains` tests).
+    size: usize,
     /// Flags every new object's header starts with.
     flags: u64,
     _map: MmapMut,
@@ -31,6 +40,7 @@ impl Nursery {
             cursor: start,
             limit: start + bytes,
             start,
+            size: bytes,
             flags: 0,
             _map: map,
         })
@@ -67,10 +77,32 @@ impl Nursery {
         self.flags = flags;
     }
 
-    /// Whether `addr` lies in this nursery.
+    /// The flags every new object's header starts with.
+    #[inline]
+    pub fn header_flags(&self) -> u64 {
+        self.flags
+    }
+
+    /// Stops allocation: every `try_alloc` fails until [`Nursery::open`].
+    /// What is allocated stays allocated.
+    pub fn close(&mut self) {
+        self.limit = self.cursor;
+    }
+
+    /// Allows allocation up to the end of the mapping again.
+    pub fn open(&mut self) {
+        self.limit = self.start + self.size;
+    }
+
+    /// Whether the nursery is closed.
+    pub fn is_closed(&self) -> bool {
+        self.limit != self.start + self.size
+    }
+
+    /// Whether `addr` lies in this nursery (closed or not).
     #[inline(always)]
     pub fn contains(&self, addr: Address) -> bool {
-        addr.as_usize().wrapping_sub(self.start) < self.limit - self.start
+        addr.as_usize().wrapping_sub(self.start) < self.size
     }
 
     /// Bytes allocated since the last reset.
@@ -81,7 +113,7 @@ impl Nursery {
 
     /// Total bytes.
     pub fn capacity(&self) -> usize {
-        self.limit - self.start
+        self.size
     }
 
     /// The allocated range `[start, cursor)`, for walking its objects.
@@ -97,6 +129,9 @@ impl Nursery {
     /// # Safety
     /// No live reference into the nursery remains.
     pub unsafe fn reset(&mut self) {
+        if self.is_closed() {
+            self.limit = self.start;
+        }
         self.cursor = self.start;
     }
 }
@@ -123,5 +158,26 @@ mod tests {
         assert_eq!(c, a);
         // SAFETY: `c` is a live 32-byte allocation where `a` was written.
         assert_eq!(unsafe { c.offset(16).as_ptr::<u64>().read() }, 0);
+    }
+
+    #[test]
+    fn a_closed_nursery_refuses_allocation_but_keeps_its_extent() {
+        let mut nursery = Nursery::new(4096).unwrap();
+        let a = nursery.try_alloc(32, 1).unwrap();
+        nursery.close();
+        assert!(nursery.is_closed());
+        assert!(nursery.try_alloc(16, 1).is_none());
+        assert!(nursery.contains(a));
+        assert_eq!(nursery.capacity(), 4096);
+        assert_eq!(nursery.used_bytes(), 32);
+        nursery.open();
+        assert!(!nursery.is_closed());
+        let b = nursery.try_alloc(16, 1).unwrap();
+        assert_eq!(b.as_usize() - a.as_usize(), 32);
+        // SAFETY: the test holds no references it will use.
+        unsafe { nursery.reset() };
+        nursery.close();
+        assert!(nursery.try_alloc(16, 1).is_none());
+        assert_eq!(nursery.used_bytes(), 0);
     }
 }

@@ -259,8 +259,24 @@ fn hot_spot_contention_makes_progress() {
 
 #[test]
 fn a_long_transaction_survives_minor_collections_in_the_middle() {
+    let stats = long_transaction(false);
+    assert!(stats.minor_collections > 10);
+    assert_eq!(stats.pretenured_bytes, 0);
+}
+
+#[test]
+fn a_long_transaction_that_pretenures_keeps_its_objects_private_until_commit() {
+    let stats = long_transaction(true);
+    assert!(stats.pretenured_bytes > 1 << 20);
+}
+
+/// Builds a list bigger than the nursery in one transaction, doubles every
+/// value in another and checks the sum in a third; returns the statistics
+/// after the first.
+fn long_transaction(pretenure: bool) -> strata::GcStats {
     let heap = Heap::new(HeapConfig {
         nursery_bytes: 256 << 10,
+        pretenure,
         ..HeapConfig::default()
     })
     .unwrap();
@@ -278,7 +294,21 @@ fn a_long_transaction_survives_minor_collections_in_the_middle() {
             tx.root(head)
         })
         .unwrap();
-    assert!(t.gc_stats().minor_collections > 10);
+    let stats = t.gc_stats();
+    // An aborted update of every node leaves nothing behind: the objects
+    // the first transaction made are shared now (written through copies),
+    // not private ones written in place.
+    let abandoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        t.atomically(|tx| {
+            let mut cursor = Some(tx.get_root(&head));
+            while let Some(node) = cursor {
+                tx.update(node, |v| v.value += 1_000_000);
+                cursor = tx.get_ref::<Node, Node>(node, 0);
+            }
+            panic!("abandon the update");
+        })
+    }));
+    assert!(abandoned.is_err());
     // Then update every node in one transaction (a write per object).
     t.atomically(|tx| {
         let mut cursor = Some(tx.get_root(&head));
@@ -301,6 +331,7 @@ fn a_long_transaction_survives_minor_collections_in_the_middle() {
         .unwrap();
     let n = n as u64;
     assert_eq!(sum, n * (n - 1));
+    stats
 }
 
 #[test]
