@@ -156,7 +156,7 @@ unsafe fn mark_and_sweep(
         });
     }
     // SAFETY: the world is stopped and every live object is marked.
-    unsafe { heap.old.sweep() }
+    unsafe { heap.old.sweep(heap.options.verify) }
 }
 
 /// Reports a corrupt heap found while the world is stopped and aborts: a

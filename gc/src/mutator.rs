@@ -55,6 +55,8 @@ pub struct Mutator {
     pub(crate) shadow_stack: Vec<Address>,
     pub(crate) handles: SlotTable,
     pub(crate) client_roots: Vec<Address>,
+    /// Old objects the client layer keeps alive (see [`Mutator::push_old_root`]).
+    old_roots: Vec<Address>,
     pub(crate) remembered: Vec<Address>,
     /// Young objects whose identity was asked for: young -> reserved slot.
     pub(crate) identities: HashMap<Address, Address>,
@@ -95,6 +97,7 @@ impl Mutator {
             shadow_stack: Vec::new(),
             handles: SlotTable::default(),
             client_roots: Vec::new(),
+            old_roots: Vec::new(),
             remembered: Vec::new(),
             identities: HashMap::new(),
             worklist: Vec::new(),
@@ -522,6 +525,28 @@ impl Mutator {
         unsafe { *self.client_roots.get_unchecked(index) }
     }
 
+    /// Keeps the old object `obj` alive until [`Mutator::clear_old_roots`]:
+    /// major collections mark it; minor collections leave it alone (it
+    /// does not move, and a young reference stored into it is recorded by
+    /// the write barrier). Transactions keep their private copies this way.
+    ///
+    /// # Safety
+    /// `obj` is a live old object.
+    #[inline(always)]
+    pub unsafe fn push_old_root(&mut self, obj: Address) {
+        debug_assert!(
+            !obj.is_null() && !self.is_young(obj),
+            "old root {obj:?} is not an old object"
+        );
+        self.old_roots.push(obj);
+    }
+
+    /// Drops every old root.
+    #[inline]
+    pub fn clear_old_roots(&mut self) {
+        self.old_roots.clear();
+    }
+
     /// Bytes this thread has allocated since it attached (monotonic).
     pub fn allocated_bytes(&self) -> u64 {
         self.allocated_total + self.nursery.used_bytes() as u64
@@ -670,6 +695,7 @@ impl Mutator {
         published.extend(self.shadow_stack.iter().copied().filter(|a| !a.is_null()));
         published.extend(self.handles.values());
         published.extend(self.client_roots.iter().copied().filter(|a| !a.is_null()));
+        published.extend_from_slice(&self.old_roots);
     }
 
     /// While on, objects promoted by minor collections get the `PRIVATE`
@@ -715,6 +741,7 @@ impl Drop for Mutator {
         self.shadow_stack.clear();
         self.handles = SlotTable::default();
         self.client_roots.clear();
+        self.old_roots.clear();
         // Young objects still reachable from remembered old objects survive.
         self.minor_collection();
         self.flush_stats();

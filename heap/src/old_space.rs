@@ -27,6 +27,10 @@ use std::sync::Mutex;
 
 const NO_PAGE: u32 = u32::MAX;
 
+/// The byte a sweep with poisoning writes over freed memory (see
+/// [`OldSpace::sweep`]).
+pub const POISON: u8 = 0xFB;
+
 /// Free pages and partially used pages, behind the allocator lock.
 struct PageAllocator {
     /// One bit per page below `high_water`: the page is free.
@@ -366,12 +370,15 @@ impl OldSpace {
     /// lists. Pages retained at the last sweep and not reused since are
     /// released to the OS; the pages this sweep empties are retained until
     /// [`OldSpace::trim_retained`]. Returns the live bytes (slot sizes of
-    /// marked small objects plus marked large objects' pages).
+    /// marked small objects plus marked large objects' pages). With
+    /// `poison`, every freed small slot and every freed large object's
+    /// header is filled with [`POISON`], so that a use after free reads a
+    /// header of no registered type and references that point nowhere.
     ///
     /// # Safety
     /// The world is stopped, the caller is the collector, and every live
     /// object was marked.
-    pub unsafe fn sweep(&self) -> usize {
+    pub unsafe fn sweep(&self, poison: bool) -> usize {
         let mut allocator = self.allocator.lock().unwrap_or_else(|e| e.into_inner());
         self.release_retained(&mut allocator, 0);
         let mut live = 0;
@@ -386,7 +393,21 @@ impl OldSpace {
             let state = unsafe { meta.state() };
             match state.kind {
                 PageKind::Small { class } => {
+                    let before = poison.then(|| state.alloc.clone());
                     meta.take_marks(&mut state.alloc);
+                    if let Some(before) = before {
+                        let (start, bytes) = (self.page_start(index), state.slot_bytes());
+                        for slot in before.iter_ones().filter(|&slot| !state.alloc[slot]) {
+                            // SAFETY: an unmarked slot holds no live object
+                            // and the world is stopped: nobody reads it.
+                            unsafe {
+                                start
+                                    .offset(slot * bytes)
+                                    .as_ptr::<u8>()
+                                    .write_bytes(POISON, bytes)
+                            };
+                        }
+                    }
                     let marked = state.alloc.count_ones();
                     if state.cached {
                         state.keep_run();
@@ -405,6 +426,14 @@ impl OldSpace {
                     if meta.take_large_mark() {
                         live += pages as usize * PAGE_BYTES;
                     } else {
+                        if poison {
+                            // SAFETY: as above, for a dead large object.
+                            unsafe {
+                                self.page_start(index)
+                                    .as_ptr::<u8>()
+                                    .write_bytes(POISON, crate::header::HEADER_BYTES)
+                            };
+                        }
                         self.free_pages(&mut allocator, index, pages as usize);
                     }
                 }
@@ -625,16 +654,19 @@ mod tests {
             assert_eq!(space.mark(b), Some(true));
             assert_eq!(space.mark(b), Some(false));
             assert!(space.mark(a.offset(16)).is_none());
-            let live = space.sweep();
+            let live = space.sweep(true);
             assert_eq!(live, 32);
             assert!(!space.is_object(a));
             assert!(space.is_object(b));
+            // Poisoned: the freed slot, not the live one.
+            assert_eq!(a.as_ptr::<[u8; 32]>().read(), [POISON; 32]);
+            assert_eq!(b.as_ptr::<[u8; 32]>().read(), [0; 32]);
             assert!(!space.is_object(big));
         }
         assert_eq!(space.stats().pages_in_use, 1);
         space.release_cache(&mut cache);
         // SAFETY: as above; nothing is marked, so everything is freed.
-        unsafe { space.sweep() };
+        unsafe { space.sweep(false) };
         assert_eq!(space.stats().pages_in_use, 0);
     }
 
@@ -647,7 +679,7 @@ mod tests {
         space.release_cache(&mut cache);
         // SAFETY: single-threaded test acting as the collector; nothing is
         // marked, so all four pages empty.
-        unsafe { space.sweep() };
+        unsafe { space.sweep(false) };
         assert_eq!(space.stats().pages_in_use, 0);
         assert_eq!(space.retained_bytes(), 4 * PAGE_BYTES);
         space.trim_retained(3);
@@ -658,7 +690,7 @@ mod tests {
         assert_eq!(space.retained_bytes(), 2 * PAGE_BYTES);
         // The next sweep releases what the cycle did not reuse.
         // SAFETY: as above; the cached page stays in use.
-        unsafe { space.sweep() };
+        unsafe { space.sweep(false) };
         assert_eq!(space.retained_bytes(), 0);
         assert_eq!(space.stats().pages_in_use, 1);
     }
@@ -671,7 +703,7 @@ mod tests {
         unsafe { big.as_ptr::<u8>().write_bytes(0xab, PAGE_BYTES) };
         // SAFETY: single-threaded test acting as the collector; unmarked,
         // so the page is emptied and retained.
-        unsafe { space.sweep() };
+        unsafe { space.sweep(false) };
         assert_eq!(space.retained_bytes(), PAGE_BYTES);
         let again = space.alloc_large(PAGE_BYTES).unwrap();
         assert_eq!(again, big, "the retained page is reused");
@@ -700,7 +732,7 @@ mod tests {
         ));
         space.release_cache(&mut cache);
         // SAFETY: single-threaded test acting as the collector.
-        unsafe { space.sweep() };
+        unsafe { space.sweep(false) };
         assert!(cache.alloc(&space, 8192).is_ok());
         assert!(space.alloc_large(200_000).is_ok());
     }

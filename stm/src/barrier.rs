@@ -135,14 +135,11 @@ impl Thread {
     /// The write-set lookup behind [`Thread::copy_of`]'s one-entry cache.
     #[inline(never)]
     fn look_up_copy(&mut self, anchor: Address) -> Address {
-        let index = self
+        let copy = self
             .tx
             .write_set
             .get(anchor)
             .expect("an anchor this transaction owns has a copy");
-        // SAFETY: write-set indices point into the arena, which does not
-        // shrink while the transaction runs.
-        let copy = unsafe { self.m.client_root_unchecked(index as usize) };
         self.tx.last_copy = (anchor, copy);
         copy
     }
@@ -201,10 +198,9 @@ impl Thread {
         // our snapshot is part of the collector's horizon.
         let copy = unsafe { self.m.alloc_version_copy(anchor, self.tx.snapshot) }
             .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
-        let roots = self.m.client_roots();
-        roots.push(copy);
-        let index = (roots.len() - 1) as u32;
-        self.tx.write_set.insert(anchor, index);
+        // SAFETY: `copy` is a fresh old object.
+        unsafe { self.m.push_old_root(copy) };
+        self.tx.write_set.insert(anchor, copy);
         self.tx.acquiring = Address::NULL;
         self.tx.last_copy = (anchor, copy);
         copy

@@ -82,11 +82,11 @@ impl Thread {
         if self.is_doomed() {
             return Err(Conflict::Doomed);
         }
-        // Handles died with the closure: only the private copies stay rooted,
-        // so the minor collection promotes what the commit publishes (and
-        // what roots made by this transaction hold), not every object the
-        // transaction touched.
-        self.keep_only_copies();
+        // Handles died with the closure: only the private copies (old
+        // roots) stay rooted, so the minor collection promotes what the
+        // commit publishes (and what roots made by this transaction hold),
+        // not every object the transaction touched.
+        self.truncate_handles(0);
         // Promote what the transaction made (still marked PRIVATE).
         self.m.collect_minor_only();
         if self.tx.write_set.is_empty() {
@@ -108,8 +108,7 @@ impl Thread {
             }
             std::thread::yield_now();
             if self.m.stop_requested() {
-                // The handles are gone (the arena holds only the copies
-                // now), so a major collection may free objects that only
+                // The handles are gone (only the copies are rooted now), so a major collection may free objects that only
                 // this transaction's reads held; validating their headers
                 // afterwards would read freed memory. Take part in the
                 // collection and retry the transaction.
@@ -130,8 +129,7 @@ impl Thread {
             return Err(Conflict::Validation);
         }
         self.clear_private();
-        for (anchor, index) in self.tx.write_set.iter() {
-            let copy = self.m.client_root(index as usize);
+        for (anchor, copy) in self.tx.write_set.iter() {
             // SAFETY: we own `anchor`; `copy` is its old, fully written
             // private record; `commit_time` is above every published stamp.
             unsafe { publish_version(anchor, copy, commit_time) };
@@ -147,29 +145,12 @@ impl Thread {
         &self.heap.stm.slot(self.slot).commit
     }
 
-    /// Shrinks the handle arena to the private copies, re-indexing the
-    /// write set.
-    fn keep_only_copies(&mut self) {
-        self.truncate_handles(0);
-        self.tx.last_copy = (Address::NULL, Address::NULL);
-    }
-
-    /// Ends a handle scope: cuts the arena back to its first `mark`
-    /// handles, keeping the private copies made in the scope (pushed again
-    /// after `mark`, their write-set indices updated).
+    /// Cuts the handle arena back to its first `mark` handles (the end of
+    /// a handle scope; 0 at commit). Private copies are old roots, not
+    /// handles, so they stay.
+    #[inline]
     pub(crate) fn truncate_handles(&mut self, mark: usize) {
-        let mut moved = std::mem::take(&mut self.tx.scratch);
-        moved.clear();
-        for index in self.tx.write_set.copies_mut() {
-            if *index as usize >= mark {
-                moved.push(self.m.client_root(*index as usize));
-                *index = (mark + moved.len() - 1) as u32;
-            }
-        }
-        let roots = self.m.client_roots();
-        roots.truncate(mark);
-        roots.extend_from_slice(&moved);
-        self.tx.scratch = moved;
+        self.m.client_roots().truncate(mark);
     }
 
     fn finish_commit(&mut self) {
@@ -204,6 +185,7 @@ impl Thread {
             unsafe { self.m.set_rooted(slot, strata_gc::Address::NULL) };
         }
         self.m.client_roots().clear();
+        self.m.clear_old_roots();
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
         // The nursery holds only this attempt's garbage now; empty it so the
@@ -228,6 +210,7 @@ impl Thread {
         self.tx.last_copy = (Address::NULL, Address::NULL);
         self.tx.acquiring = Address::NULL;
         self.m.client_roots().clear();
+        self.m.clear_old_roots();
         self.tx.active = false;
         self.tx.inevitable = false;
         self.m.set_snapshot(None);

@@ -62,8 +62,6 @@ pub(crate) struct TxState {
     /// Roots changed by this transaction and what they held before.
     pub root_undo: Vec<(HandleSlot, Address)>,
     pub promoted: Vec<Address>,
-    /// A spare buffer for compacting the handle arena at commit.
-    pub scratch: Vec<Address>,
     pub on_commit: Vec<Box<dyn FnOnce()>>,
     pub on_abort: Vec<Box<dyn FnOnce()>>,
     pub allocated_at_start: u64,

@@ -1,5 +1,5 @@
-//! The write set: each anchor the transaction wrote, with the client-root
-//! index of its private copy, in first-write order.
+//! The write set: each anchor the transaction wrote, with its private copy
+//! (an old object, which does not move), in first-write order.
 //!
 //! Most transactions write a handful of objects, where a linear search of a
 //! vector beats hashing and commit walks a dense array. Past
@@ -16,23 +16,23 @@ const LINEAR_MAX: usize = 8;
 
 #[derive(Default)]
 pub(crate) struct WriteSet {
-    entries: Vec<(Address, u32)>,
+    entries: Vec<(Address, Address)>,
     /// Anchor -> position in `entries`, for `entries[..indexed]`.
     index: MixMap<Address, u32>,
     indexed: usize,
 }
 
 impl WriteSet {
-    /// Records `anchor`'s private copy at client root `copy` (`anchor` is not
-    /// in the set yet).
+    /// Records `anchor`'s private copy `copy` (`anchor` is not in the set
+    /// yet).
     #[inline]
-    pub fn insert(&mut self, anchor: Address, copy: u32) {
+    pub fn insert(&mut self, anchor: Address, copy: Address) {
         self.entries.push((anchor, copy));
     }
 
-    /// The client-root index of `anchor`'s private copy.
+    /// `anchor`'s private copy.
     #[inline]
-    pub fn get(&mut self, anchor: Address) -> Option<u32> {
+    pub fn get(&mut self, anchor: Address) -> Option<Address> {
         if self.entries.len() <= LINEAR_MAX {
             return self
                 .entries
@@ -54,14 +54,9 @@ impl WriteSet {
         Some(self.entries[position as usize].1)
     }
 
-    /// (anchor, copy index) pairs in first-write order.
-    pub fn iter(&self) -> impl Iterator<Item = (Address, u32)> + '_ {
+    /// (anchor, copy) pairs in first-write order.
+    pub fn iter(&self) -> impl Iterator<Item = (Address, Address)> + '_ {
         self.entries.iter().copied()
-    }
-
-    /// The copy indices, to re-number them.
-    pub fn copies_mut(&mut self) -> impl Iterator<Item = &mut u32> {
-        self.entries.iter_mut().map(|(_, copy)| copy)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -83,31 +78,27 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
+    fn copy(n: usize) -> Address {
+        Address::from_usize(0x800_0000 + n * 16)
+    }
+
     proptest! {
-        /// Against a map: any mix of first writes and lookups (of anchors
-        /// written or not), renumbering and clearing.
+        /// Against a map: any mix of first writes, lookups (of anchors
+        /// written or not) and clearing.
         #[test]
         fn behaves_like_a_map(ops in proptest::collection::vec((0u8..4, 0usize..64), 1..400)) {
             let mut set = WriteSet::default();
-            let mut model: HashMap<usize, u32> = HashMap::new();
+            let mut model: HashMap<usize, Address> = HashMap::new();
             for (n, (op, key)) in ops.into_iter().enumerate() {
                 let anchor = Address::from_usize(0x10_0000 + key * 48);
                 match op {
                     0 | 1 if !model.contains_key(&key) => {
-                        set.insert(anchor, n as u32);
-                        model.insert(key, n as u32);
+                        set.insert(anchor, copy(n));
+                        model.insert(key, copy(n));
                     }
                     2 if n % 50 == 0 => {
                         set.clear();
                         model.clear();
-                    }
-                    3 if n % 20 == 0 => {
-                        for copy in set.copies_mut() {
-                            *copy += 1;
-                        }
-                        for copy in model.values_mut() {
-                            *copy += 1;
-                        }
                     }
                     _ => prop_assert_eq!(set.get(anchor), model.get(&key).copied()),
                 }
@@ -122,24 +113,21 @@ mod tests {
         let mut set = WriteSet::default();
         let anchor = |i: usize| Address::from_usize(0x1000 + 32 * i);
         for i in 0..3 * LINEAR_MAX {
-            set.insert(anchor(i), i as u32 * 2);
+            set.insert(anchor(i), copy(i * 2));
             for j in 0..=i {
-                assert_eq!(set.get(anchor(j)), Some(j as u32 * 2));
+                assert_eq!(set.get(anchor(j)), Some(copy(j * 2)));
             }
             assert_eq!(set.get(anchor(i + 1)), None);
         }
-        for copy in set.copies_mut() {
-            *copy += 1;
-        }
-        assert_eq!(
-            set.get(anchor(LINEAR_MAX + 3)),
-            Some((LINEAR_MAX as u32 + 3) * 2 + 1)
-        );
         assert_eq!(set.iter().count(), 3 * LINEAR_MAX);
+        assert!(set
+            .iter()
+            .enumerate()
+            .all(|(i, (a, c))| a == anchor(i) && c == copy(i * 2)));
         set.clear();
         assert!(set.is_empty());
         assert_eq!(set.get(anchor(0)), None);
-        set.insert(anchor(5), 7);
-        assert_eq!(set.get(anchor(5)), Some(7));
+        set.insert(anchor(5), copy(7));
+        assert_eq!(set.get(anchor(5)), Some(copy(7)));
     }
 }

@@ -438,3 +438,42 @@ fn a_large_object_made_by_a_transaction_is_private_until_it_commits() {
         });
     });
 }
+
+#[test]
+fn private_copies_survive_major_collections_in_the_middle_of_their_transaction() {
+    // Copies are rooted only as the thread's old roots: a major collection
+    // that missed them would free them, and the copies made after it would
+    // take their slots.
+    let heap = zealous_heap();
+    let mut t = heap.attach().unwrap();
+    let n = 400;
+    let bank = make_bank(&mut t, n, 0);
+    let before = t.gc_stats().major_collections;
+    t.atomically(|tx| {
+        let array = tx.get_global(&bank);
+        for i in 0..n / 2 {
+            let a = tx.get::<Account>(array, i).unwrap();
+            tx.write(a, Account { balance: i as i64 });
+        }
+        // Fill the tiny nursery several times: a major collection at each.
+        for _ in 0..20_000 {
+            tx.scope(|tx, _| {
+                tx.alloc(Account { balance: -1 });
+            });
+        }
+        for i in n / 2..n {
+            let a = tx.get::<Account>(array, i).unwrap();
+            tx.write(a, Account { balance: i as i64 });
+        }
+    })
+    .unwrap();
+    assert!(t.gc_stats().major_collections > before + 2);
+    t.atomically(|tx| {
+        let array = tx.get_global(&bank);
+        for i in 0..n {
+            let a = tx.get::<Account>(array, i).unwrap();
+            assert_eq!(tx.read(a).balance, i as i64, "account {i}");
+        }
+    })
+    .unwrap();
+}
