@@ -23,6 +23,7 @@ impl Mutator {
     /// Starts a major collection if the old space has grown past its
     /// trigger (or the heap is zealous and a minor collection ran since the
     /// last check).
+    #[inline]
     pub fn collect_major_if_grown(&mut self) {
         let shared = &self.heap.shared;
         let zeal = shared.options.major_every_minor && self.nursery_used_bytes() == 0;
@@ -33,17 +34,27 @@ impl Mutator {
 
     /// A minor collection and nothing else: no safepoint poll, no major
     /// collection (for commit, which must not stop in the middle).
+    #[inline]
     pub fn collect_minor_only(&mut self) {
         self.minor_collection();
     }
 
     /// Promotes every young object reachable from this thread's roots and
     /// remembered set; afterwards the nursery is empty.
+    #[inline]
     pub(crate) fn minor_collection(&mut self) {
         if self.nursery.used_bytes() == 0 && self.remembered.is_empty() {
+            // Nothing young and nothing remembered (a commit that wrote only
+            // shared objects): nothing to do, and no call.
             self.last_promoted = 0;
             return;
         }
+        self.promote_young();
+    }
+
+    /// The work of [`Mutator::minor_collection`] when there is some.
+    #[inline(never)]
+    fn promote_young(&mut self) {
         let used = self.nursery.used_bytes();
         // Reading the clock costs as much as a small collection (a commit
         // runs one), so collections of a few KiB are timed one in 16: their

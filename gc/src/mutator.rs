@@ -329,6 +329,7 @@ impl Mutator {
     /// within the heap limit, no lock, no safepoint and no shared write;
     /// near the limit it goes through [`Mutator::alloc_old`], which collects
     /// first.
+    #[inline]
     pub(crate) fn alloc_old_uninit(
         &mut self,
         type_id: u32,
@@ -677,6 +678,7 @@ impl Mutator {
 
     /// Publishes the snapshot time of this thread's running transaction
     /// (`None`: no transaction), an input of the collector's horizon.
+    #[inline]
     pub fn set_snapshot(&mut self, snapshot: Option<u64>) {
         self.shared
             .snapshot

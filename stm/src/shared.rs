@@ -65,7 +65,7 @@ impl StmShared {
             clock: Line(AtomicU64::new(1)),
             inevitable: Line(AtomicU32::new(0)),
             max_slot: AtomicU32::new(0),
-            slots: SlotTable::new(MAX_MUTATORS as usize + 1)
+            slots: SlotTable::new()
                 .map_err(|e| HeapError::Io(format!("mapping the slot states: {e}")))?,
             commits: AtomicU64::new(0),
             aborts: AtomicU64::new(0),
@@ -96,25 +96,34 @@ impl StmShared {
 /// pages on first touch, so the 65,536 slots cost memory only for the slots
 /// used. (A zeroed heap allocation of this alignment is written whole: the
 /// allocator's calloc shortcut stops at 16-byte alignment.)
+///
+/// Slot numbers come from the world (at most `MAX_MUTATORS`) or from a
+/// header's owner field, whose width bounds them the same way; the table
+/// has a power-of-two length above that bound, so masking an index keeps it
+/// in range without a test on every commit.
 struct SlotTable {
     map: MmapMut,
-    len: usize,
 }
 
+/// Entries of the slot table: the owner field's range.
+const SLOTS: usize = MAX_MUTATORS as usize + 1;
+const _: () = assert!(SLOTS.is_power_of_two());
+
 impl SlotTable {
-    fn new(len: usize) -> std::io::Result<SlotTable> {
-        let map = MmapMut::map_anon(len * std::mem::size_of::<SlotState>())?;
+    fn new() -> std::io::Result<SlotTable> {
+        let map = MmapMut::map_anon(SLOTS * std::mem::size_of::<SlotState>())?;
         debug_assert!((map.as_ptr() as usize).is_multiple_of(std::mem::align_of::<SlotState>()));
-        Ok(SlotTable { map, len })
+        Ok(SlotTable { map })
     }
 
     #[inline(always)]
     fn get(&self, i: usize) -> &SlotState {
-        assert!(i < self.len, "slot {i} out of range");
+        debug_assert!(i < SLOTS, "slot {i} out of range");
         // SAFETY: the mapping is page-aligned (so aligned for `SlotState`)
-        // and holds `len` states; all-zero bytes are a valid `SlotState`
-        // (atomics holding 0 and false), and the states are only reached
-        // through shared references, whose atomics do all the writing.
-        unsafe { &*(self.map.as_ptr() as *const SlotState).add(i) }
+        // and holds `SLOTS` states, and the mask keeps the index below
+        // that; all-zero bytes are a valid `SlotState` (atomics holding 0
+        // and false), and the states are only reached through shared
+        // references, whose atomics do all the writing.
+        unsafe { &*(self.map.as_ptr() as *const SlotState).add(i & (SLOTS - 1)) }
     }
 }
