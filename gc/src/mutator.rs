@@ -709,6 +709,13 @@ impl Mutator {
             .set_header_flags(if on { header::PRIVATE } else { 0 });
     }
 
+    /// Whether objects were promoted while tracking was on since the last
+    /// [`Mutator::take_promoted`] (most commits promote nothing).
+    #[inline]
+    pub fn has_promoted(&self) -> bool {
+        !self.promoted_log.is_empty()
+    }
+
     /// The objects promoted while tracking was on, since the last call.
     pub fn take_promoted(&mut self, into: &mut Vec<Address>) {
         into.clear();

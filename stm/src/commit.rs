@@ -201,10 +201,12 @@ impl Thread {
 
     fn end_attempt(&mut self) {
         self.m.track_promotions(false);
-        let mut promoted = std::mem::take(&mut self.tx.promoted);
-        self.m.take_promoted(&mut promoted);
-        promoted.clear();
-        self.tx.promoted = promoted;
+        if self.m.has_promoted() {
+            let mut promoted = std::mem::take(&mut self.tx.promoted);
+            self.m.take_promoted(&mut promoted);
+            promoted.clear();
+            self.tx.promoted = promoted;
+        }
         self.tx.read_set.clear();
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
@@ -219,6 +221,9 @@ impl Thread {
     /// Clears `PRIVATE` on the objects promoted during the transaction: they
     /// are about to be published.
     fn clear_private(&mut self) {
+        if !self.m.has_promoted() {
+            return;
+        }
         let mut promoted = std::mem::take(&mut self.tx.promoted);
         self.m.take_promoted(&mut promoted);
         for &obj in &promoted {
