@@ -22,7 +22,19 @@ use strata_heap::{Address, TypeInfo};
 #[inline]
 pub unsafe fn visible_version(anchor: Address, snapshot: u64) -> Address {
     // SAFETY: caller's invariant; published records are immutable.
-    let mut record = Address::from_usize(unsafe { header::link(anchor) }.load(Ordering::Acquire));
+    let head = Address::from_usize(unsafe { header::link(anchor) }.load(Ordering::Acquire));
+    // SAFETY: as above.
+    unsafe { visible_from(anchor, head, snapshot) }
+}
+
+/// [`visible_version`] for a caller that loaded the anchor's link already
+/// (`head`, with acquire ordering).
+///
+/// # Safety
+/// As for [`visible_version`]; `head` is what `anchor`'s link held.
+#[inline]
+pub unsafe fn visible_from(anchor: Address, head: Address, snapshot: u64) -> Address {
+    let mut record = head;
     while !record.is_null() {
         // SAFETY: records on a live anchor's chain are live.
         if unsafe { header::stamp(record) }.load(Ordering::Relaxed) <= snapshot {

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use strata_gc::header::{
     self, HEADER_BYTES, OWNER_MASK, OWNER_SHIFT, PRIVATE, TYPE_MASK, VERSION_HEADER_BYTES,
 };
-use strata_gc::versions::{newest_stamp, visible_version};
+use strata_gc::versions::{newest_stamp, visible_from};
 use strata_gc::Address;
 
 /// The low bit of a read-set entry that stands for every element of the
@@ -30,7 +30,13 @@ pub(crate) const SCAN_ENTRY: usize = 1;
 #[inline(always)]
 unsafe fn visible_body(anchor: Address, snapshot: u64) -> Address {
     // SAFETY: caller's invariant.
-    let version = unsafe { visible_version(anchor, snapshot) };
+    let head = unsafe { header::link(anchor) }.load(Ordering::Acquire);
+    // Most anchors have no records: their body, with no further test.
+    if head == 0 {
+        return anchor.offset(HEADER_BYTES);
+    }
+    // SAFETY: caller's invariant; `head` is the anchor's link.
+    let version = unsafe { visible_from(anchor, Address::from_usize(head), snapshot) };
     if version == anchor {
         anchor.offset(HEADER_BYTES)
     } else {
@@ -82,13 +88,12 @@ impl Thread {
     /// The body a read of `target` (a non-null element of a scanned array)
     /// sees, after checking that its type is `expected` (else `Err` with its
     /// type): the read barrier with its straight path inline. The element
-    /// is recorded in the read set unless the scan's entry `covered` it.
+    /// is recorded in the read set unless the scan's entry covers it (`COVERED`).
     #[inline(always)]
-    pub(crate) fn read_element(
+    pub(crate) fn read_element<const COVERED: bool>(
         &mut self,
         target: Address,
         expected: u32,
-        covered: bool,
     ) -> Result<Address, u32> {
         // SAFETY: a non-null element of a live array is a live object.
         let word = unsafe { header::word0(target) }.load(Ordering::SeqCst);
@@ -99,7 +104,7 @@ impl Thread {
         if word & (PRIVATE | OWNER_MASK) != 0 {
             return Ok(self.readable(target));
         }
-        if !covered {
+        if !COVERED {
             self.tx.read_set.push(target);
         }
         // SAFETY: `target` is a live anchor; our snapshot is part of the

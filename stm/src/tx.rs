@@ -260,10 +260,8 @@ impl<'tx> Tx<'tx> {
     pub fn for_each_value<U: Object>(
         &mut self,
         array: Obj<'tx, RefArray>,
-        mut f: impl FnMut(usize, Option<U>),
+        f: impl FnMut(usize, Option<U>),
     ) {
-        /// Elements whose header is fetched ahead of the one read.
-        const AHEAD: usize = 16;
         let addr = self.address(array);
         let covered = self.th.scans_committed(addr);
         let body = self.th.readable(addr);
@@ -272,48 +270,11 @@ impl<'tx> Tx<'tx> {
             self.th.tx.read_set.push(entry);
         }
         let expected = self.th.type_id_of::<U>();
-        // Nothing allocates during the scan (`f` has no access to the
-        // transaction), so `body` and the elements stay where they are.
-        // SAFETY: an array body is its length then its elements.
-        let len = unsafe { body.as_ptr::<u64>().read() } as usize;
-        // SAFETY: `i < len`: an element slot of the array.
-        let element = |i: usize| unsafe { body.offset(8 + i * 8).as_ptr::<Address>().read() };
-        // Its header was fetched a few elements ago: fetch the newest
-        // version record it links to.
-        let fetch_record = |i: usize| {
-            let ahead = element(i);
-            if !ahead.is_null() {
-                // SAFETY: a non-null element is a live object.
-                let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
-                if link != 0 {
-                    Address::from_usize(link).prefetch();
-                }
-            }
-        };
-        let th = &mut *self.th;
-        let mut visit = |i: usize| {
-            let target = element(i);
-            if target.is_null() {
-                return f(i, None);
-            }
-            match th.read_element(target, expected, covered) {
-                // SAFETY: `value_body` is the body of `target` or of one of
-                // its versions; it holds a `U` after the references.
-                Ok(value_body) => f(i, Some(unsafe { data_ptr::<U>(value_body).read() })),
-                Err(actual) => wrong_element::<U>(i, actual, expected),
-            }
-        };
-        // One loop, so that `visit` inlines; the tail fetches nothing ahead
-        // of the end.
-        let steady = len.saturating_sub(AHEAD);
-        for i in 0..len {
-            if i < steady {
-                element(i + AHEAD).prefetch();
-                fetch_record(i + AHEAD / 2);
-            } else if i + AHEAD / 2 < len {
-                fetch_record(i + AHEAD / 2);
-            }
-            visit(i);
+        // One loop for each case, so that the read-set test is decided once.
+        if covered {
+            scan_elements::<U, true>(self.th, body, expected, f);
+        } else {
+            scan_elements::<U, false>(self.th, body, expected, f);
         }
     }
 
@@ -543,4 +504,60 @@ impl<'tx> Tx<'tx> {
 #[inline(always)]
 unsafe fn data_ptr<T: Object>(body: Address) -> *mut T {
     body.offset(T::REFS * 8).as_ptr::<T>()
+}
+
+/// The loop of [`Tx::for_each_value`] over the elements of an array `body`
+/// whose elements should be `expected` (`U`'s type); `COVERED` when a scan
+/// entry in the read set stands for the elements.
+#[inline(always)]
+fn scan_elements<U: Object, const COVERED: bool>(
+    th: &mut Thread,
+    body: Address,
+    expected: u32,
+    mut f: impl FnMut(usize, Option<U>),
+) {
+    /// Elements whose header is fetched ahead of the one read.
+    const AHEAD: usize = 16;
+    // Nothing allocates during the scan (`f` has no access to the
+    // transaction), so `body` and the elements stay where they are.
+    // SAFETY: an array body is its length then its elements.
+    let len = unsafe { body.as_ptr::<u64>().read() } as usize;
+    // SAFETY: `i < len`: an element slot of the array.
+    let element = |i: usize| unsafe { body.offset(8 + i * 8).as_ptr::<Address>().read() };
+    // Its header was fetched a few elements ago: fetch the newest
+    // version record it links to.
+    let fetch_record = |i: usize| {
+        let ahead = element(i);
+        if !ahead.is_null() {
+            // SAFETY: a non-null element is a live object.
+            let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
+            if link != 0 {
+                Address::from_usize(link).prefetch();
+            }
+        }
+    };
+    let mut visit = |i: usize| {
+        let target = element(i);
+        if target.is_null() {
+            return f(i, None);
+        }
+        match th.read_element::<COVERED>(target, expected) {
+            // SAFETY: `value_body` is the body of `target` or of one of
+            // its versions; it holds a `U` after the references.
+            Ok(value_body) => f(i, Some(unsafe { data_ptr::<U>(value_body).read() })),
+            Err(actual) => wrong_element::<U>(i, actual, expected),
+        }
+    };
+    // One loop, so that `visit` inlines; the tail fetches nothing ahead
+    // of the end.
+    let steady = len.saturating_sub(AHEAD);
+    for i in 0..len {
+        if i < steady {
+            element(i + AHEAD).prefetch();
+            fetch_record(i + AHEAD / 2);
+        } else if i + AHEAD / 2 < len {
+            fetch_record(i + AHEAD / 2);
+        }
+        visit(i);
+    }
 }
