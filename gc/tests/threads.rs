@@ -108,3 +108,38 @@ fn global_roots_are_shared_between_threads() {
     m.collect_major();
     assert!(heap.stats().live_bytes_after_major < 4096);
 }
+
+#[test]
+fn four_threads_pretenure_through_major_collections() {
+    // Trees of depth 11 (128 KiB) outgrow the 64 KiB nurseries, so each
+    // thread pretenures while the others ask for major collections.
+    let heap = zealous_heap(64 << 10, 256 << 20);
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let heap = heap.clone();
+            std::thread::spawn(move || {
+                let mut m = heap.attach().unwrap();
+                let node = node_type(&heap, &mut m);
+                let mut next = t << 40;
+                let mut kept = Vec::new();
+                for round in 0..12u32 {
+                    let start = next;
+                    let tree = build(&mut m, node, 11, &mut next);
+                    assert_eq!(checksum(&m, tree), expected(11, start));
+                    if round % 4 == t as u32 {
+                        // SAFETY: `tree` is current.
+                        kept.push((unsafe { m.root(tree) }, start));
+                        m.collect_major();
+                    }
+                }
+                for (slot, start) in kept {
+                    assert_eq!(checksum(&m, m.rooted(slot)), expected(11, start));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(heap.stats().pretenured_bytes > 1 << 20);
+}
