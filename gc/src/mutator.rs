@@ -71,6 +71,9 @@ pub struct Mutator {
     /// Bytes the last minor collection promoted.
     pub(crate) last_promoted: usize,
     pretenure: Pretenure,
+    /// Per size class, the old-space run pretenured objects are bumped out
+    /// of, as `(next, end)` addresses (see `DESIGN.md`, "Pretenuring").
+    runs: [(usize, usize); strata_heap::size_class::NUM_CLASSES],
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -108,6 +111,7 @@ impl Mutator {
             promoted_log: Vec::new(),
             last_promoted: 0,
             pretenure: Pretenure::default(),
+            runs: [(0, 0); strata_heap::size_class::NUM_CLASSES],
             _not_send: PhantomData,
         })
     }
@@ -189,16 +193,14 @@ impl Mutator {
         }
     }
 
-    /// The nursery refused `bytes`: while the thread pretenures, a slot of
-    /// the old-space page it holds (the common case, kept small so that it
-    /// costs a call and a few tests more than the nursery), else
+    /// The nursery refused `bytes`: while the thread pretenures, the next
+    /// slot of its run for the size class (the common case, kept small so
+    /// that it costs a call and a few tests more than the nursery), else
     /// [`Mutator::alloc_refill`].
     #[inline(never)]
     fn alloc_slow(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
         if self.pretenure.active() {
-            let class = strata_heap::size_class::class_of(bytes);
-            let slot = class.and_then(|c| self.cache.alloc_current(&self.heap.shared.old, c));
-            if let Some(obj) = slot {
+            if let Some(obj) = self.bump_pretenured(bytes) {
                 obj.offset(ALLOC_PREFETCH_BYTES).prefetch();
                 // SAFETY: the slot was just allocated to this thread, is at
                 // least `bytes` long and unreachable by anyone else.
@@ -219,6 +221,23 @@ impl Mutator {
             }
         }
         self.alloc_refill(type_id, bytes)
+    }
+
+    /// The next slot of this thread's run for `bytes`' size class, taking
+    /// the rest of its cache page's free run when the run is used up;
+    /// `None` when that page has no free slot (or `bytes` is large).
+    #[inline(always)]
+    fn bump_pretenured(&mut self, bytes: usize) -> Option<Address> {
+        let class = strata_heap::size_class::class_of(bytes)?;
+        let (next, end) = self.runs[class];
+        let slot = strata_heap::size_class::CLASS_BYTES[class];
+        if next != end {
+            self.runs[class].0 = next + slot;
+            return Some(Address::from_usize(next));
+        }
+        let (start, end) = self.cache.take_run(&self.heap.shared.old, class)?;
+        self.runs[class] = (start.as_usize() + slot, end.as_usize());
+        Some(start)
     }
 
     /// Counts `bytes` allocated by pretenuring; opens the nursery again when
@@ -687,7 +706,10 @@ impl Mutator {
             .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::Relaxed);
     }
 
+    /// Also drops the pretenuring runs: a major collection may follow, and
+    /// its sweep frees their unused slots.
     pub(crate) fn publish_roots(&mut self) {
+        self.runs = [(0, 0); strata_heap::size_class::NUM_CLASSES];
         let mut published = self
             .shared
             .published_roots

@@ -562,6 +562,36 @@ impl AllocCache {
         Some(Address::from_usize(start + slot * CLASS_BYTES[class]))
     }
 
+    /// The rest of the current free run of this cache's page of `class`
+    /// (starting a new run when it is used up), as the address range
+    /// `[start, end)` of its slots, or `None` when the page has no free slot
+    /// (or the cache holds none). The page's run cursor moves to the run's
+    /// end, so the cache hands out none of it; the slots are allocated in
+    /// the bitmap, so those the caller does not use stay allocated until a
+    /// sweep frees them. No page is taken.
+    ///
+    /// A sweep may hand the unused slots out again: the caller stops using
+    /// the run before the next major collection (see `DESIGN.md`,
+    /// "Pretenuring").
+    #[inline]
+    pub fn take_run(&mut self, space: &OldSpace, class: usize) -> Option<(Address, Address)> {
+        let (meta, start) = self.pages[class]?;
+        if self.space != space.base {
+            return None;
+        }
+        // SAFETY: as in `alloc_current`: the cache holds the page, so this
+        // thread owns its state.
+        let state: &mut PageState = unsafe { meta.as_ref().state() };
+        let first = state.take_slot()?;
+        let end = state.run_end;
+        state.cursor = end;
+        let bytes = CLASS_BYTES[class];
+        Some((
+            Address::from_usize(start + first * bytes),
+            Address::from_usize(start + end * bytes),
+        ))
+    }
+
     /// A new current page for `class` (the last one is full), then the slot.
     #[cold]
     #[inline(never)]
