@@ -196,9 +196,13 @@ impl Mutator {
         let new = if word & HAS_ID != 0 {
             self.identities[&obj]
         } else {
-            self.cache
-                .alloc(&self.heap.shared.old, bytes)
-                .unwrap_or_else(|e| promotion_failed(e))
+            match self.bump_old(bytes) {
+                Some(slot) => slot,
+                None => self
+                    .cache
+                    .alloc(&self.heap.shared.old, bytes)
+                    .unwrap_or_else(|e| promotion_failed(e)),
+            }
         };
         // Slots are handed out in address order: fetch the line a few
         // promotions ahead, so that writing it then does not wait.

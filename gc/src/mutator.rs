@@ -71,8 +71,9 @@ pub struct Mutator {
     /// Bytes the last minor collection promoted.
     pub(crate) last_promoted: usize,
     pretenure: Pretenure,
-    /// Per size class, the old-space run pretenured objects are bumped out
-    /// of, as `(next, end)` addresses (see `DESIGN.md`, "Pretenuring").
+    /// Per size class, the old-space run pretenured and promoted objects
+    /// are bumped out of, as `(next, end)` addresses (see `DESIGN.md`,
+    /// "Pretenuring").
     runs: [(usize, usize); strata_heap::size_class::NUM_CLASSES],
     _not_send: PhantomData<*mut ()>,
 }
@@ -200,7 +201,7 @@ impl Mutator {
     #[inline(never)]
     fn alloc_slow(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
         if self.pretenure.active() {
-            if let Some(obj) = self.bump_pretenured(bytes) {
+            if let Some(obj) = self.bump_old(bytes) {
                 obj.offset(ALLOC_PREFETCH_BYTES).prefetch();
                 // SAFETY: the slot was just allocated to this thread, is at
                 // least `bytes` long and unreachable by anyone else.
@@ -223,11 +224,12 @@ impl Mutator {
         self.alloc_refill(type_id, bytes)
     }
 
-    /// The next slot of this thread's run for `bytes`' size class, taking
-    /// the rest of its cache page's free run when the run is used up;
-    /// `None` when that page has no free slot (or `bytes` is large).
+    /// The next old-space slot of this thread's run for `bytes`' size
+    /// class (pretenuring, promotion), taking the rest of its cache page's
+    /// free run when the run is used up; `None` when that page has no free
+    /// slot (or `bytes` is large).
     #[inline(always)]
-    fn bump_pretenured(&mut self, bytes: usize) -> Option<Address> {
+    pub(crate) fn bump_old(&mut self, bytes: usize) -> Option<Address> {
         let class = strata_heap::size_class::class_of(bytes)?;
         let (next, end) = self.runs[class];
         let slot = strata_heap::size_class::CLASS_BYTES[class];
