@@ -357,14 +357,14 @@ impl Mutator {
         bytes: usize,
         flags: u64,
     ) -> Result<Address, AllocError> {
+        // A slot of a page this thread already holds (its run for the
+        // class) adds no page: no limit check. Otherwise a page may be
+        // taken, within the limit.
+        let current = self.bump_old(bytes);
         let shared = &self.heap.shared;
-        let class = strata_heap::size_class::class_of(bytes);
-        // A slot of a page this thread already holds adds no page: no limit
-        // check. Otherwise a page may be taken, within the limit.
-        let current = class.and_then(|class| self.cache.alloc_current(&shared.old, class));
         let obj = match current {
             Some(obj) => obj,
-            None if class.is_none()
+            None if strata_heap::size_class::class_of(bytes).is_none()
                 || !shared.old.within_limit(bytes + strata_heap::PAGE_BYTES) =>
             {
                 let obj = self.alloc_old(type_id, bytes)?;
