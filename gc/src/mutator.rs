@@ -527,12 +527,6 @@ impl Mutator {
         self.client_roots.len()
     }
 
-    /// Client root `index`.
-    #[inline(always)]
-    pub fn client_root(&self, index: usize) -> Address {
-        self.client_roots[index]
-    }
-
     /// Client root `index`, without the bounds check (the barriers' path).
     ///
     /// # Safety

@@ -545,11 +545,10 @@ impl AllocCache {
         }
     }
 
-    /// A slot of size class `class` from this cache's current page, or
-    /// `None` when that page has none free. No page is taken, so the
-    /// space's page count (what the heap limit bounds) does not change.
+    /// The state and start address of this cache's current page of
+    /// `class` in `space`, if it holds one.
     #[inline(always)]
-    pub fn alloc_current(&mut self, space: &OldSpace, class: usize) -> Option<Address> {
+    fn current_page(&mut self, space: &OldSpace, class: usize) -> Option<(&mut PageState, usize)> {
         let (meta, start) = self.pages[class]?;
         if self.space != space.base {
             return None;
@@ -557,7 +556,15 @@ impl AllocCache {
         // SAFETY: `meta` is the metadata of this cache's current page of
         // `class` in `space` (same base), which lives as long as the space;
         // the cache holds the page, so this thread owns its state.
-        let state: &mut PageState = unsafe { meta.as_ref().state() };
+        Some((unsafe { meta.as_ref().state() }, start))
+    }
+
+    /// A slot of size class `class` from this cache's current page, or
+    /// `None` when that page has none free. No page is taken, so the
+    /// space's page count (what the heap limit bounds) does not change.
+    #[inline(always)]
+    fn alloc_current(&mut self, space: &OldSpace, class: usize) -> Option<Address> {
+        let (state, start) = self.current_page(space, class)?;
         let slot = state.take_slot()?;
         Some(Address::from_usize(start + slot * CLASS_BYTES[class]))
     }
@@ -575,13 +582,7 @@ impl AllocCache {
     /// "Pretenuring").
     #[inline]
     pub fn take_run(&mut self, space: &OldSpace, class: usize) -> Option<(Address, Address)> {
-        let (meta, start) = self.pages[class]?;
-        if self.space != space.base {
-            return None;
-        }
-        // SAFETY: as in `alloc_current`: the cache holds the page, so this
-        // thread owns its state.
-        let state: &mut PageState = unsafe { meta.as_ref().state() };
+        let (state, start) = self.current_page(space, class)?;
         let first = state.take_slot()?;
         let end = state.run_end;
         state.cursor = end;

@@ -108,8 +108,9 @@ impl Thread {
             }
             std::thread::yield_now();
             if self.m.stop_requested() {
-                // The handles are gone (only the copies are rooted now), so a major collection may free objects that only
-                // this transaction's reads held; validating their headers
+                // The handles are gone (only the copies are rooted now), so
+                // a major collection may free objects that only this
+                // transaction's reads held; validating their headers
                 // afterwards would read freed memory. Take part in the
                 // collection and retry the transaction.
                 self.m.safepoint();
@@ -185,7 +186,6 @@ impl Thread {
             unsafe { self.m.set_rooted(slot, strata_gc::Address::NULL) };
         }
         self.m.client_roots().clear();
-        self.m.clear_old_roots();
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
         // The nursery holds only this attempt's garbage now; empty it so the
