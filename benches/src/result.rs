@@ -18,6 +18,9 @@ pub struct RunResult {
     pub major_gcs: Option<u64>,
     pub gc_pause_max_us: Option<f64>,
     pub gc_pause_p99_us: Option<f64>,
+    /// Total time in minor and in major collections (all threads' pauses).
+    pub gc_minor_seconds: Option<f64>,
+    pub gc_major_seconds: Option<f64>,
     /// "ok" or what failed.
     pub check: String,
     /// Extra series for the report (RSS over time, pause histogram).
@@ -43,6 +46,8 @@ impl RunResult {
             major_gcs: None,
             gc_pause_max_us: None,
             gc_pause_p99_us: None,
+            gc_minor_seconds: None,
+            gc_major_seconds: None,
             check: "ok".into(),
             rss_series: Vec::new(),
             pause_histogram: Vec::new(),
@@ -71,6 +76,8 @@ impl RunResult {
         self.major_gcs = Some(stats.major_collections);
         let max = stats.minor_pause_max.max(stats.major_pause_max);
         self.gc_pause_max_us = Some(max.as_secs_f64() * 1e6);
+        self.gc_minor_seconds = Some(stats.minor_time.as_secs_f64());
+        self.gc_major_seconds = Some(stats.major_time.as_secs_f64());
         let mut all: Vec<u64> = stats
             .minor_pauses_sorted_nanos
             .iter()
@@ -104,6 +111,8 @@ impl RunResult {
             "major_gcs": self.major_gcs,
             "gc_pause_max_us": self.gc_pause_max_us,
             "gc_pause_p99_us": self.gc_pause_p99_us,
+            "gc_minor_seconds": self.gc_minor_seconds,
+            "gc_major_seconds": self.gc_major_seconds,
             "check": self.check,
         })
     }
@@ -134,6 +143,8 @@ mod tests {
             "major_gcs",
             "gc_pause_max_us",
             "gc_pause_p99_us",
+            "gc_minor_seconds",
+            "gc_major_seconds",
             "check",
         ] {
             assert!(v.get(key).is_some(), "{key} missing");
