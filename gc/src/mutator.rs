@@ -84,8 +84,11 @@ pub(crate) const ALLOC_PREFETCH_BYTES: usize = 256;
 
 impl Mutator {
     pub(crate) fn new(heap: Heap) -> Result<Mutator, HeapError> {
-        let nursery = Nursery::new(heap.shared.config.nursery_bytes)
-            .map_err(|e| HeapError::Io(e.to_string()))?;
+        let nursery = Nursery::new(
+            heap.shared.config.nursery_bytes,
+            heap.shared.config.huge_pages,
+        )
+        .map_err(|e| HeapError::Io(e.to_string()))?;
         let shared = heap
             .shared
             .world

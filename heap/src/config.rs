@@ -28,6 +28,10 @@ pub struct HeapConfig {
     /// straight in the old space for a while (see `DESIGN.md`,
     /// "Pretenuring"). Default on.
     pub pretenure: bool,
+    /// Whether the old space and the nurseries ask the kernel for
+    /// transparent huge pages (see `DESIGN.md`, "Transparent huge pages").
+    /// Default on.
+    pub huge_pages: bool,
 }
 
 /// The most marking threads a major collection uses.
@@ -47,6 +51,7 @@ impl Default for HeapConfig {
             min_major_bytes: 32 << 20,
             gc_threads: 0,
             pretenure: true,
+            huge_pages: true,
         }
     }
 }
@@ -54,7 +59,8 @@ impl Default for HeapConfig {
 impl HeapConfig {
     /// The defaults, overridden by `STRATA_NURSERY_BYTES` and
     /// `STRATA_MAX_HEAP_BYTES` when set (a number of bytes, optionally with a
-    /// `K`, `M` or `G` suffix) and `STRATA_GC_THREADS` (a count).
+    /// `K`, `M` or `G` suffix), `STRATA_GC_THREADS` (a count) and
+    /// `STRATA_HUGE_PAGES` (`0` or `1`).
     pub fn from_env() -> Result<HeapConfig, ConfigError> {
         let mut config = HeapConfig::default();
         if let Ok(text) = std::env::var("STRATA_GC_THREADS") {
@@ -62,6 +68,17 @@ impl HeapConfig {
                 .trim()
                 .parse()
                 .map_err(|_| ConfigError(format!("STRATA_GC_THREADS={text:?} is not a count")))?;
+        }
+        if let Ok(text) = std::env::var("STRATA_HUGE_PAGES") {
+            config.huge_pages = match text.trim() {
+                "0" => false,
+                "1" => true,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "STRATA_HUGE_PAGES={text:?} is neither 0 nor 1"
+                    )))
+                }
+            };
         }
         if let Some(bytes) = env_bytes("STRATA_NURSERY_BYTES")? {
             config.nursery_bytes = bytes;

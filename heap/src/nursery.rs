@@ -31,10 +31,11 @@ pub struct Nursery {
 }
 
 impl Nursery {
-    /// Maps a nursery of `bytes` (rounded down to 16).
-    pub fn new(bytes: usize) -> io::Result<Nursery> {
+    /// Maps a nursery of `bytes` (rounded down to 16), advised to use huge
+    /// pages when `huge_pages`.
+    pub fn new(bytes: usize, huge_pages: bool) -> io::Result<Nursery> {
         let bytes = bytes & !15;
-        let mut map = sys::map_reserved(bytes, MappingPurpose::Nursery)?;
+        let mut map = sys::map_reserved(bytes, MappingPurpose::Nursery, huge_pages)?;
         let start = map.as_mut_ptr() as usize;
         Ok(Nursery {
             cursor: start,
@@ -142,7 +143,7 @@ mod tests {
 
     #[test]
     fn bumps_until_full_and_resets_zeroed() {
-        let mut nursery = Nursery::new(4096).unwrap();
+        let mut nursery = Nursery::new(4096, false).unwrap();
         let a = nursery.try_alloc(32, 1).unwrap();
         let b = nursery.try_alloc(48, 1).unwrap();
         assert_eq!(b.as_usize() - a.as_usize(), 32);
@@ -162,7 +163,7 @@ mod tests {
 
     #[test]
     fn a_closed_nursery_refuses_allocation_but_keeps_its_extent() {
-        let mut nursery = Nursery::new(4096).unwrap();
+        let mut nursery = Nursery::new(4096, false).unwrap();
         let a = nursery.try_alloc(32, 1).unwrap();
         nursery.close();
         assert!(nursery.is_closed());

@@ -78,10 +78,15 @@ impl OldSpace {
     pub fn new(config: &HeapConfig) -> io::Result<OldSpace> {
         let limit_pages = config.max_pages();
         let max_pages = 2 * limit_pages;
-        // One extra page lets the base be aligned to a page boundary.
-        let mut map = sys::map_reserved((max_pages + 1) * PAGE_BYTES, MappingPurpose::OldSpace)?;
+        // An extra huge page of address space lets the base be aligned to a
+        // huge-page boundary (hence to a page boundary too).
+        let mut map = sys::map_reserved(
+            max_pages * PAGE_BYTES + sys::HUGE_PAGE_BYTES,
+            MappingPurpose::OldSpace,
+            config.huge_pages,
+        )?;
         let raw = map.as_mut_ptr() as usize;
-        let base = (raw + PAGE_BYTES - 1) & !(PAGE_BYTES - 1);
+        let base = raw.next_multiple_of(sys::HUGE_PAGE_BYTES);
         let table = (0..max_pages)
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();

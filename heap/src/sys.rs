@@ -11,10 +11,16 @@ pub enum MappingPurpose {
     Nursery,
 }
 
+/// Bytes of a transparent huge page (x86-64 and aarch64 with 4 KiB pages).
+pub const HUGE_PAGE_BYTES: usize = 2 << 20;
+
 /// Maps `len` bytes of zeroed anonymous memory without reserving swap for it
 /// (`MAP_NORESERVE`): the kernel commits pages when they are first touched.
-pub fn map_reserved(len: usize, purpose: MappingPurpose) -> io::Result<MmapMut> {
-    MmapOptions::new()
+/// With `huge`, the mapping is advised `MADV_HUGEPAGE` (see `DESIGN.md`,
+/// "Transparent huge pages"); a kernel that refuses the advice (no THP
+/// support) leaves it on ordinary pages, which is not an error.
+pub fn map_reserved(len: usize, purpose: MappingPurpose, huge: bool) -> io::Result<MmapMut> {
+    let mut map = MmapOptions::new()
         .len(len)
         .no_reserve_swap()
         .map_anon()
@@ -23,7 +29,11 @@ pub fn map_reserved(len: usize, purpose: MappingPurpose) -> io::Result<MmapMut> 
                 e.kind(),
                 format!("mapping {len} bytes for {purpose:?}: {e}"),
             )
-        })
+        })?;
+    if huge {
+        advise_huge(&mut map);
+    }
+    Ok(map)
 }
 
 /// Gives the pages of `[start, start + len)` back to the operating system;
@@ -37,4 +47,72 @@ pub unsafe fn release(start: *mut u8, len: usize) {
     // anonymous mappings, where MADV_DONTNEED only drops contents.
     let rc = unsafe { libc::madvise(start.cast(), len, libc::MADV_DONTNEED) };
     debug_assert_eq!(rc, 0, "madvise({start:?}, {len}) failed");
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge(map: &mut MmapMut) {
+    // SAFETY: the range is exactly our fresh private anonymous mapping;
+    // MADV_HUGEPAGE changes how the kernel backs it, never its contents. The
+    // result is ignored on purpose: EINVAL means a kernel without THP.
+    unsafe { libc::madvise(map.as_mut_ptr().cast(), map.len(), libc::MADV_HUGEPAGE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge(_map: &mut MmapMut) {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The kernel's THP mode: the bracketed word of the `enabled` file.
+    fn thp_mode() -> Option<String> {
+        let text = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").ok()?;
+        let start = text.find('[')? + 1;
+        let end = text[start..].find(']')? + start;
+        Some(text[start..end].to_owned())
+    }
+
+    /// `AnonHugePages` (KiB) of the mapping of this process that holds `addr`.
+    fn anon_huge_kib(addr: usize) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if let Some((lo, hi)) = first.split_once('-') {
+                if let (Ok(lo), Ok(hi)) =
+                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+                {
+                    inside = (lo..hi).contains(&addr);
+                    continue;
+                }
+            }
+            if inside {
+                if let Some(rest) = line.strip_prefix("AnonHugePages:") {
+                    return rest.trim().trim_end_matches("kB").trim().parse().unwrap();
+                }
+            }
+        }
+        panic!("no mapping holds {addr:#x}");
+    }
+
+    fn touched_mapping(huge: bool) -> (MmapMut, u64) {
+        let mut map = map_reserved(8 << 20, MappingPurpose::Nursery, huge).unwrap();
+        map.fill(1);
+        let kib = anon_huge_kib(map.as_ptr() as usize);
+        (map, kib)
+    }
+
+    #[test]
+    fn huge_page_advice_is_taken_where_the_kernel_offers_it() {
+        match thp_mode().as_deref() {
+            Some("madvise") => {
+                let (_map, kib) = touched_mapping(true);
+                assert!(kib > 0, "advised mapping got no huge page");
+                let (_map, kib) = touched_mapping(false);
+                assert_eq!(kib, 0, "a mapping not advised got huge pages");
+            }
+            Some("always") => assert!(touched_mapping(true).1 > 0),
+            mode => eprintln!("THP mode {mode:?}: nothing to check"),
+        }
+    }
 }
