@@ -70,6 +70,10 @@
 //! - **Handles are arena indices.** An [`Obj`] names a client root of the
 //!   thread's mutator, which collections keep alive and update; the `'tx`
 //!   brand keeps it inside its transaction.
+//! - **No collection during a view.** A [`View`] exposes nothing that
+//!   allocates or polls a safepoint and borrows its thread for its whole
+//!   life, so the bare addresses of its [`Ref`]s neither move nor die; the
+//!   `'v` brand keeps them inside the view.
 //! - **Ownership before copy.** A transaction writes a shared anchor only
 //!   through a private copy, made after it owns the anchor; it publishes
 //!   copies only after promoting them and only while it owns their anchors.
@@ -82,6 +86,7 @@ mod object;
 mod shared;
 mod thread;
 mod tx;
+mod view;
 mod write_set;
 
 pub use error::Error;
@@ -90,3 +95,4 @@ pub use object::{GlobalRoot, Lift, Obj, Object, RefArray, Root};
 pub use strata_gc::{AllocError, GcOptions, GcStats, HeapConfig, PauseKind};
 pub use thread::Thread;
 pub use tx::Tx;
+pub use view::{Ref, View};

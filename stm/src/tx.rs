@@ -5,6 +5,7 @@
 use crate::barrier::SCAN_ENTRY;
 use crate::object::{Brand, GlobalRoot, Lift, Obj, Object, RefArray, Root};
 use crate::thread::{AbortSignal, Thread};
+use crate::view::View;
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 use strata_gc::header;
@@ -81,7 +82,7 @@ fn wrong_element<U>(i: usize, actual: u32, expected: u32) -> ! {
 /// The panic of a handle asked for as the wrong type.
 #[cold]
 #[inline(never)]
-fn wrong_type<U>(actual: u32, expected: u32) -> ! {
+pub(crate) fn wrong_type<U>(actual: u32, expected: u32) -> ! {
     panic!(
         "strata: the object is not a {} (type id {actual}, expected {expected})",
         std::any::type_name::<U>()
@@ -479,6 +480,16 @@ impl<'tx> Tx<'tx> {
         result
     }
 
+    /// Runs `f` with a read-only [`View`] of this transaction: references
+    /// ([`Ref`](crate::Ref)) that are bare addresses, valid until `f`
+    /// returns, so a traversal that only reads makes no handles. `f` cannot
+    /// allocate, write or reach this `Tx` (it is borrowed for the whole
+    /// call). See [`View`] for an example.
+    #[inline]
+    pub fn view<R>(&mut self, f: impl for<'v> FnOnce(&mut View<'v, 'tx>) -> R) -> R {
+        f(&mut View::new(&mut *self.th))
+    }
+
     /// How many handles the transaction holds (its handle arena's length):
     /// one per handle made, until the transaction or the enclosing
     /// [`Tx::scope`] ends.
@@ -502,7 +513,7 @@ impl<'tx> Tx<'tx> {
 /// # Safety
 /// `body` is the body of a live object or version of `T`'s type.
 #[inline(always)]
-unsafe fn data_ptr<T: Object>(body: Address) -> *mut T {
+pub(crate) unsafe fn data_ptr<T: Object>(body: Address) -> *mut T {
     body.offset(T::REFS * 8).as_ptr::<T>()
 }
 

@@ -1,6 +1,8 @@
 //! The soundness rules of the Rust API, shown by programs that must not
 //! compile: handles cannot leave their transaction (or handle scope) or cross
-//! transactions (or enter a scope without `lift`),
+//! transactions (or enter a scope without `lift`), references of a view
+//! cannot leave it or be read through another view, a view cannot run
+//! beside an allocation,
 //! and thread-bound handles cannot cross threads.
 
 #[test]

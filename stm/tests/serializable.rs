@@ -163,6 +163,35 @@ fn write_skew_through_scans_is_forbidden() {
     }
 }
 
+/// Write skew through views: each transaction reads both cells through a
+/// view (no handles) and withdraws from one if the sum allows.
+#[test]
+fn write_skew_through_views_is_forbidden() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    for round in 0..scaled(300) {
+        let cells = Arc::new(make_bank(&mut main, 2, 50));
+        race_two(&heap, &mut main, &cells, |tx, array, which| {
+            let sum = tx.view(|v| {
+                let array = v.enter(array);
+                (0..2)
+                    .map(|i| {
+                        let account = v.get::<Account>(array, i).unwrap();
+                        v.read(account).balance
+                    })
+                    .sum::<i64>()
+            });
+            std::thread::yield_now();
+            if sum >= 100 {
+                let target = tx.get::<Account>(array, which).unwrap();
+                tx.update(target, |a| a.balance -= 100);
+            }
+        });
+        let sum = scanned_total(&mut main, &cells);
+        assert!(sum >= 0, "round {round}: write skew committed: sum {sum}");
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Log {
     len: u64,

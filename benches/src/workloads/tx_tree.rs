@@ -1,7 +1,7 @@
 //! The tree node the transactional tree workloads share (binary-trees,
 //! gcbench, pauses): two reference slots, no data.
 
-use strata::{Obj, Object, Tx};
+use strata::{Obj, Object, Ref, Tx, View};
 
 #[derive(Clone, Copy)]
 pub struct Node;
@@ -10,7 +10,8 @@ impl Object for Node {
     const REFS: usize = 2;
 }
 
-/// Builds a complete tree of `depth` bottom-up (children before parent).
+/// Builds a complete tree of `depth`: each node is made before its
+/// subtrees, and linked to them once they are built.
 pub fn make<'tx>(tx: &mut Tx<'tx>, depth: u32) -> Obj<'tx, Node> {
     let node = tx.alloc(Node);
     if depth > 0 {
@@ -34,9 +35,17 @@ pub fn populate<'tx>(tx: &mut Tx<'tx>, depth: u32, node: Obj<'tx, Node>) {
     }
 }
 
-/// The number of nodes of the tree at `node`.
+/// The number of nodes of the tree at `node`, counted through a view (no
+/// handle per node).
 pub fn count<'tx>(tx: &mut Tx<'tx>, node: Obj<'tx, Node>) -> u64 {
-    let left = tx.get_ref::<Node, Node>(node, 0);
-    let right = tx.get_ref::<Node, Node>(node, 1);
-    1 + left.map_or(0, |l| count(tx, l)) + right.map_or(0, |r| count(tx, r))
+    tx.view(|v| {
+        let node = v.enter(node);
+        count_view(v, node)
+    })
+}
+
+fn count_view<'v>(v: &mut View<'v, '_>, node: Ref<'v, Node>) -> u64 {
+    let left = v.get_ref::<Node, Node>(node, 0);
+    let right = v.get_ref::<Node, Node>(node, 1);
+    1 + left.map_or(0, |l| count_view(v, l)) + right.map_or(0, |r| count_view(v, r))
 }
