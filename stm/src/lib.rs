@@ -80,6 +80,7 @@
 
 mod barrier;
 mod commit;
+mod data_array;
 mod error;
 mod heap;
 mod object;
@@ -91,7 +92,7 @@ mod write_set;
 
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
-pub use object::{GlobalRoot, Lift, Obj, Object, RefArray, Root};
+pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 pub use strata_gc::{AllocError, GcOptions, GcStats, HeapConfig, PauseKind};
 pub use thread::Thread;
 pub use tx::Tx;

@@ -1,6 +1,7 @@
-//! Typed objects: the [`Object`] trait for user types, the built-in
-//! [`RefArray`], transaction-scoped handles ([`Obj`]) and handles that
-//! outlive transactions ([`Root`], [`GlobalRoot`]).
+//! Typed objects: the [`Object`] trait for user types, the built-in arrays
+//! ([`RefArray`], [`DataArray`]), the [`HeapType`]s a reference can name,
+//! transaction-scoped handles ([`Obj`]) and handles that outlive
+//! transactions ([`Root`], [`GlobalRoot`]).
 //!
 //! An object's body is its reference slots (`T::REFS` words, read and written
 //! through the transaction) followed by the plain data `T`, which is copied in
@@ -40,6 +41,94 @@ pub trait Object: Copy + Send + Sync + 'static {
 /// [`Tx::alloc_array`](crate::Tx::alloc_array).
 #[derive(Debug, Clone, Copy)]
 pub enum RefArray {}
+
+/// The built-in variable-length array of plain elements (integers or
+/// floats), made zeroed by [`Tx::alloc_data`](crate::Tx::alloc_data). The
+/// collector does not scan its elements.
+///
+/// ```
+/// let heap = strata::Heap::new(strata::HeapConfig::default()).unwrap();
+/// let mut thread = heap.attach().unwrap();
+/// let sum = thread
+///     .atomically(|tx| {
+///         let samples = tx.alloc_data::<f64>(4);
+///         tx.write_data(samples, |s| s.copy_from_slice(&[0.5, 1.5, 2.0, 4.0]));
+///         tx.set_data(samples, 0, 2.5);
+///         tx.read_data(samples, |s| s.iter().sum::<f64>())
+///     })
+///     .unwrap();
+/// assert_eq!(sum, 10.0);
+/// ```
+pub struct DataArray<E> {
+    _never: std::convert::Infallible,
+    _element: PhantomData<E>,
+}
+
+/// An element type of a [`DataArray`]: a primitive integer or float, for
+/// which every bit pattern (zero in particular) is a valid value.
+pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {}
+
+macro_rules! elements {
+    ($($t:ty),*) => {
+        $(impl sealed::Sealed for $t {}
+          impl Element for $t {})*
+    };
+}
+elements!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, f32, f64);
+
+/// What a reference can point at: a user type ([`Object`]), a [`RefArray`]
+/// or a [`DataArray`]. Sealed: the three are all there is.
+pub trait HeapType: 'static + sealed::SealedHeapType {
+    #[doc(hidden)]
+    fn shape() -> sealed::Shape;
+}
+
+impl<T: Object> sealed::SealedHeapType for T {}
+impl<T: Object> HeapType for T {
+    fn shape() -> sealed::Shape {
+        sealed::Shape::Fixed {
+            refs: T::REFS,
+            data_bytes: std::mem::size_of::<T>().next_multiple_of(8),
+            align: std::mem::align_of::<T>(),
+        }
+    }
+}
+
+impl sealed::SealedHeapType for RefArray {}
+impl HeapType for RefArray {
+    fn shape() -> sealed::Shape {
+        sealed::Shape::RefArray
+    }
+}
+
+impl<E: Element> sealed::SealedHeapType for DataArray<E> {}
+impl<E: Element> HeapType for DataArray<E> {
+    fn shape() -> sealed::Shape {
+        sealed::Shape::Data {
+            elem_bytes: std::mem::size_of::<E>(),
+        }
+    }
+}
+
+/// The traits users cannot implement, and the layouts they describe.
+pub(crate) mod sealed {
+    pub trait Sealed {}
+    pub trait SealedHeapType {}
+
+    /// How a [`HeapType`](super::HeapType) is laid out in the heap.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Shape {
+        Fixed {
+            refs: usize,
+            data_bytes: usize,
+            align: usize,
+        },
+        RefArray,
+        Data {
+            elem_bytes: usize,
+        },
+    }
+}
 
 /// A handle to an object inside one transaction. `'tx` brands it with its
 /// transaction: it cannot be stored outside the closure or used in another

@@ -3,7 +3,8 @@
 
 use crate::error::Error;
 use crate::heap::Heap;
-use crate::object::{FreedRoots, GlobalRoot, Object, Root};
+use crate::object::sealed::Shape;
+use crate::object::{FreedRoots, GlobalRoot, HeapType, Object, Root};
 use crate::tx::{Conflict, Tx};
 use crate::write_set::WriteSet;
 use std::any::TypeId as RustTypeId;
@@ -110,11 +111,19 @@ pub struct Thread {
     pub(crate) tx: TxState,
     pub(crate) slot: u32,
     pub(crate) id: u64,
-    types: MixMap<RustTypeId, FixedType>,
-    last_type: Option<(RustTypeId, FixedType)>,
+    types: MixMap<RustTypeId, Registered>,
+    last_type: Option<(RustTypeId, Registered)>,
     pub(crate) ref_array: TypeId,
     pub(crate) freed_roots: FreedRoots,
     seed: u64,
+}
+
+/// A Rust type as registered with the collector: its heap type id, and
+/// for a fixed-size type its allocation type.
+#[derive(Clone, Copy)]
+struct Registered {
+    id: TypeId,
+    fixed: Option<FixedType>,
 }
 
 /// The payload a conflict unwinds the transaction's closure with.
@@ -147,66 +156,93 @@ impl Thread {
         &self.heap
     }
 
-    /// The registered type of `T`, registering it on first use.
+    /// The allocation type of `T`, registering it on first use.
     #[inline(always)]
     pub(crate) fn type_of<T: Object>(&mut self) -> FixedType {
-        let key = RustTypeId::of::<T>();
+        match self.registered::<T>().fixed {
+            Some(ty) => ty,
+            None => unreachable!("an Object is registered as a fixed type"),
+        }
+    }
+
+    /// The heap's type id of `U`, registering it on first use.
+    #[inline(always)]
+    pub(crate) fn type_id_of<U: HeapType>(&mut self) -> u32 {
+        self.registered::<U>().id.0
+    }
+
+    #[inline(always)]
+    fn registered<U: HeapType>(&mut self) -> Registered {
+        let key = RustTypeId::of::<U>();
         // Loops usually touch one type: a one-entry cache before the map.
         if let Some((last, ty)) = self.last_type {
             if last == key {
                 return ty;
             }
         }
-        self.type_of_slow::<T>()
+        self.registered_slow::<U>()
     }
 
     #[cold]
     #[inline(never)]
-    fn type_of_slow<T: Object>(&mut self) -> FixedType {
-        let key = RustTypeId::of::<T>();
+    fn registered_slow<U: HeapType>(&mut self) -> Registered {
+        let key = RustTypeId::of::<U>();
         let ty = match self.types.get(&key) {
             Some(&ty) => ty,
-            None => self.register::<T>(),
+            None => self.register::<U>(),
         };
         self.last_type = Some((key, ty));
         ty
     }
 
+    /// Registers `U` with the collector (once per heap) and caches it.
     #[cold]
-    fn register<T: Object>(&mut self) -> FixedType {
-        assert!(
-            std::mem::align_of::<T>() <= 8,
-            "strata: {} has alignment {} (at most 8 is supported)",
-            std::any::type_name::<T>(),
-            std::mem::align_of::<T>()
-        );
-        let id = *self
+    fn register<U: HeapType>(&mut self) -> Registered {
+        let shape = U::shape();
+        let name = std::any::type_name::<U>();
+        let id = match shape {
+            Shape::RefArray => self.ref_array,
+            Shape::Fixed {
+                refs,
+                data_bytes,
+                align,
+            } => {
+                assert!(
+                    align <= 8,
+                    "strata: {name} has alignment {align} (at most 8 is supported)"
+                );
+                let offsets: Vec<u32> = (0..refs as u32).map(|i| i * 8).collect();
+                self.heap_type::<U>(
+                    TypeDesc::fixed(name, refs * 8 + data_bytes).with_ref_offsets(&offsets),
+                )
+            }
+            Shape::Data { elem_bytes } => self.heap_type::<U>(TypeDesc::array(name, 0, elem_bytes)),
+        };
+        let fixed = match shape {
+            Shape::Fixed { .. } => Some(self.m.fixed_type(id).expect("just registered")),
+            _ => None,
+        };
+        let ty = Registered { id, fixed };
+        self.types.insert(RustTypeId::of::<U>(), ty);
+        ty
+    }
+
+    /// The heap's type for the Rust type `U` described by `desc`,
+    /// registered by the first thread of the heap that asks.
+    fn heap_type<U: HeapType>(&mut self, desc: TypeDesc) -> TypeId {
+        *self
             .heap
             .stm
             .type_ids
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(RustTypeId::of::<T>())
+            .entry(RustTypeId::of::<U>())
             .or_insert_with(|| {
-                let data = std::mem::size_of::<T>().next_multiple_of(8);
-                let offsets: Vec<u32> = (0..T::REFS as u32).map(|i| i * 8).collect();
                 self.heap
                     .gc
-                    .register_type(
-                        TypeDesc::fixed(std::any::type_name::<T>(), T::REFS * 8 + data)
-                            .with_ref_offsets(&offsets),
-                    )
+                    .register_type(desc)
                     .expect("a Rust type always makes a valid description")
-            });
-        let ty = self.m.fixed_type(id).expect("just registered");
-        self.types.insert(RustTypeId::of::<T>(), ty);
-        ty
-    }
-
-    /// The heap's type id of `T`, if registered.
-    pub(crate) fn type_id_of<T: Object>(&mut self) -> u32 {
-        let ty = self.type_of::<T>();
-        ty.type_id()
+            })
     }
 
     /// Runs `f` as a transaction until it commits, and returns its result.

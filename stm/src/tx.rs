@@ -3,7 +3,7 @@
 //! barriers of `barrier.rs`.
 
 use crate::barrier::SCAN_ENTRY;
-use crate::object::{Brand, GlobalRoot, Lift, Obj, Object, RefArray, Root};
+use crate::object::{Brand, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 use crate::thread::{AbortSignal, Thread};
 use crate::view::View;
 use std::marker::PhantomData;
@@ -98,14 +98,14 @@ impl<'tx> Tx<'tx> {
     }
 
     #[inline(always)]
-    fn handle<T>(&mut self, obj: Address) -> Obj<'tx, T> {
+    pub(crate) fn handle<T>(&mut self, obj: Address) -> Obj<'tx, T> {
         let roots = self.th.m.client_roots();
         roots.push(obj);
         Obj::new((roots.len() - 1) as u32)
     }
 
     #[inline(always)]
-    fn address<T>(&self, obj: Obj<'tx, T>) -> Address {
+    pub(crate) fn address<T>(&self, obj: Obj<'tx, T>) -> Address {
         // SAFETY: an `Obj` of this transaction's brand was made by `handle`,
         // and the arena does not shrink while the transaction's closure runs.
         unsafe { self.th.m.client_root_unchecked(obj.index as usize) }
@@ -169,7 +169,7 @@ impl<'tx> Tx<'tx> {
     /// # Panics
     /// If `field >= T::REFS`, or the object there is not a `U`.
     #[inline(always)]
-    pub fn get_ref<T: Object, U: Object>(
+    pub fn get_ref<T: Object, U: HeapType>(
         &mut self,
         obj: Obj<'tx, T>,
         field: usize,
@@ -203,7 +203,7 @@ impl<'tx> Tx<'tx> {
     /// # Panics
     /// If `field >= T::REFS`.
     #[inline(always)]
-    pub fn set_ref<T: Object, U: Object>(
+    pub fn set_ref<T: Object, U: HeapType>(
         &mut self,
         obj: Obj<'tx, T>,
         field: usize,
@@ -284,7 +284,7 @@ impl<'tx> Tx<'tx> {
     /// # Panics
     /// If `i` is out of bounds or the element is not a `U`.
     #[inline(always)]
-    pub fn get<U: Object>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
+    pub fn get<U: HeapType>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
         let addr = self.address(array);
         let body = self.th.readable(addr);
         // SAFETY: an array body is its length then its elements.
@@ -304,7 +304,7 @@ impl<'tx> Tx<'tx> {
     /// # Panics
     /// If `i` is out of bounds.
     #[inline]
-    pub fn set<U: Object>(
+    pub fn set<U: HeapType>(
         &mut self,
         array: Obj<'tx, RefArray>,
         i: usize,
@@ -333,7 +333,7 @@ impl<'tx> Tx<'tx> {
     }
 
     #[inline(always)]
-    fn typed_handle<U: Object>(&mut self, target: Address) -> Option<Obj<'tx, U>> {
+    fn typed_handle<U: HeapType>(&mut self, target: Address) -> Option<Obj<'tx, U>> {
         if target.is_null() {
             return None;
         }
@@ -344,7 +344,7 @@ impl<'tx> Tx<'tx> {
     /// A handle to `target` (not null) after checking that its heap type is
     /// `expected`, `U`'s.
     #[inline(always)]
-    fn checked_handle<U: Object>(&mut self, target: Address, expected: u32) -> Obj<'tx, U> {
+    fn checked_handle<U: HeapType>(&mut self, target: Address, expected: u32) -> Obj<'tx, U> {
         // SAFETY: a non-null reference in a live object is a live object.
         let actual = unsafe { header::type_id(target) };
         if actual != expected {

@@ -9,7 +9,7 @@
 //! keeps it from leaving the view. Every read goes through the read
 //! barrier, like [`Tx::read`](crate::Tx::read).
 
-use crate::object::{Brand, Obj, Object, RefArray};
+use crate::object::{Brand, HeapType, Obj, Object, RefArray};
 use crate::thread::Thread;
 use crate::tx::{data_ptr, wrong_type};
 use std::marker::PhantomData;
@@ -61,14 +61,14 @@ use strata_gc::Address;
 /// assert_eq!(total, 5050);
 /// ```
 pub struct View<'v, 'tx> {
-    th: &'v mut Thread,
+    pub(crate) th: &'v mut Thread,
     _tx: Brand<'tx>,
     _view: Brand<'v>,
 }
 
 /// A reference to an object, valid inside one [`View`] (brand `'v`).
 pub struct Ref<'v, T> {
-    addr: Address,
+    pub(crate) addr: Address,
     _view: Brand<'v>,
     _type: PhantomData<*const T>,
 }
@@ -140,7 +140,7 @@ impl<'v, 'tx> View<'v, 'tx> {
     /// # Panics
     /// If `field >= T::REFS`, or the object there is not a `U`.
     #[inline(always)]
-    pub fn get_ref<T: Object, U: Object>(
+    pub fn get_ref<T: Object, U: HeapType>(
         &mut self,
         r: Ref<'v, T>,
         field: usize,
@@ -176,7 +176,7 @@ impl<'v, 'tx> View<'v, 'tx> {
     ///
     /// # Panics
     /// If `i` is out of bounds or the element is not a `U`.
-    pub fn get<U: Object>(&mut self, array: Ref<'v, RefArray>, i: usize) -> Option<Ref<'v, U>> {
+    pub fn get<U: HeapType>(&mut self, array: Ref<'v, RefArray>, i: usize) -> Option<Ref<'v, U>> {
         let body = self.th.readable(array.addr);
         // SAFETY: an array body is its length then its elements.
         let target = unsafe {
@@ -194,7 +194,7 @@ impl<'v, 'tx> View<'v, 'tx> {
     /// `target` as a reference, after checking that its heap type is
     /// `expected` (`U`'s); `None` for null.
     #[inline(always)]
-    fn checked<U: Object>(&mut self, target: Address, expected: u32) -> Option<Ref<'v, U>> {
+    fn checked<U: HeapType>(&mut self, target: Address, expected: u32) -> Option<Ref<'v, U>> {
         if target.is_null() {
             return None;
         }

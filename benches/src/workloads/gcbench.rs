@@ -209,10 +209,7 @@ fn strata_raw(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
 
 fn strata_tx(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
     use super::tx_tree::{count as check, make, populate, Node};
-    use strata::{Heap, Object};
-    #[derive(Clone, Copy)]
-    struct Double(f64);
-    impl Object for Double {}
+    use strata::Heap;
     let heap = Heap::from_env().expect("heap configuration");
     let mut th = heap.attach().expect("attach");
     let (stretch, long, steps) = plan(max_depth);
@@ -228,15 +225,14 @@ fn strata_tx(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
             tx.root(t)
         })
         .expect("heap limit");
-    // The array: boxed doubles in a reference array (Strata has no raw
-    // double arrays in its typed API yet).
     let array = th
         .atomically(|tx| {
-            let a = tx.alloc_array(ARRAY_LEN);
-            for i in 0..ARRAY_LEN {
-                let d = tx.alloc(Double(1.0 / (i + 1) as f64));
-                tx.set(a, i, Some(d));
-            }
+            let a = tx.alloc_data::<f64>(ARRAY_LEN);
+            tx.write_data(a, |doubles| {
+                for (i, d) in doubles.iter_mut().enumerate() {
+                    *d = 1.0 / (i + 1) as f64;
+                }
+            });
             tx.root(a)
         })
         .expect("heap limit");
@@ -256,12 +252,7 @@ fn strata_tx(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
         .atomically(|tx| {
             let t = tx.get_root(&long_lived);
             let a = tx.get_root(&array);
-            let sum: f64 = (0..ARRAY_LEN)
-                .map(|i| {
-                    let d = tx.get::<Double>(a, i).expect("element");
-                    tx.read(d).0
-                })
-                .sum();
+            let sum: f64 = tx.read_data(a, |doubles| doubles.iter().sum());
             (check(tx, t), sum)
         })
         .expect("heap limit");
