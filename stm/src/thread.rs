@@ -171,6 +171,23 @@ impl Thread {
         self.registered::<U>().id.0
     }
 
+    /// The heap type id a reference read from `source`, a `T`, must have
+    /// to be a `U`. A link to the same type (lists, trees) is checked
+    /// against the source's header, which the read barrier has just read:
+    /// no lookup of `U` (the comparison of the two `TypeId`s folds away).
+    ///
+    /// # Safety
+    /// `source` is a live object of `T`'s heap type.
+    #[inline(always)]
+    pub(crate) unsafe fn ref_type_id<T: Object, U: HeapType>(&mut self, source: Address) -> u32 {
+        if RustTypeId::of::<T>() == RustTypeId::of::<U>() {
+            // SAFETY: caller's invariant.
+            unsafe { strata_gc::header::type_id(source) }
+        } else {
+            self.type_id_of::<U>()
+        }
+    }
+
     #[inline(always)]
     fn registered<U: HeapType>(&mut self) -> Registered {
         let key = RustTypeId::of::<U>();

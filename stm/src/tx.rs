@@ -186,15 +186,8 @@ impl<'tx> Tx<'tx> {
         if target.is_null() {
             return None;
         }
-        // A link to the same type (lists, trees) is checked against the
-        // source's header, which the barrier has just read: no lookup of
-        // `U`'s type id. (The comparison of the two `TypeId`s folds away.)
-        let expected = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>() {
-            // SAFETY: `addr` is a live object; an `Obj<T>` holds a `T`.
-            unsafe { header::type_id(addr) }
-        } else {
-            self.th.type_id_of::<U>()
-        };
+        // SAFETY: `addr` is a live object; an `Obj<T>` holds a `T`.
+        let expected = unsafe { self.th.ref_type_id::<T, U>(addr) };
         Some(self.checked_handle::<U>(target, expected))
     }
 

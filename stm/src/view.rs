@@ -154,14 +154,8 @@ impl<'v, 'tx> View<'v, 'tx> {
         // SAFETY: `body` is live while the view lives; slot `field` is a
         // reference slot.
         let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
-        // A link to the same type is checked against the source's header
-        // (just read by the barrier), as in `Tx::get_ref`.
-        let expected = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>() {
-            // SAFETY: `r` is a live object; a `Ref<T>` holds a `T`.
-            unsafe { header::type_id(r.addr) }
-        } else {
-            self.th.type_id_of::<U>()
-        };
+        // SAFETY: `r` is a live object; a `Ref<T>` holds a `T`.
+        let expected = unsafe { self.th.ref_type_id::<T, U>(r.addr) };
         self.checked(target, expected)
     }
 
