@@ -171,6 +171,50 @@ impl Thread {
         self.registered::<U>().id.0
     }
 
+    /// Reference slot `field` of `source` (a `T`) as this transaction sees
+    /// it, checked to be null or a `U`.
+    ///
+    /// # Panics
+    /// If `field >= T::REFS`, or the object there is not a `U`.
+    ///
+    /// # Safety
+    /// `source` is a live object of `T`'s heap type held by the running
+    /// transaction.
+    #[inline(always)]
+    pub(crate) unsafe fn ref_slot<T: Object, U: HeapType>(
+        &mut self,
+        source: Address,
+        field: usize,
+    ) -> Option<Address> {
+        assert!(
+            field < T::REFS,
+            "strata: reference slot {field} of a type with {}",
+            T::REFS
+        );
+        let body = self.readable(source);
+        // SAFETY: `body` is the body of `source` or of a version of it, live
+        // while the transaction runs; slot `field` is a reference slot.
+        let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
+        if target.is_null() {
+            return None;
+        }
+        // SAFETY: caller's invariant.
+        let expected = unsafe { self.ref_type_id::<T, U>(source) };
+        Some(self.checked::<U>(target, expected))
+    }
+
+    /// `target` (not null), after checking that its heap type is
+    /// `expected` (`U`'s).
+    #[inline(always)]
+    pub(crate) fn checked<U: HeapType>(&self, target: Address, expected: u32) -> Address {
+        // SAFETY: a non-null reference in a live object is a live object.
+        let actual = unsafe { strata_gc::header::type_id(target) };
+        if actual != expected {
+            crate::tx::wrong_type::<U>(actual, expected);
+        }
+        target
+    }
+
     /// The heap type id a reference read from `source`, a `T`, must have
     /// to be a `U`. A link to the same type (lists, trees) is checked
     /// against the source's header, which the read barrier has just read:
@@ -179,7 +223,7 @@ impl Thread {
     /// # Safety
     /// `source` is a live object of `T`'s heap type.
     #[inline(always)]
-    pub(crate) unsafe fn ref_type_id<T: Object, U: HeapType>(&mut self, source: Address) -> u32 {
+    unsafe fn ref_type_id<T: Object, U: HeapType>(&mut self, source: Address) -> u32 {
         if RustTypeId::of::<T>() == RustTypeId::of::<U>() {
             // SAFETY: caller's invariant.
             unsafe { strata_gc::header::type_id(source) }

@@ -174,21 +174,11 @@ impl<'tx> Tx<'tx> {
         obj: Obj<'tx, T>,
         field: usize,
     ) -> Option<Obj<'tx, U>> {
-        assert!(
-            field < T::REFS,
-            "strata: reference slot {field} of a type with {}",
-            T::REFS
-        );
         let addr = self.address(obj);
-        let body = self.th.readable(addr);
-        // SAFETY: `body` is live; slot `field` is a reference slot.
-        let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
-        if target.is_null() {
-            return None;
-        }
-        // SAFETY: `addr` is a live object; an `Obj<T>` holds a `T`.
-        let expected = unsafe { self.th.ref_type_id::<T, U>(addr) };
-        Some(self.checked_handle::<U>(target, expected))
+        // SAFETY: `addr` is a live object the transaction holds; an
+        // `Obj<T>` holds a `T`.
+        let target = unsafe { self.th.ref_slot::<T, U>(addr, field) }?;
+        Some(self.handle(target))
     }
 
     /// Sets reference slot `field` of `obj` to `value`.
@@ -331,19 +321,8 @@ impl<'tx> Tx<'tx> {
             return None;
         }
         let expected = self.th.type_id_of::<U>();
-        Some(self.checked_handle::<U>(target, expected))
-    }
-
-    /// A handle to `target` (not null) after checking that its heap type is
-    /// `expected`, `U`'s.
-    #[inline(always)]
-    fn checked_handle<U: HeapType>(&mut self, target: Address, expected: u32) -> Obj<'tx, U> {
-        // SAFETY: a non-null reference in a live object is a live object.
-        let actual = unsafe { header::type_id(target) };
-        if actual != expected {
-            wrong_type::<U>(actual, expected);
-        }
-        self.handle(target)
+        let target = self.th.checked::<U>(target, expected);
+        Some(self.handle(target))
     }
 
     /// Keeps `obj` alive past this transaction, on this thread. If this

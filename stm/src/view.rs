@@ -11,9 +11,8 @@
 
 use crate::object::{Brand, HeapType, Obj, Object, RefArray};
 use crate::thread::Thread;
-use crate::tx::{data_ptr, wrong_type};
+use crate::tx::data_ptr;
 use std::marker::PhantomData;
-use strata_gc::header;
 use strata_gc::Address;
 
 /// A read-only view of a transaction, given by
@@ -145,18 +144,9 @@ impl<'v, 'tx> View<'v, 'tx> {
         r: Ref<'v, T>,
         field: usize,
     ) -> Option<Ref<'v, U>> {
-        assert!(
-            field < T::REFS,
-            "strata: reference slot {field} of a type with {}",
-            T::REFS
-        );
-        let body = self.th.readable(r.addr);
-        // SAFETY: `body` is live while the view lives; slot `field` is a
-        // reference slot.
-        let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
-        // SAFETY: `r` is a live object; a `Ref<T>` holds a `T`.
-        let expected = unsafe { self.th.ref_type_id::<T, U>(r.addr) };
-        self.checked(target, expected)
+        // SAFETY: `r` is a live object the transaction holds; a `Ref<T>`
+        // holds a `T`.
+        unsafe { self.th.ref_slot::<T, U>(r.addr, field) }.map(Ref::new)
     }
 
     /// The length of an array.
@@ -181,22 +171,10 @@ impl<'v, 'tx> View<'v, 'tx> {
             );
             body.offset(8 + i * 8).as_ptr::<Address>().read()
         };
-        let expected = self.th.type_id_of::<U>();
-        self.checked(target, expected)
-    }
-
-    /// `target` as a reference, after checking that its heap type is
-    /// `expected` (`U`'s); `None` for null.
-    #[inline(always)]
-    fn checked<U: HeapType>(&mut self, target: Address, expected: u32) -> Option<Ref<'v, U>> {
         if target.is_null() {
             return None;
         }
-        // SAFETY: a non-null reference in a live object is a live object.
-        let actual = unsafe { header::type_id(target) };
-        if actual != expected {
-            wrong_type::<U>(actual, expected);
-        }
-        Some(Ref::new(target))
+        let expected = self.th.type_id_of::<U>();
+        Some(Ref::new(self.th.checked::<U>(target, expected)))
     }
 }
