@@ -28,15 +28,19 @@ pub fn make<'tx>(tx: &mut Tx<'tx>, depth: u32) -> Obj<'tx, Node> {
     node
 }
 
-/// Fills an allocated node's children top-down (parent before children).
+/// Fills an allocated node's children top-down (parent before children),
+/// in a handle scope per level like [`make`].
 pub fn populate<'tx>(tx: &mut Tx<'tx>, depth: u32, node: Obj<'tx, Node>) {
     if depth > 0 {
-        let left = tx.alloc(Node);
-        let right = tx.alloc(Node);
-        tx.set_ref(node, 0, Some(left));
-        tx.set_ref(node, 1, Some(right));
-        populate(tx, depth - 1, left);
-        populate(tx, depth - 1, right);
+        tx.scope(|tx, lift| {
+            let node = lift.lift(node);
+            let left = tx.alloc(Node);
+            let right = tx.alloc(Node);
+            tx.set_ref(node, 0, Some(left));
+            tx.set_ref(node, 1, Some(right));
+            populate(tx, depth - 1, left);
+            populate(tx, depth - 1, right);
+        });
     }
 }
 
