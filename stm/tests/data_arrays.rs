@@ -208,3 +208,36 @@ fn readers_never_see_a_half_written_small_array() {
 fn readers_never_see_a_half_written_large_array() {
     readers_never_see_a_half_written_array(zealous_heap(), 4096);
 }
+
+/// Reference arrays can be held in reference slots too (any `HeapType`),
+/// and a slot read as the wrong kind of array panics.
+#[test]
+fn reference_arrays_in_slots() {
+    let heap = zealous_heap();
+    let mut th = heap.attach().unwrap();
+    let balance = th
+        .atomically(|tx| {
+            let accounts = tx.alloc_array(2);
+            let a = tx.alloc(Account { balance: 7 });
+            tx.set(accounts, 1, Some(a));
+            let holder = tx.alloc(Holder { _tag: 0 });
+            tx.set_ref(holder, 0, Some(accounts));
+            for _ in 0..5000 {
+                tx.alloc(Holder { _tag: 2 });
+            }
+            let accounts = tx.get_ref::<Holder, RefArray>(holder, 0).unwrap();
+            let a = tx.get::<Account>(accounts, 1).unwrap();
+            tx.read(a).balance
+        })
+        .unwrap();
+    assert_eq!(balance, 7);
+    let wrong = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        th.atomically(|tx| {
+            let accounts = tx.alloc_array(2);
+            let holder = tx.alloc(Holder { _tag: 0 });
+            tx.set_ref(holder, 0, Some(accounts));
+            let _ = tx.get_ref::<Holder, DataArray<u64>>(holder, 0);
+        })
+    }));
+    assert!(wrong.is_err(), "a RefArray was taken for a DataArray");
+}
