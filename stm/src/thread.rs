@@ -203,6 +203,49 @@ impl Thread {
         Some(self.checked::<U>(target, expected))
     }
 
+    /// The length of the reference array `array` (its version this
+    /// transaction sees).
+    ///
+    /// # Safety
+    /// `array` is a live `RefArray` held by the running transaction.
+    #[inline(always)]
+    pub(crate) unsafe fn array_len(&mut self, array: Address) -> usize {
+        let body = self.readable(array);
+        // SAFETY: an array body starts with its length.
+        unsafe { body.as_ptr::<u64>().read() as usize }
+    }
+
+    /// Element `i` of the reference array `array` as this transaction sees
+    /// it, checked to be null or a `U`.
+    ///
+    /// # Panics
+    /// If `i` is out of bounds or the element is not a `U`.
+    ///
+    /// # Safety
+    /// `array` is a live `RefArray` held by the running transaction.
+    #[inline(always)]
+    pub(crate) unsafe fn element<U: HeapType>(
+        &mut self,
+        array: Address,
+        i: usize,
+    ) -> Option<Address> {
+        let body = self.readable(array);
+        // SAFETY: an array body is its length then its elements.
+        let target = unsafe {
+            let len = body.as_ptr::<u64>().read() as usize;
+            assert!(
+                i < len,
+                "strata: index {i} out of bounds of an array of {len}"
+            );
+            body.offset(8 + i * 8).as_ptr::<Address>().read()
+        };
+        if target.is_null() {
+            return None;
+        }
+        let expected = self.type_id_of::<U>();
+        Some(self.checked::<U>(target, expected))
+    }
+
     /// `target` (not null), after checking that its heap type is
     /// `expected` (`U`'s).
     #[inline(always)]

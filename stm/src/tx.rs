@@ -203,9 +203,8 @@ impl<'tx> Tx<'tx> {
     /// The length of an array.
     pub fn len(&mut self, array: Obj<'tx, RefArray>) -> usize {
         let addr = self.address(array);
-        let body = self.th.readable(addr);
-        // SAFETY: an array body starts with its length.
-        unsafe { body.as_ptr::<u64>().read() as usize }
+        // SAFETY: `addr` is a live array the transaction holds.
+        unsafe { self.th.array_len(addr) }
     }
 
     /// Calls `f(i, value)` with the value of every element of `array` in
@@ -269,17 +268,9 @@ impl<'tx> Tx<'tx> {
     #[inline(always)]
     pub fn get<U: HeapType>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
         let addr = self.address(array);
-        let body = self.th.readable(addr);
-        // SAFETY: an array body is its length then its elements.
-        let target = unsafe {
-            let len = body.as_ptr::<u64>().read() as usize;
-            assert!(
-                i < len,
-                "strata: index {i} out of bounds of an array of {len}"
-            );
-            body.offset(8 + i * 8).as_ptr::<Address>().read()
-        };
-        self.typed_handle::<U>(target)
+        // SAFETY: `addr` is a live array the transaction holds.
+        let target = unsafe { self.th.element::<U>(addr, i) }?;
+        Some(self.handle(target))
     }
 
     /// Sets element `i` of an array.
@@ -313,16 +304,6 @@ impl<'tx> Tx<'tx> {
         // `value` is a live object this transaction holds; the barrier
         // records old-to-young.
         unsafe { self.th.m.write_ref_slot(dest, body.offset(offset), value) };
-    }
-
-    #[inline(always)]
-    fn typed_handle<U: HeapType>(&mut self, target: Address) -> Option<Obj<'tx, U>> {
-        if target.is_null() {
-            return None;
-        }
-        let expected = self.th.type_id_of::<U>();
-        let target = self.th.checked::<U>(target, expected);
-        Some(self.handle(target))
     }
 
     /// Keeps `obj` alive past this transaction, on this thread. If this

@@ -151,9 +151,8 @@ impl<'v, 'tx> View<'v, 'tx> {
 
     /// The length of an array.
     pub fn len(&mut self, array: Ref<'v, RefArray>) -> usize {
-        let body = self.th.readable(array.addr);
-        // SAFETY: an array body starts with its length.
-        unsafe { body.as_ptr::<u64>().read() as usize }
+        // SAFETY: a `Ref<RefArray>` is a live array the transaction holds.
+        unsafe { self.th.array_len(array.addr) }
     }
 
     /// Element `i` of an array, as an object of type `U`.
@@ -161,20 +160,7 @@ impl<'v, 'tx> View<'v, 'tx> {
     /// # Panics
     /// If `i` is out of bounds or the element is not a `U`.
     pub fn get<U: HeapType>(&mut self, array: Ref<'v, RefArray>, i: usize) -> Option<Ref<'v, U>> {
-        let body = self.th.readable(array.addr);
-        // SAFETY: an array body is its length then its elements.
-        let target = unsafe {
-            let len = body.as_ptr::<u64>().read() as usize;
-            assert!(
-                i < len,
-                "strata: index {i} out of bounds of an array of {len}"
-            );
-            body.offset(8 + i * 8).as_ptr::<Address>().read()
-        };
-        if target.is_null() {
-            return None;
-        }
-        let expected = self.th.type_id_of::<U>();
-        Some(Ref::new(self.th.checked::<U>(target, expected)))
+        // SAFETY: a `Ref<RefArray>` is a live array the transaction holds.
+        unsafe { self.th.element::<U>(array.addr, i) }.map(Ref::new)
     }
 }
