@@ -165,6 +165,28 @@ impl Mutator {
         }
     }
 
+    /// [`Mutator::alloc_fixed`] for a caller that knows the object size
+    /// (header included) at compile time, such as a host allocating its
+    /// own structs: with `bytes` a constant, the inlined fast path bumps and
+    /// zeroes by constants instead of dispatching on the size.
+    ///
+    /// # Panics
+    /// If `bytes` is not `ty`'s [`FixedType::object_bytes`].
+    #[inline(always)]
+    pub fn alloc_fixed_sized(
+        &mut self,
+        ty: FixedType,
+        bytes: usize,
+    ) -> Result<Address, AllocError> {
+        if ty.bytes != bytes {
+            wrong_size(ty, bytes);
+        }
+        match self.nursery.try_alloc(bytes, ty.id) {
+            Some(obj) => Ok(obj),
+            None => self.alloc_slow(ty.id, bytes),
+        }
+    }
+
     /// Allocates a zeroed object of type `ty` (an array type gets length 0).
     pub fn alloc(&mut self, ty: TypeId) -> Result<Address, AllocError> {
         self.alloc_array(ty, 0)
@@ -760,6 +782,15 @@ impl Mutator {
 /// collection) write the same reference count.
 fn private_copy(heap: &Heap) -> Arc<Vec<Arc<TypeInfo>>> {
     Arc::new(heap.shared.types.snapshot().to_vec())
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_size(ty: FixedType, bytes: usize) -> ! {
+    panic!(
+        "strata: type {} has objects of {} bytes, not {bytes}",
+        ty.id, ty.bytes
+    )
 }
 
 fn strata_heap_lookup(types: &[Arc<TypeInfo>], id: u32) -> Option<&Arc<TypeInfo>> {

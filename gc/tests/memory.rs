@@ -67,6 +67,27 @@ fn bad_requests_are_errors() {
 }
 
 #[test]
+fn a_size_known_at_compile_time_must_be_the_types() {
+    let heap = zealous_heap(64 << 10, 16 << 20);
+    let mut m = heap.attach().unwrap();
+    let node = node_type(&heap, &mut m);
+    assert_eq!(node.object_bytes(), 48);
+    // Through the nursery, then (nursery full) a minor collection and on.
+    for _ in 0..10_000 {
+        let obj = m.alloc_fixed_sized(node, 48).unwrap();
+        // SAFETY: `obj` is a fresh node of 48 bytes: a 32-byte body.
+        let body = unsafe { strata_gc::header::body(obj).as_ptr::<[u64; 4]>().read() };
+        assert_eq!(body, [0; 4]);
+    }
+    let wrong = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.alloc_fixed_sized(node, 32)
+    }));
+    let message = wrong.unwrap_err();
+    let message = message.downcast_ref::<String>().unwrap();
+    assert!(message.contains("48 bytes, not 32"), "{message}");
+}
+
+#[test]
 fn out_of_memory_after_a_major_collection_and_the_heap_stays_usable() {
     let heap = zealous_heap(64 << 10, 4 << 20);
     let mut m = heap.attach().unwrap();

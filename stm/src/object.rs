@@ -88,10 +88,23 @@ impl<T: Object> HeapType for T {
     fn shape() -> sealed::Shape {
         sealed::Shape::Fixed {
             refs: T::REFS,
-            data_bytes: std::mem::size_of::<T>().next_multiple_of(8),
+            data_bytes: data_bytes::<T>(),
             align: std::mem::align_of::<T>(),
         }
     }
+}
+
+/// Bytes of `T`'s data in a body (after its reference slots).
+const fn data_bytes<T: Object>() -> usize {
+    std::mem::size_of::<T>().next_multiple_of(8)
+}
+
+/// Bytes of one object of `T`, header included, as the collector computes
+/// them for the type [`HeapType::shape`] registers: known at compile time,
+/// so that allocation bumps and zeroes by constants
+/// (`Mutator::alloc_fixed_sized` checks it against the registration).
+pub(crate) const fn object_bytes<T: Object>() -> usize {
+    strata_gc::header::align_up(strata_gc::header::HEADER_BYTES + T::REFS * 8 + data_bytes::<T>())
 }
 
 impl sealed::SealedHeapType for RefArray {}

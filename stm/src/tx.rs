@@ -119,7 +119,7 @@ impl<'tx> Tx<'tx> {
         let obj = self
             .th
             .m
-            .alloc_fixed(ty)
+            .alloc_fixed_sized(ty, const { crate::object::object_bytes::<T>() })
             .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
         // SAFETY: `obj` is a fresh object of `T`'s type: REFS slots then `T`.
         unsafe { data_ptr::<T>(header::body(obj)).write(value) };

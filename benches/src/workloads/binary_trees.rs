@@ -179,9 +179,13 @@ mod strata_raw {
     use super::*;
     use strata_gc::{Address, FixedType, Heap, Mutator, TypeDesc};
 
+    /// A node: a 16-byte header and two references (a size the host knows
+    /// at compile time).
+    const NODE_BYTES: usize = 32;
+
     fn make(m: &mut Mutator, ty: FixedType, d: u32) -> Address {
         if d == 0 {
-            return m.alloc_fixed(ty).expect("heap limit");
+            return m.alloc_fixed_sized(ty, NODE_BYTES).expect("heap limit");
         }
         let left = make(m, ty, d - 1);
         // SAFETY: `left` is current; the shadow stack keeps it across the
@@ -190,7 +194,7 @@ mod strata_raw {
         let right = make(m, ty, d - 1);
         // SAFETY: as above.
         unsafe { m.push_root(right) };
-        let node = m.alloc_fixed(ty).expect("heap limit");
+        let node = m.alloc_fixed_sized(ty, NODE_BYTES).expect("heap limit");
         let right = m.pop_root().expect("pushed");
         let left = m.pop_root().expect("pushed");
         // SAFETY: `node` is fresh; offsets 0 and 8 are its reference slots.

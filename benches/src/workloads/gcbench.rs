@@ -140,7 +140,8 @@ fn boehm(_max_depth: u32) -> (u64, f64) {
 fn strata_raw(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
     use strata_gc::{Address, FixedType, Heap, Mutator, TypeDesc};
     fn make(m: &mut Mutator, ty: FixedType, d: u32) -> Address {
-        let node = m.alloc_fixed(ty).expect("heap limit");
+        // A node is a 16-byte header and two references.
+        let node = m.alloc_fixed_sized(ty, 32).expect("heap limit");
         if d == 0 {
             return node;
         }
