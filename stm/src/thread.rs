@@ -112,7 +112,10 @@ pub struct Thread {
     pub(crate) slot: u32,
     pub(crate) id: u64,
     types: MixMap<RustTypeId, Registered>,
-    last_type: Option<(RustTypeId, Registered)>,
+    /// The type looked up last (a one-entry cache before `types`); at
+    /// first a key no heap type has, so that the hit test is one
+    /// comparison of keys.
+    last_type: (RustTypeId, Registered),
     pub(crate) ref_array: TypeId,
     pub(crate) freed_roots: FreedRoots,
     seed: u64,
@@ -125,6 +128,10 @@ struct Registered {
     id: TypeId,
     fixed: Option<FixedType>,
 }
+
+/// The key [`Thread`]'s type cache starts with: not a [`HeapType`], so
+/// no lookup matches it.
+enum NotAHeapType {}
 
 /// The payload a conflict unwinds the transaction's closure with.
 pub(crate) struct AbortSignal(pub Conflict);
@@ -144,7 +151,13 @@ impl Thread {
             slot,
             id,
             types: MixMap::default(),
-            last_type: None,
+            last_type: (
+                RustTypeId::of::<NotAHeapType>(),
+                Registered {
+                    id: TypeId(0),
+                    fixed: None,
+                },
+            ),
             ref_array,
             freed_roots: FreedRoots::default(),
             seed: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
@@ -279,10 +292,9 @@ impl Thread {
     fn registered<U: HeapType>(&mut self) -> Registered {
         let key = RustTypeId::of::<U>();
         // Loops usually touch one type: a one-entry cache before the map.
-        if let Some((last, ty)) = self.last_type {
-            if last == key {
-                return ty;
-            }
+        let (last, ty) = self.last_type;
+        if last == key {
+            return ty;
         }
         self.registered_slow::<U>()
     }
@@ -295,7 +307,7 @@ impl Thread {
             Some(&ty) => ty,
             None => self.register::<U>(),
         };
-        self.last_type = Some((key, ty));
+        self.last_type = (key, ty);
         ty
     }
 
