@@ -183,14 +183,8 @@ impl crate::Mutator {
         let id = unsafe { header::type_id(anchor) };
         // Every version of an object has the same body size (arrays keep
         // their length), so the anchor's tells the record's.
-        // Looked up in place: cloning the shared `Arc<TypeInfo>` on every
-        // first write would make threads contend on its reference count.
-        if self.types.get((id as usize).wrapping_sub(1)).is_none() {
-            self.type_info(id)?;
-        }
-        let info = &self.types[id as usize - 1];
         // SAFETY: as above.
-        let body_bytes = unsafe { info.body_bytes(anchor) };
+        let body_bytes = unsafe { self.type_ref(id)?.body_bytes(anchor) };
         let bytes = header::align_up(header::VERSION_HEADER_BYTES + body_bytes);
         let record = self.alloc_old_uninit(id, bytes, VERSION)?;
         // SAFETY: `record` is fresh and `bytes` long; `anchor` is live and

@@ -443,6 +443,36 @@ impl<'tx> Tx<'tx> {
         f(&mut View::new(&mut *self.th))
     }
 
+    /// Runs `f` outside the heap, so that collections other threads need
+    /// do not wait for this transaction while `f` waits (I/O in an
+    /// inevitable transaction, a channel, a sleep). `f` cannot reach this
+    /// `Tx`, so it cannot touch heap objects; the transaction's handles,
+    /// snapshot and ownership are kept.
+    ///
+    /// ```
+    /// #[derive(Clone, Copy)]
+    /// struct Line {
+    ///     number: u64,
+    /// }
+    /// impl strata::Object for Line {}
+    ///
+    /// let heap = strata::Heap::new(strata::HeapConfig::default()).unwrap();
+    /// let mut thread = heap.attach().unwrap();
+    /// let number = thread
+    ///     .atomically(|tx| {
+    ///         tx.become_inevitable();
+    ///         let line = tx.alloc(Line { number: 1 });
+    ///         // Irreversible work that may wait: collections go on meanwhile.
+    ///         tx.blocking(|| println!("line {}", 1));
+    ///         tx.read(line).number
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(number, 1);
+    /// ```
+    pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.th.m.blocking(f)
+    }
+
     /// How many handles the transaction holds (its handle arena's length):
     /// one per handle made, until the transaction or the enclosing
     /// [`Tx::scope`] ends.

@@ -281,7 +281,8 @@ fn long_transaction(pretenure: bool) -> strata::GcStats {
     })
     .unwrap();
     let mut t = heap.attach().unwrap();
-    let n = scaled(200_000);
+    // Never scaled down: the list must outgrow the nursery.
+    let n = scaled(200_000).max(200_000);
     let head = t
         .atomically(|tx| {
             let mut head = tx.alloc(Node { value: 0 });
@@ -358,6 +359,46 @@ fn out_of_memory_in_a_transaction_is_an_error_and_nothing_shows() {
 }
 
 #[test]
+fn a_transaction_waiting_outside_the_heap_lets_a_major_collection_run() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let bank = Arc::new(make_bank(&mut main, 4, 10));
+    let (go, wait_go) = std::sync::mpsc::channel::<()>();
+    let (collected, wait_collected) = std::sync::mpsc::channel::<u64>();
+    let collector = {
+        let heap = heap.clone();
+        std::thread::spawn(move || {
+            let mut t = heap.attach().unwrap();
+            t.blocking(|| wait_go.recv().unwrap());
+            // Stops the world: it would wait for `main` forever if `main`
+            // waited inside its transaction without leaving the heap.
+            t.collect();
+            collected.send(t.gc_stats().major_collections).unwrap();
+        })
+    };
+    let majors_before = main.gc_stats().major_collections;
+    let (seen, majors) = main
+        .atomically(|tx| {
+            let young = tx.alloc(Node { value: 77 });
+            let array = tx.get_global(&bank);
+            let a = tx.get::<Account>(array, 0).unwrap();
+            tx.update(a, |a| a.balance += 5);
+            let majors = tx.blocking(|| {
+                go.send(()).unwrap();
+                wait_collected.recv().unwrap()
+            });
+            // The young object was promoted (privately) and the private
+            // copy kept through the collection.
+            (tx.read(young).value as i64 + tx.read(a).balance, majors)
+        })
+        .unwrap();
+    assert!(majors > majors_before, "{majors} after {majors_before}");
+    assert_eq!(seen, 77 + 15);
+    main.blocking(|| collector.join().unwrap());
+    assert_eq!(total(&mut main, &bank), 45);
+}
+
+#[test]
 fn a_large_object_made_by_a_transaction_is_private_until_it_commits() {
     // Arrays over a quarter of the nursery are made straight in the old
     // space; they must be private (written in place, invisible to others)
@@ -398,44 +439,48 @@ fn a_large_object_made_by_a_transaction_is_private_until_it_commits() {
         .unwrap();
     let big = t.global(&big);
     let expected = (n + n.div_ceil(3)) as i64;
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let mut other = heap.attach().unwrap();
-            let sum = other
-                .atomically(|tx| {
-                    let big = tx.get_global(&big);
-                    let len = tx.len(big);
-                    (0..len)
-                        .map(|i| {
-                            let a = tx.get::<Account>(big, i).unwrap();
-                            tx.read(a).balance
-                        })
-                        .sum::<i64>()
-                })
-                .unwrap();
-            assert_eq!(sum, expected);
-            // Published, so no longer private: another thread's aborted
-            // write to it must not show.
-            let aborted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                other.atomically(|tx| {
-                    let big = tx.get_global(&big);
-                    tx.set::<Account>(big, 1, None);
-                    panic!("abort the write");
-                })
-            }));
-            assert!(aborted.is_err());
-            let first = other
-                .atomically(|tx| {
-                    let big = tx.get_global(&big);
-                    tx.get::<Account>(big, 1).map(|a| tx.read(a).balance)
-                })
-                .unwrap();
-            assert_eq!(
-                first,
-                Some(1),
-                "an aborted write to a published object showed"
-            );
-        });
+    // `t` waits for the other thread outside the heap: a major collection
+    // that thread starts (STRATA_GC_ZEAL) must not wait for `t`.
+    t.blocking(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut other = heap.attach().unwrap();
+                let sum = other
+                    .atomically(|tx| {
+                        let big = tx.get_global(&big);
+                        let len = tx.len(big);
+                        (0..len)
+                            .map(|i| {
+                                let a = tx.get::<Account>(big, i).unwrap();
+                                tx.read(a).balance
+                            })
+                            .sum::<i64>()
+                    })
+                    .unwrap();
+                assert_eq!(sum, expected);
+                // Published, so no longer private: another thread's aborted
+                // write to it must not show.
+                let aborted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    other.atomically(|tx| {
+                        let big = tx.get_global(&big);
+                        tx.set::<Account>(big, 1, None);
+                        panic!("abort the write");
+                    })
+                }));
+                assert!(aborted.is_err());
+                let first = other
+                    .atomically(|tx| {
+                        let big = tx.get_global(&big);
+                        tx.get::<Account>(big, 1).map(|a| tx.read(a).balance)
+                    })
+                    .unwrap();
+                assert_eq!(
+                    first,
+                    Some(1),
+                    "an aborted write to a published object showed"
+                );
+            });
+        })
     });
 }
 

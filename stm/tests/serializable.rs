@@ -126,10 +126,13 @@ fn an_element_changed_after_a_scan_aborts_the_scanner() {
             let mut sum = 0;
             tx.for_each_value::<Account>(array, |_, a| sum += a.unwrap().balance);
             if attempts == 1 {
-                // The writer commits between our scan and our commit (it
-                // allocates one version record: no collection waits for us).
-                go.send(()).unwrap();
-                wait_committed.recv().unwrap();
+                // The writer commits between our scan and our commit; we
+                // wait outside the heap, so that a collection its commit
+                // starts (STRATA_GC_ZEAL) does not wait for us.
+                tx.blocking(|| {
+                    go.send(()).unwrap();
+                    wait_committed.recv().unwrap();
+                });
             }
             let cell = tx.get_global(&audit);
             tx.write(cell, Cell { value: sum });
