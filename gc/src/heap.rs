@@ -8,7 +8,9 @@ use crate::stats::{GcStats, Stats};
 use crate::world::World;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use strata_heap::{Address, HeapConfig, OldSpace, TypeDesc, TypeError, TypeId, TypeRegistry};
+use strata_heap::{
+    Address, HeapConfig, Nursery, OldSpace, TypeDesc, TypeError, TypeId, TypeRegistry,
+};
 
 /// Checks a build or a test can turn on to make rare paths common.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,6 +54,44 @@ pub(crate) struct HeapShared {
     pub next_major_bytes: AtomicUsize,
     /// Unique per heap, so that handles can tell heaps apart.
     pub id: u64,
+    /// Nurseries of detached threads, empty, kept for the next threads
+    /// that attach (see `DESIGN.md`, "Idle nurseries").
+    pub idle_nurseries: Mutex<Vec<Nursery>>,
+    /// How many idle nurseries are kept: one per core, at most 8.
+    pub idle_nursery_limit: usize,
+}
+
+impl HeapShared {
+    /// An idle nursery, if one is kept.
+    pub fn take_idle_nursery(&self) -> Option<Nursery> {
+        self.idle_nurseries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+    }
+
+    /// Keeps the empty nursery of a detaching thread for the next thread,
+    /// or unmaps it when enough are kept.
+    pub fn keep_idle_nursery(&self, nursery: Nursery) {
+        let mut idle = self
+            .idle_nurseries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.idle_nursery_limit {
+            idle.push(nursery);
+        }
+    }
+
+    /// Unmaps every idle nursery.
+    pub fn release_idle_nurseries(&self) {
+        let released = std::mem::take(
+            &mut *self
+                .idle_nurseries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        drop(released);
+    }
 }
 
 /// A garbage-collected heap. Clone it to share it between threads; each
@@ -89,6 +129,10 @@ impl Heap {
                 world: World::default(),
                 globals: Mutex::new(Vec::new()),
                 id: NEXT_HEAP_ID.fetch_add(1, Ordering::Relaxed),
+                idle_nurseries: Mutex::new(Vec::new()),
+                idle_nursery_limit: std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .min(8),
             }),
         })
     }

@@ -66,6 +66,9 @@ impl Mutator {
             Retain::Nothing => 0,
             Retain::Allowance => next.saturating_sub(in_use) / strata_heap::PAGE_BYTES,
         });
+        if let Retain::Nothing = retain {
+            heap.release_idle_nurseries();
+        }
         if heap.options.verify {
             // SAFETY: the world is still stopped.
             if let Err(problem) = unsafe { crate::verify::verify_heap(&heap, &types) } {

@@ -84,11 +84,14 @@ pub(crate) const ALLOC_PREFETCH_BYTES: usize = 256;
 
 impl Mutator {
     pub(crate) fn new(heap: Heap) -> Result<Mutator, HeapError> {
-        let nursery = Nursery::new(
-            heap.shared.config.nursery_bytes,
-            heap.shared.config.huge_pages,
-        )
-        .map_err(|e| HeapError::Io(e.to_string()))?;
+        let nursery = match heap.shared.take_idle_nursery() {
+            Some(nursery) => nursery,
+            None => Nursery::new(
+                heap.shared.config.nursery_bytes,
+                heap.shared.config.huge_pages,
+            )
+            .map_err(|e| HeapError::Io(e.to_string()))?,
+        };
         let shared = heap
             .shared
             .world
@@ -820,5 +823,10 @@ impl Drop for Mutator {
         let shared = self.heap.shared.clone();
         shared.old.release_cache(&mut self.cache);
         shared.world.detach(&self.shared);
+        let mut nursery = self.nursery.take();
+        // SAFETY: the last minor collection above left the nursery empty,
+        // and this thread allocates no more.
+        unsafe { nursery.recycle() };
+        shared.keep_idle_nursery(nursery);
     }
 }

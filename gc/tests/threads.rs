@@ -143,3 +143,36 @@ fn four_threads_pretenure_through_major_collections() {
     }
     assert!(heap.stats().pretenured_bytes > 1 << 20);
 }
+
+#[test]
+fn a_detached_threads_nursery_serves_the_next_thread_open_and_clean() {
+    let heap = zealous_heap(64 << 10, 64 << 20);
+    let first_young = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut m = heap.attach().unwrap();
+            let node = node_type(&heap, &mut m);
+            let first = m.alloc_fixed(node).unwrap();
+            // New objects would be private (a transaction running).
+            m.track_promotions(true);
+            let mut next = 0;
+            // A tree of 128 KiB outgrows the 64 KiB nursery: the thread
+            // pretenures, its nursery closed, when it detaches.
+            let tree = build(&mut m, node, 11, &mut next);
+            assert_eq!(checksum(&m, tree), expected(11, 0));
+            assert!(heap.stats().pretenured_bytes > 0);
+            first.as_usize()
+        })
+        .join()
+        .unwrap()
+    });
+    let mut m = heap.attach().unwrap();
+    let node = node_type(&heap, &mut m);
+    let obj = m.alloc_fixed(node).unwrap();
+    assert_eq!(obj.as_usize(), first_young, "the nursery was not reused");
+    assert!(m.is_young(obj), "the reused nursery is closed");
+    // SAFETY: `obj` is a fresh node: its body is zeroed.
+    let body = unsafe { strata_gc::header::body(obj).as_ptr::<[u64; 3]>().read() };
+    assert_eq!(body, [0; 3]);
+    // SAFETY: as above.
+    assert!(!unsafe { strata_gc::header::has_flag(obj, strata_gc::header::PRIVATE) });
+}

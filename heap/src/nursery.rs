@@ -27,7 +27,8 @@ pub struct Nursery {
     size: usize,
     /// Flags every new object's header starts with.
     flags: u64,
-    _map: MmapMut,
+    /// The mapping (none for [`Nursery::take`]'s empty leftover).
+    _map: Option<MmapMut>,
 }
 
 impl Nursery {
@@ -43,8 +44,37 @@ impl Nursery {
             start,
             size: bytes,
             flags: 0,
-            _map: map,
+            _map: Some(map),
         })
+    }
+
+    /// Moves this nursery out (to keep it for another thread: see
+    /// `DESIGN.md`, "Idle nurseries"), leaving an empty one that owns no
+    /// memory, refuses every allocation and contains no address.
+    pub fn take(&mut self) -> Nursery {
+        std::mem::replace(
+            self,
+            Nursery {
+                cursor: 0,
+                limit: 0,
+                start: 0,
+                size: 0,
+                flags: 0,
+                _map: None,
+            },
+        )
+    }
+
+    /// Makes an empty nursery ready for a new thread: open, no header
+    /// flags. Its old contents need no clearing (allocation zeroes each
+    /// body).
+    ///
+    /// # Safety
+    /// No live object is in the nursery (as for [`Nursery::reset`]).
+    pub unsafe fn recycle(&mut self) {
+        self.cursor = self.start;
+        self.limit = self.start + self.size;
+        self.flags = 0;
     }
 
     /// Allocates `bytes` (16-aligned) of zeroed memory and writes a header
