@@ -52,6 +52,13 @@ impl Thread {
     /// at commit.
     #[inline]
     pub(crate) fn readable(&mut self, obj: Address) -> Address {
+        self.readable_word(obj).0
+    }
+
+    /// [`Thread::readable`], with the header word of `obj` it read (its
+    /// type id, for a caller that checks a reference against it).
+    #[inline]
+    pub(crate) fn readable_word(&mut self, obj: Address) -> (Address, u64) {
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
         // One test sends the common shared, unowned object down the straight
@@ -59,10 +66,10 @@ impl Thread {
         // everything this transaction made.
         if word & (PRIVATE | OWNER_MASK) != 0 {
             if word & PRIVATE != 0 {
-                return obj.offset(HEADER_BYTES);
+                return (obj.offset(HEADER_BYTES), word);
             }
             if let Some(copy) = self.readable_owned(obj, word) {
-                return copy;
+                return (copy, word);
             }
         }
         // Consecutive reads of one object are recorded once.
@@ -71,7 +78,7 @@ impl Thread {
         }
         // SAFETY: `obj` is a live anchor; the versions our snapshot sees are
         // kept by the collector (our snapshot is part of its horizon).
-        unsafe { visible_body(obj, self.tx.snapshot) }
+        (unsafe { visible_body(obj, self.tx.snapshot) }, word)
     }
 
     /// Whether a scan of `array` reads a committed version of it (neither

@@ -204,15 +204,14 @@ impl Thread {
             "strata: reference slot {field} of a type with {}",
             T::REFS
         );
-        let body = self.readable(source);
+        let (body, word) = self.readable_word(source);
         // SAFETY: `body` is the body of `source` or of a version of it, live
         // while the transaction runs; slot `field` is a reference slot.
         let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
         if target.is_null() {
             return None;
         }
-        // SAFETY: caller's invariant.
-        let expected = unsafe { self.ref_type_id::<T, U>(source) };
+        let expected = self.ref_type_id::<T, U>(word);
         Some(self.checked::<U>(target, expected))
     }
 
@@ -271,18 +270,15 @@ impl Thread {
         target
     }
 
-    /// The heap type id a reference read from `source`, a `T`, must have
-    /// to be a `U`. A link to the same type (lists, trees) is checked
-    /// against the source's header, which the read barrier has just read:
-    /// no lookup of `U` (the comparison of the two `TypeId`s folds away).
-    ///
-    /// # Safety
-    /// `source` is a live object of `T`'s heap type.
+    /// The heap type id a reference read from `source`, a `T` whose header
+    /// word is `word`, must have to be a `U`. A link to the same type
+    /// (lists, trees) is checked against the source's type, from the header
+    /// word the read barrier has just loaded: no lookup of `U` (the
+    /// comparison of the two `TypeId`s folds away) and no second load.
     #[inline(always)]
-    unsafe fn ref_type_id<T: Object, U: HeapType>(&mut self, source: Address) -> u32 {
+    fn ref_type_id<T: Object, U: HeapType>(&mut self, word: u64) -> u32 {
         if RustTypeId::of::<T>() == RustTypeId::of::<U>() {
-            // SAFETY: caller's invariant.
-            unsafe { strata_gc::header::type_id(source) }
+            (word & strata_gc::header::TYPE_MASK) as u32
         } else {
             self.type_id_of::<U>()
         }
