@@ -456,17 +456,27 @@ impl Mutator {
     /// Stores `value` at byte `offset` of `obj`'s body, with the write
     /// barrier.
     ///
+    /// Like [`Mutator::read_ref`], it takes the body to follow the two-word
+    /// header without reading the header to find out.
+    ///
     /// # Safety
-    /// `obj` is a live object (or version record) reachable by this thread,
-    /// `offset` one of its type's reference slots, and no other thread
-    /// accesses it concurrently; `value` is null or a live object reachable
-    /// by this thread. If `obj` is old and other threads can reach it,
-    /// storing a young `value` would let them see this thread's nursery: the
-    /// caller must not (the transactional layer never does).
+    /// `obj` is a live object reachable by this thread (not a version
+    /// record: writers of those use [`Mutator::write_ref_slot`]), `offset`
+    /// one of its type's reference slots, and no other thread accesses it
+    /// concurrently; `value` is null or a live object reachable by this
+    /// thread. If `obj` is old and other threads can reach it, storing a
+    /// young `value` would let them see this thread's nursery: the caller
+    /// must not (the transactional layer never does).
     #[inline(always)]
     pub unsafe fn write_ref(&mut self, obj: Address, offset: usize, value: Address) {
-        // SAFETY: caller's invariant.
-        unsafe { self.write_ref_slot(obj, header::body(obj).offset(offset), value) };
+        debug_assert!(
+            // SAFETY: caller's invariant.
+            !unsafe { header::has_flag(obj, header::VERSION) },
+            "write_ref on a version record"
+        );
+        // SAFETY: caller's invariant: an ordinary object's body follows its
+        // two-word header.
+        unsafe { self.write_ref_slot(obj, obj.offset(header::HEADER_BYTES + offset), value) };
     }
 
     /// [`Mutator::write_ref`] for a caller that has the address of the
