@@ -501,7 +501,15 @@ impl OldSpace {
 
 impl Drop for OldSpace {
     fn drop(&mut self) {
-        for entry in self.table.iter() {
+        // Only pages below the high-water mark were ever used: the rest of
+        // the table (one entry per page of the reservation, 1 MiB for the
+        // default 8 GiB) was never touched, and reading it would fault it in.
+        let used = self
+            .allocator
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .high_water;
+        for entry in self.table[..used].iter() {
             let ptr = entry.load(Ordering::Relaxed);
             if !ptr.is_null() {
                 // SAFETY: created by `Box::into_raw` in `page_or_create`.
