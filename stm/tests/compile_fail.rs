@@ -2,8 +2,8 @@
 //! compile: handles cannot leave their transaction (or handle scope) or cross
 //! transactions (or enter a scope without `lift`), references of a view
 //! cannot leave it or be read through another view, a view cannot run
-//! beside an allocation,
-//! and thread-bound handles cannot cross threads.
+//! beside an allocation, a wait outside the heap (`Tx::blocking`) cannot
+//! reach the transaction, and thread-bound handles cannot cross threads.
 
 #[test]
 fn api_misuse_does_not_compile() {
