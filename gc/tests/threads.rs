@@ -1,6 +1,7 @@
 //! Four threads on two cores allocate while major collections run: all
 //! reach the safepoint, nothing reachable is lost; blocked threads do not
-//! hold collections up; global roots are shared across threads.
+//! hold collections up; global roots are shared across threads; nurseries
+//! pass from detaching threads to attaching ones.
 
 mod common;
 use common::*;
@@ -175,4 +176,31 @@ fn a_detached_threads_nursery_serves_the_next_thread_open_and_clean() {
     assert_eq!(body, [0; 3]);
     // SAFETY: as above.
     assert!(!unsafe { strata_gc::header::has_flag(obj, strata_gc::header::PRIVATE) });
+}
+
+#[test]
+fn threads_attach_and_detach_while_collections_run() {
+    // Nurseries pass from detaching threads to attaching ones while others
+    // allocate and collect; every tree a thread builds stays whole.
+    let heap = zealous_heap(64 << 10, 256 << 20);
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let heap = &heap;
+            s.spawn(move || {
+                for round in 0..40u64 {
+                    let mut m = heap.attach().unwrap();
+                    let node = node_type(heap, &mut m);
+                    let mut next = (t << 40) | (round << 20);
+                    let start = next;
+                    let tree = build(&mut m, node, 6 + (round % 4) as u32, &mut next);
+                    assert_eq!(checksum(&m, tree), expected(6 + (round % 4) as u32, start));
+                    if round % 8 == t {
+                        m.collect_major();
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(heap.attached_threads(), 0);
+    assert!(heap.stats().major_collections > 10);
 }
