@@ -575,6 +575,11 @@ impl Mutator {
         self.client_roots.len()
     }
 
+    /// Capacity of the client-root list (see [`Mutator::shrink_buffers`]).
+    pub fn client_roots_capacity(&self) -> usize {
+        self.client_roots.capacity()
+    }
+
     /// Client root `index`, without the bounds check (the barriers' path).
     ///
     /// # Safety
@@ -786,6 +791,19 @@ impl Mutator {
     pub fn take_promoted(&mut self, into: &mut Vec<Address>) {
         into.clear();
         std::mem::swap(into, &mut self.promoted_log);
+    }
+
+    /// Gives back the spare capacity of this thread's working lists (the
+    /// handle arena, old roots, promotion log, remembered set, the minor
+    /// collection's work list) beyond `keep` entries each: they keep the
+    /// largest size they reached, which one huge transaction or collection
+    /// can make megabytes.
+    pub fn shrink_buffers(&mut self, keep: usize) {
+        self.client_roots.shrink_to(keep);
+        self.old_roots.shrink_to(keep);
+        self.promoted_log.shrink_to(keep);
+        self.remembered.shrink_to(keep);
+        self.worklist.shrink_to(keep);
     }
 
     /// This heap's statistics, with this thread's batched counts included.

@@ -9,6 +9,12 @@ use strata_gc::header::{self, OWNER_MASK, PRIVATE};
 use strata_gc::versions::publish_version;
 use strata_gc::Address;
 
+/// Every this many attempts a thread trims its working lists.
+const TRIM_EVERY: u32 = 256;
+
+/// Entries each working list keeps when trimmed (32 KiB of addresses).
+pub(crate) const KEEP_ENTRIES: usize = 4096;
+
 impl Thread {
     /// Starts an attempt: snapshot, cleared sets, promotion tracking on.
     pub(crate) fn begin(&mut self, inevitable: bool) {
@@ -216,6 +222,24 @@ impl Thread {
         self.tx.active = false;
         self.tx.inevitable = false;
         self.m.set_snapshot(None);
+        self.tx.since_trim += 1;
+        if self.tx.since_trim == TRIM_EVERY {
+            self.trim_buffers();
+        }
+    }
+
+    /// Gives back what the working lists of a large transaction left them
+    /// beyond [`KEEP_ENTRIES`] each (see `DESIGN.md`, "Working lists").
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn trim_buffers(&mut self) {
+        self.tx.since_trim = 0;
+        self.tx.read_set.shrink_to(KEEP_ENTRIES);
+        self.tx.write_set.shrink_to(KEEP_ENTRIES);
+        self.tx.roots_made.shrink_to(KEEP_ENTRIES);
+        self.tx.root_undo.shrink_to(KEEP_ENTRIES);
+        self.tx.promoted.shrink_to(KEEP_ENTRIES);
+        self.m.shrink_buffers(KEEP_ENTRIES);
     }
 
     /// Clears `PRIVATE` on the objects promoted during the transaction: they
@@ -263,5 +287,58 @@ impl Thread {
         if self.tx.inevitable {
             self.heap.stm.inevitable.store(0, Ordering::SeqCst);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Heap, HeapConfig, Object};
+
+    #[derive(Clone, Copy)]
+    struct Cell {
+        value: u64,
+    }
+    impl Object for Cell {}
+
+    #[test]
+    fn a_large_transactions_lists_are_trimmed_within_256_attempts() {
+        let heap = Heap::new(HeapConfig::default()).unwrap();
+        let mut t = heap.attach().unwrap();
+        let n = 100_000;
+        let array = t
+            .atomically(|tx| {
+                let array = tx.alloc_array(n);
+                for i in 0..n {
+                    let cell = tx.alloc(Cell { value: 1 });
+                    tx.set(array, i, Some(cell));
+                }
+                tx.root(array)
+            })
+            .unwrap();
+        // One read per cell: the read set grows to 100,000 entries.
+        let sum = t
+            .atomically(|tx| {
+                let array = tx.get_root(&array);
+                (0..n)
+                    .map(|i| {
+                        let cell = tx.get::<Cell>(array, i).unwrap();
+                        tx.read(cell).value
+                    })
+                    .sum::<u64>()
+            })
+            .unwrap();
+        assert_eq!(sum, n as u64);
+        assert!(t.tx.read_set.capacity() >= n);
+        assert!(t.m.client_roots_capacity() >= n);
+        for _ in 0..TRIM_EVERY {
+            t.atomically(|tx| {
+                let array = tx.get_root(&array);
+                tx.len(array)
+            })
+            .unwrap();
+        }
+        assert!(t.tx.read_set.capacity() <= KEEP_ENTRIES);
+        assert!(t.m.client_roots_capacity() <= KEEP_ENTRIES);
     }
 }

@@ -68,6 +68,8 @@ pub(crate) struct TxState {
     pub allocated_at_start: u64,
     pub commits: u64,
     pub aborts: u64,
+    /// Attempts ended since the working lists were last trimmed.
+    pub since_trim: u32,
 }
 
 static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);

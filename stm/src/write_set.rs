@@ -63,6 +63,12 @@ impl WriteSet {
         self.entries.is_empty()
     }
 
+    /// Gives back capacity beyond `keep` entries (the set is empty).
+    pub fn shrink_to(&mut self, keep: usize) {
+        self.entries.shrink_to(keep);
+        self.index.shrink_to(keep);
+    }
+
     pub fn clear(&mut self) {
         self.entries.clear();
         if self.indexed > 0 {
