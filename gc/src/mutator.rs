@@ -137,8 +137,7 @@ impl Mutator {
     /// The registered type `id`, refreshing this thread's copy of the
     /// registry when it is older than the type.
     pub fn type_info(&mut self, id: u32) -> Result<Arc<TypeInfo>, AllocError> {
-        self.type_ref(id)?;
-        Ok(self.types[id as usize - 1].clone())
+        self.type_ref(id).cloned()
     }
 
     /// [`Mutator::type_info`] borrowed in place. Allocation paths use this:
@@ -147,13 +146,11 @@ impl Mutator {
     /// type contend on its reference count (and costs two atomic
     /// read-modify-writes even on one thread).
     #[inline]
-    pub(crate) fn type_ref(&mut self, id: u32) -> Result<&TypeInfo, AllocError> {
+    pub(crate) fn type_ref(&mut self, id: u32) -> Result<&Arc<TypeInfo>, AllocError> {
         if strata_heap_lookup(&self.types, id).is_none() {
             self.types = private_copy(&self.heap);
         }
-        strata_heap_lookup(&self.types, id)
-            .map(|info| &**info)
-            .ok_or(AllocError::UnknownType(id))
+        strata_heap_lookup(&self.types, id).ok_or(AllocError::UnknownType(id))
     }
 
     /// Checks that `ty` is a registered fixed-size type, for
@@ -172,10 +169,7 @@ impl Mutator {
     /// Allocates a zeroed object of a fixed-size type: the inlined fast path.
     #[inline(always)]
     pub fn alloc_fixed(&mut self, ty: FixedType) -> Result<Address, AllocError> {
-        match self.nursery.try_alloc(ty.bytes, ty.id) {
-            Some(obj) => Ok(obj),
-            None => self.alloc_slow(ty.id, ty.bytes),
-        }
+        self.alloc_fixed_sized(ty, ty.bytes)
     }
 
     /// [`Mutator::alloc_fixed`] for a caller that knows the object size

@@ -72,8 +72,9 @@ impl Nursery {
     /// # Safety
     /// No live object is in the nursery (as for [`Nursery::reset`]).
     pub unsafe fn recycle(&mut self) {
-        self.cursor = self.start;
-        self.limit = self.start + self.size;
+        // SAFETY: caller's invariant.
+        unsafe { self.reset() };
+        self.open();
         self.flags = 0;
     }
 

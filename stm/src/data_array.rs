@@ -4,7 +4,7 @@
 //! shared array copies the whole array at its first write.
 
 use crate::object::{DataArray, Element, Obj};
-use crate::tx::Tx;
+use crate::tx::{out_of_bounds, Tx};
 use crate::view::{Ref, View};
 use crate::AllocError;
 use strata_gc::Address;
@@ -20,6 +20,19 @@ unsafe fn elements<'a, E: Element>(body: Address) -> &'a [E] {
     unsafe {
         let len = body.as_ptr::<u64>().read() as usize;
         std::slice::from_raw_parts(body.offset(8).as_ptr::<E>(), len)
+    }
+}
+
+/// [`elements`], to change them.
+///
+/// # Safety
+/// As for [`elements`], and the array is private to the running transaction
+/// (made by it, or its private copy), borrowed by nobody else for `'a`.
+unsafe fn elements_mut<'a, E: Element>(body: Address) -> &'a mut [E] {
+    // SAFETY: caller's invariant, as in `elements`.
+    unsafe {
+        let len = body.as_ptr::<u64>().read() as usize;
+        std::slice::from_raw_parts_mut(body.offset(8).as_ptr::<E>(), len)
     }
 }
 
@@ -87,13 +100,9 @@ impl<'tx> Tx<'tx> {
     ) -> R {
         let (_, body) = self.th.writable(array.index);
         // SAFETY: `body` is private to this transaction (the array it made,
-        // or its private copy) and nothing moves it while `f` runs; its
-        // elements are a valid `[E]`.
-        let elements = unsafe {
-            let len = body.as_ptr::<u64>().read() as usize;
-            std::slice::from_raw_parts_mut(body.offset(8).as_ptr::<E>(), len)
-        };
-        f(elements)
+        // or its private copy) and nothing moves it while `f` runs (the
+        // transaction is borrowed: nothing allocates).
+        f(unsafe { elements_mut::<E>(body) })
     }
 }
 
@@ -124,10 +133,4 @@ impl<'v> View<'v, '_> {
         // view cannot write, and no collection runs meanwhile).
         unsafe { elements::<E>(body) }
     }
-}
-
-#[cold]
-#[inline(never)]
-fn out_of_bounds(i: usize, len: usize) -> ! {
-    panic!("strata: index {i} out of bounds of an array of {len}")
 }

@@ -43,8 +43,7 @@ impl Heap {
 
     /// A heap configured from the environment (`STRATA_NURSERY_BYTES`,
     /// `STRATA_MAX_HEAP_BYTES`, `STRATA_GC_THREADS`, `STRATA_HUGE_PAGES`,
-    /// `STRATA_VERIFY`,
-    /// `STRATA_GC_ZEAL`, `STRATA_GC_PARALLEL_ZEAL`).
+    /// `STRATA_VERIFY`, `STRATA_GC_ZEAL`, `STRATA_GC_PARALLEL_ZEAL`).
     pub fn from_env() -> Result<Heap, Error> {
         Heap::new(HeapConfig::from_env().map_err(strata_gc::HeapError::from)?)
     }

@@ -4,7 +4,7 @@
 use crate::error::Error;
 use crate::heap::Heap;
 use crate::object::sealed::Shape;
-use crate::object::{FreedRoots, GlobalRoot, HeapType, Object, Root};
+use crate::object::{FreedRoots, GlobalRoot, HeapType, Obj, Object, Root};
 use crate::tx::{Conflict, Tx};
 use crate::write_set::WriteSet;
 use std::any::TypeId as RustTypeId;
@@ -180,6 +180,15 @@ impl Thread {
         }
     }
 
+    /// A new handle (next entry of the handle arena) to `obj`, a live
+    /// object the running transaction holds, with the caller's brand.
+    #[inline(always)]
+    pub(crate) fn handle<'tx, T>(&mut self, obj: Address) -> Obj<'tx, T> {
+        let roots = self.m.client_roots();
+        roots.push(obj);
+        Obj::new((roots.len() - 1) as u32)
+    }
+
     /// The heap's type id of `U`, registering it on first use.
     #[inline(always)]
     pub(crate) fn type_id_of<U: HeapType>(&mut self) -> u32 {
@@ -247,10 +256,9 @@ impl Thread {
         // SAFETY: an array body is its length then its elements.
         let target = unsafe {
             let len = body.as_ptr::<u64>().read() as usize;
-            assert!(
-                i < len,
-                "strata: index {i} out of bounds of an array of {len}"
-            );
+            if i >= len {
+                crate::tx::out_of_bounds(i, len);
+            }
             body.offset(8 + i * 8).as_ptr::<Address>().read()
         };
         if target.is_null() {

@@ -79,6 +79,13 @@ fn wrong_element<U>(i: usize, actual: u32, expected: u32) -> ! {
     )
 }
 
+/// The panic of an array index at or past the array's length.
+#[cold]
+#[inline(never)]
+pub(crate) fn out_of_bounds(i: usize, len: usize) -> ! {
+    panic!("strata: index {i} out of bounds of an array of {len}")
+}
+
 /// The panic of a handle asked for as the wrong type.
 #[cold]
 #[inline(never)]
@@ -99,9 +106,7 @@ impl<'tx> Tx<'tx> {
 
     #[inline(always)]
     pub(crate) fn handle<T>(&mut self, obj: Address) -> Obj<'tx, T> {
-        let roots = self.th.m.client_roots();
-        roots.push(obj);
-        Obj::new((roots.len() - 1) as u32)
+        self.th.handle(obj)
     }
 
     #[inline(always)]
@@ -285,10 +290,9 @@ impl<'tx> Tx<'tx> {
         value: Option<Obj<'tx, U>>,
     ) {
         let len = self.len(array);
-        assert!(
-            i < len,
-            "strata: index {i} out of bounds of an array of {len}"
-        );
+        if i >= len {
+            out_of_bounds(i, len);
+        }
         self.store_ref(array.index, 8 + i * 8, value.map(|v| v.index));
     }
 

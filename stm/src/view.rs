@@ -119,9 +119,7 @@ impl<'v, 'tx> View<'v, 'tx> {
     /// A handle of the transaction to the object, to keep after the view
     /// ends (one arena entry, as for any handle).
     pub fn handle<T>(&mut self, r: Ref<'v, T>) -> Obj<'tx, T> {
-        let roots = self.th.m.client_roots();
-        roots.push(r.addr);
-        Obj::new((roots.len() - 1) as u32)
+        self.th.handle(r.addr)
     }
 
     /// The value of the object as the transaction sees it.
