@@ -241,10 +241,16 @@ fn strata_tx(max_depth: u32, result: &mut RunResult) -> (u64, f64) {
         for _ in 0..iterations {
             total += th
                 .atomically(|tx| {
-                    let top_down = tx.alloc(Node);
-                    populate(tx, d, top_down);
+                    // Each tree is counted and dropped before the next is
+                    // built, as in the other runtimes: a handle scope ends
+                    // the top-down tree's handle.
+                    let top_down = tx.scope(|tx, _| {
+                        let top_down = tx.alloc(Node);
+                        populate(tx, d, top_down);
+                        check(tx, top_down)
+                    });
                     let bottom_up = make(tx, d);
-                    check(tx, top_down) + check(tx, bottom_up)
+                    top_down + check(tx, bottom_up)
                 })
                 .expect("heap limit");
         }
