@@ -160,12 +160,24 @@ impl<'tx> Tx<'tx> {
         unsafe { data_ptr::<T>(body).write(value) };
     }
 
-    /// Reads, changes and writes back the value of `obj`.
+    /// Reads, changes and writes back the value of `obj`. If `f` panics,
+    /// nothing is written.
+    ///
+    /// One write barrier and no read: the first write to a shared object
+    /// copies its newest version (see `DESIGN.md`, "Barriers"), which is
+    /// what a read would see, and the object is not added to the read set.
     #[inline]
     pub fn update<T: Object, R>(&mut self, obj: Obj<'tx, T>, f: impl FnOnce(&mut T) -> R) -> R {
-        let mut value = self.read(obj);
+        let (_, body) = self.th.writable(obj.index);
+        // SAFETY: `body` is private to this transaction (the object itself,
+        // or this transaction's copy of it) and holds a `T`; `f` cannot
+        // reach the heap, so nothing moves it meanwhile.
+        let data = unsafe { data_ptr::<T>(body) };
+        // SAFETY: as above.
+        let mut value = unsafe { data.read() };
         let result = f(&mut value);
-        self.write(obj, value);
+        // SAFETY: as above.
+        unsafe { data.write(value) };
         result
     }
 

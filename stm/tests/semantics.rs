@@ -43,6 +43,77 @@ fn a_panic_aborts_the_transaction_and_propagates() {
     assert_eq!(total(&mut t, &bank), 41);
 }
 
+/// `Tx::update` writes without reading first (see `DESIGN.md`, "Barriers"):
+/// an object another transaction changed after our snapshot is copied at
+/// its newest version (the snapshot extends, nothing read having changed),
+/// so the update commits at the first attempt and adds to the newer value.
+/// A read before the write would have recorded the older version and
+/// failed the extension.
+#[test]
+fn an_update_after_a_concurrent_commit_extends_instead_of_aborting() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let bank = std::sync::Arc::new(make_bank(&mut main, 4, 10));
+    let (go, wait_go) = std::sync::mpsc::channel::<()>();
+    let (committed, wait_committed) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let (heap, bank) = (heap.clone(), bank.clone());
+        std::thread::spawn(move || {
+            let mut t = heap.attach().unwrap();
+            t.blocking(|| wait_go.recv().unwrap());
+            t.atomically(|tx| {
+                let array = tx.get_global(&bank);
+                let account = tx.get::<Account>(array, 1).unwrap();
+                tx.update(account, |a| a.balance += 1000);
+            })
+            .unwrap();
+            committed.send(()).unwrap();
+        })
+    };
+    let mut attempts = 0;
+    main.atomically(|tx| {
+        attempts += 1;
+        let array = tx.get_global(&bank);
+        let account = tx.get::<Account>(array, 1).unwrap();
+        if attempts == 1 {
+            tx.blocking(|| {
+                go.send(()).unwrap();
+                wait_committed.recv().unwrap();
+            });
+        }
+        tx.update(account, |a| a.balance += 1);
+    })
+    .unwrap();
+    main.blocking(|| writer.join().unwrap());
+    assert_eq!(attempts, 1, "the update aborted instead of extending");
+    assert_eq!(total(&mut main, &bank), 40 + 1000 + 1);
+}
+
+/// A closure given to `Tx::update` that panics after changing its value
+/// writes nothing, even when the panic is caught inside the transaction.
+#[test]
+fn an_update_whose_closure_panics_writes_nothing() {
+    let heap = plain_heap();
+    let mut t = heap.attach().unwrap();
+    let bank = make_bank(&mut t, 2, 10);
+    let seen = t
+        .atomically(|tx| {
+            let array = tx.get_global(&bank);
+            let a = tx.get::<Account>(array, 0).unwrap();
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tx.update(a, |a| {
+                    a.balance = 999;
+                    panic!("half-way");
+                })
+            }));
+            assert!(caught.is_err());
+            tx.read(a).balance
+        })
+        .unwrap();
+    assert_eq!(seen, 10, "the panicking update wrote");
+    assert_eq!(total(&mut t, &bank), 20);
+}
+
 #[test]
 fn callbacks_run_on_the_outcome() {
     let heap = plain_heap();
