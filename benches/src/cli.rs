@@ -1,10 +1,11 @@
 //! The command line: `WORKLOAD [--runtime a,b] [--threads 1,2] [--seconds S]
-//! [--json] [workload options]`.
+//! [--rounds N] [--json] [workload options]`.
 
 use std::collections::BTreeMap;
 
 pub const USAGE: &str = "usage: strata-bench WORKLOAD [--runtime a,b,...] [--threads 1,2,...] \
-[--seconds S] [--json] [workload options]
+[--seconds S] [--rounds N] [--json] [workload options]
+  --rounds N: run every configuration N times, round-robin, and report its median run
 workloads:
   binary-trees --depth D                 runtimes: strata, strata-raw, box, arena, boehm
   gcbench [--max-depth D]                runtimes: strata, strata-raw, box, boehm
@@ -13,7 +14,7 @@ workloads:
                                          runtimes: strata, libitm, stm-core, rwlock
   churn --live-mb M                      runtimes: strata
   pauses                                 runtimes: strata
-  suite                                  short runs of all of the above, table and report";
+  suite [--rounds N]                     short runs of all of the above, table and report";
 
 /// Parsed arguments.
 #[derive(Debug, Clone)]
@@ -22,6 +23,9 @@ pub struct Args {
     pub runtimes: Option<Vec<String>>,
     pub threads: Vec<usize>,
     pub seconds: f64,
+    /// How many times each configuration runs (round-robin over the
+    /// runtimes and thread counts); its median run is reported.
+    pub rounds: usize,
     pub json: bool,
     pub options: BTreeMap<String, String>,
 }
@@ -37,6 +41,7 @@ impl Args {
             runtimes: None,
             threads: vec![1],
             seconds: 2.0,
+            rounds: 1,
             json: false,
             options: BTreeMap::new(),
         };
@@ -66,6 +71,13 @@ impl Args {
                         .ok()
                         .filter(|s: &f64| *s > 0.0)
                         .ok_or(format!("--seconds {value:?}: a positive number"))?
+                }
+                "rounds" => {
+                    args.rounds = value
+                        .parse()
+                        .ok()
+                        .filter(|&n: &usize| n > 0)
+                        .ok_or(format!("--rounds {value:?}: a positive whole number"))?
                 }
                 _ => {
                     args.options.insert(name.to_owned(), value);
@@ -140,5 +152,17 @@ mod tests {
         assert!(parse("bank --threads 0").is_err());
         assert!(parse("bank --seconds").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn rounds_are_a_positive_count_defaulting_to_one() {
+        assert_eq!(parse("bank").unwrap().rounds, 1);
+        assert_eq!(parse("bank --rounds 5").unwrap().rounds, 5);
+        assert!(parse("bank --rounds 0").is_err());
+        assert!(parse("bank --rounds two").is_err());
+        assert!(!parse("bank --rounds 3")
+            .unwrap()
+            .options
+            .contains_key("rounds"));
     }
 }

@@ -28,6 +28,9 @@ pub struct RunResult {
     pub pause_histogram: Vec<u64>,
     /// Live bytes after the last major collection (churn).
     pub live_bytes: Option<u64>,
+    /// With `--rounds N` (N > 1): the throughput of every round, in the
+    /// order run; this result is the median round's.
+    pub round_ops_per_sec: Vec<f64>,
 }
 
 impl RunResult {
@@ -52,6 +55,7 @@ impl RunResult {
             rss_series: Vec::new(),
             pause_histogram: Vec::new(),
             live_bytes: None,
+            round_ops_per_sec: Vec::new(),
         }
     }
 
@@ -114,6 +118,8 @@ impl RunResult {
             "gc_minor_seconds": self.gc_minor_seconds,
             "gc_major_seconds": self.gc_major_seconds,
             "check": self.check,
+            "rounds": (!self.round_ops_per_sec.is_empty()).then_some(self.round_ops_per_sec.len()),
+            "round_ops_per_sec": (!self.round_ops_per_sec.is_empty()).then_some(&self.round_ops_per_sec),
         })
     }
 }

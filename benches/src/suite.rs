@@ -1,7 +1,9 @@
 //! `suite`: short versions of every workload with every available runtime
 //! (about two minutes on two cores), a table with each figure and Strata's
 //! ratio to each peer, and an HTML report with SVG charts under
-//! `target/strata-report/`.
+//! `target/strata-report/`. `suite --rounds N` runs every configuration N
+//! times round-robin and reports medians (N times as long): on a noisy
+//! machine one run of each can put a slow stretch on one runtime only.
 
 use crate::cli::Args;
 use crate::report;
@@ -47,6 +49,7 @@ pub fn run(args: &Args) -> Vec<RunResult> {
         let mut run_args =
             Args::parse(words.split_whitespace().map(str::to_owned)).expect("suite lines parse");
         run_args.json = args.json;
+        run_args.rounds = args.rounds;
         eprintln!("[{}/{}] {words}", i + 1, RUNS.len());
         match workloads::run(&run_args) {
             Ok(results) => {
@@ -64,7 +67,7 @@ pub fn run(args: &Args) -> Vec<RunResult> {
     if !args.json {
         report::print_table(&all);
         println!();
-        print_ratios(&groups);
+        print_ratios(&groups, args.rounds);
     }
     match write_report(&groups) {
         Ok(path) => println!("report: {path}"),
@@ -94,10 +97,15 @@ fn ratios(results: &[RunResult]) -> Vec<(String, usize, f64)> {
     out
 }
 
-fn print_ratios(groups: &[(String, Vec<RunResult>)]) {
+fn print_ratios(groups: &[(String, Vec<RunResult>)], rounds: usize) {
     println!("Strata's throughput relative to each peer (>1: Strata faster; against");
     println!("strata-raw it is the cost of transactions). Peak RSS is the process's, so it");
     println!("includes what earlier runs left in the allocators.");
+    if rounds > 1 {
+        println!(
+            "Every figure is its configuration's median run of {rounds} rounds, run round-robin."
+        );
+    }
     for (line, results) in groups {
         let r = ratios(results);
         if r.is_empty() {

@@ -14,7 +14,9 @@ mod tx_tree;
 use crate::cli::Args;
 use crate::result::RunResult;
 
-/// Runs a workload for every runtime and thread count asked for.
+/// Runs a workload for every runtime and thread count asked for, `rounds`
+/// times each (round-robin, so that a slow stretch of a noisy machine falls
+/// on every runtime alike), and reports each configuration's median run.
 pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
     let (available, known): (&[&str], &[&str]) = match args.workload.as_str() {
         "binary-trees" => (binary_trees::RUNTIMES, &["depth"]),
@@ -32,12 +34,22 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
     };
     args.only_options(known)?;
     let runtimes = args.runtimes_or(available)?;
-    let mut results = Vec::new();
-    for runtime in &runtimes {
-        for &threads in &args.threads {
+    let configs: Vec<(&String, usize)> = runtimes
+        .iter()
+        .flat_map(|r| args.threads.iter().map(move |&t| (r, t)))
+        .collect();
+    // Each configuration's runs; `None` once it was skipped.
+    let mut runs: Vec<Option<Vec<RunResult>>> = configs.iter().map(|_| Some(Vec::new())).collect();
+    for round in 0..args.rounds {
+        for (&(runtime, threads), slot) in configs.iter().zip(&mut runs) {
+            let Some(list) = slot else { continue };
             let timed = !matches!(args.workload.as_str(), "binary-trees" | "gcbench");
+            let mut label = format!("{} {runtime} x{threads}", args.workload);
+            if args.rounds > 1 {
+                label += &format!(" (round {}/{})", round + 1, args.rounds);
+            }
             let progress = crate::progress::Progress::start(
-                format!("{} {runtime} x{threads}", args.workload),
+                label,
                 timed.then(|| std::time::Duration::from_secs_f64(args.seconds)),
             );
             let outcome = match args.workload.as_str() {
@@ -50,12 +62,36 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
             };
             drop(progress);
             match outcome? {
-                Outcome::Done(r) => results.push(*r),
-                Outcome::Skipped(note) => eprintln!("\r{note}"),
+                Outcome::Done(r) => list.push(*r),
+                Outcome::Skipped(note) => {
+                    eprintln!("\r{note}");
+                    *slot = None;
+                }
             }
         }
     }
-    Ok(results)
+    Ok(runs.into_iter().flatten().map(median_run).collect())
+}
+/// The run that stands for a configuration's rounds: the first whose check
+/// failed (a failure is never hidden by passing rounds), else the median by
+/// throughput (the upper middle of an even count). It is a real run, whole:
+/// its collector and memory figures belong to it. With more than one round
+/// it lists every round's throughput.
+fn median_run(mut runs: Vec<RunResult>) -> RunResult {
+    let rounds: Vec<f64> = runs.iter().map(RunResult::ops_per_sec).collect();
+    let pick = match runs.iter().position(|r| r.check != "ok") {
+        Some(failed) => failed,
+        None => {
+            let mut order: Vec<usize> = (0..runs.len()).collect();
+            order.sort_by(|&a, &b| rounds[a].total_cmp(&rounds[b]));
+            order[order.len() / 2]
+        }
+    };
+    let mut chosen = runs.swap_remove(pick);
+    if rounds.len() > 1 {
+        chosen.round_ops_per_sec = rounds;
+    }
+    chosen
 }
 
 /// A run, or why this runtime cannot run this configuration.
@@ -107,4 +143,61 @@ pub fn on_threads<R: Send>(threads: usize, body: impl Fn(usize) -> R + Sync) -> 
             .map(|h| h.join().expect("a benchmark thread panicked"))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(ops: u64, check: &str) -> RunResult {
+        let mut r = RunResult::new("bank", "strata", 1, serde_json::json!({}));
+        r.seconds = 1.0;
+        r.ops = ops;
+        r.check = check.into();
+        r
+    }
+
+    #[test]
+    fn the_median_round_stands_for_its_configuration() {
+        let chosen = median_run(vec![
+            run_with(5, "ok"),
+            run_with(9, "ok"),
+            run_with(7, "ok"),
+        ]);
+        assert_eq!(chosen.ops, 7);
+        assert_eq!(chosen.round_ops_per_sec, vec![5.0, 9.0, 7.0]);
+        let one = median_run(vec![run_with(4, "ok")]);
+        assert!(
+            one.round_ops_per_sec.is_empty(),
+            "one round lists no rounds"
+        );
+        assert!(one.to_json()["rounds"].is_null());
+    }
+
+    #[test]
+    fn a_failed_round_is_reported_whatever_the_others_did() {
+        let chosen = median_run(vec![
+            run_with(5, "ok"),
+            run_with(6, "final total 1 != 2"),
+            run_with(7, "ok"),
+        ]);
+        assert_eq!(chosen.check, "final total 1 != 2");
+        assert_eq!(chosen.to_json()["rounds"], 3);
+    }
+
+    #[test]
+    fn rounds_run_every_configuration_and_report_one_result_each() {
+        let args = Args::parse(
+            "bank --accounts 16 --seconds 0.05 --rounds 3 --runtime strata,mutex --threads 1,2"
+                .split_whitespace()
+                .map(str::to_owned),
+        )
+        .unwrap();
+        let results = run(&args).unwrap();
+        assert_eq!(results.len(), 4);
+        for r in &results {
+            assert_eq!(r.check, "ok");
+            assert_eq!(r.round_ops_per_sec.len(), 3, "{} x{}", r.runtime, r.threads);
+        }
+    }
 }
