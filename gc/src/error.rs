@@ -12,6 +12,9 @@ pub enum HeapError {
     Io(String),
     /// Every owner slot is taken (more than 65,535 threads attached).
     TooManyThreads,
+    /// The calling thread already holds a handle of this heap (see
+    /// `DESIGN.md`, "Safepoints"): use that one.
+    AlreadyAttached,
 }
 
 impl fmt::Display for HeapError {
@@ -23,6 +26,11 @@ impl fmt::Display for HeapError {
                 f,
                 "too many threads attached (at most {})",
                 crate::world::MAX_MUTATORS
+            ),
+            HeapError::AlreadyAttached => write!(
+                f,
+                "this thread is already attached to this heap: use its handle \
+                 (two handles of one heap on one thread would deadlock a collection)"
             ),
         }
     }

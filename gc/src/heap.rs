@@ -142,7 +142,9 @@ impl Heap {
         self.shared.types.register(desc)
     }
 
-    /// Attaches the calling thread: it gets a nursery and may allocate.
+    /// Attaches the calling thread: it gets a nursery and may allocate. A
+    /// thread already attached to this heap gets
+    /// [`HeapError::AlreadyAttached`] (see `DESIGN.md`, "Safepoints").
     pub fn attach(&self) -> Result<Mutator, HeapError> {
         Mutator::new(self.clone())
     }

@@ -78,12 +78,22 @@ pub struct Mutator {
     _not_send: PhantomData<*mut ()>,
 }
 
+thread_local! {
+    /// The ids of the heaps this OS thread is attached to (see `DESIGN.md`,
+    /// "Safepoints": one attachment per heap and thread).
+    static ATTACHED_HEAPS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// How far ahead of a version copy's or a promoted object's slot its
 /// allocation prefetches.
 pub(crate) const ALLOC_PREFETCH_BYTES: usize = 256;
 
 impl Mutator {
     pub(crate) fn new(heap: Heap) -> Result<Mutator, HeapError> {
+        let id = heap.shared.id;
+        if ATTACHED_HEAPS.with(|heaps| heaps.borrow().contains(&id)) {
+            return Err(HeapError::AlreadyAttached);
+        }
         let nursery = match heap.shared.take_idle_nursery() {
             Some(nursery) => nursery,
             None => Nursery::new(
@@ -98,6 +108,7 @@ impl Mutator {
             .attach()
             .ok_or(HeapError::TooManyThreads)?;
         let types = private_copy(&heap);
+        ATTACHED_HEAPS.with(|heaps| heaps.borrow_mut().push(id));
         Ok(Mutator {
             heap,
             shared,
@@ -845,6 +856,8 @@ impl Drop for Mutator {
         let shared = self.heap.shared.clone();
         shared.old.release_cache(&mut self.cache);
         shared.world.detach(&self.shared);
+        // At thread exit the list may be gone already: nothing to remove.
+        let _ = ATTACHED_HEAPS.try_with(|heaps| heaps.borrow_mut().retain(|&h| h != shared.id));
         let mut nursery = self.nursery.take();
         // SAFETY: the last minor collection above left the nursery empty,
         // and this thread allocates no more.

@@ -204,3 +204,31 @@ fn threads_attach_and_detach_while_collections_run() {
     assert_eq!(heap.attached_threads(), 0);
     assert!(heap.stats().major_collections > 10);
 }
+
+/// A second handle of one heap on one thread would deadlock the first
+/// collection that needs both stopped (see `DESIGN.md`, "Safepoints"), so
+/// attaching twice fails; detaching frees the thread to attach again, and
+/// other heaps and other threads are unaffected.
+#[test]
+fn a_thread_attaches_to_a_heap_once_at_a_time() {
+    let heap = zealous_heap(64 << 10, 64 << 20);
+    let other_heap = zealous_heap(64 << 10, 64 << 20);
+    let first = heap.attach().unwrap();
+    match heap.attach() {
+        Err(strata_gc::HeapError::AlreadyAttached) => {}
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a second handle of one heap on one thread"),
+    }
+    let message = strata_gc::HeapError::AlreadyAttached.to_string();
+    assert!(message.contains("already attached"), "{message}");
+    // Another heap, and another thread of this heap, attach as usual.
+    let elsewhere = other_heap.attach().unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| drop(heap.attach().unwrap()));
+    });
+    assert_eq!(heap.attached_threads(), 1);
+    drop(first);
+    let again = heap.attach().unwrap();
+    drop((again, elsewhere));
+    assert_eq!(heap.attached_threads(), 0);
+}

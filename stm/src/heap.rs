@@ -71,7 +71,11 @@ impl Heap {
         self
     }
 
-    /// Attaches the calling thread.
+    /// Attaches the calling thread. A thread holds one `Thread` of a heap
+    /// at a time: attaching again before the first is dropped fails with
+    /// [`HeapError::AlreadyAttached`](crate::HeapError::AlreadyAttached)
+    /// (a second handle would deadlock the first collection that needs both
+    /// stopped); pass the `Thread` along instead.
     pub fn attach(&self) -> Result<Thread, Error> {
         Thread::new(self.clone())
     }

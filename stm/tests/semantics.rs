@@ -114,6 +114,26 @@ fn an_update_whose_closure_panics_writes_nothing() {
     assert_eq!(total(&mut t, &bank), 20);
 }
 
+/// A thread holds one `Thread` of a heap at a time: a second would deadlock
+/// (a transaction of one running a transaction of the other hangs at its
+/// first major collection), so `attach` refuses it with an error.
+#[test]
+fn a_second_thread_handle_of_one_heap_on_one_thread_is_refused() {
+    let heap = zealous_heap();
+    let mut t = heap.attach().unwrap();
+    match heap.attach() {
+        Err(Error::Heap(strata::HeapError::AlreadyAttached)) => {}
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("two handles of one heap on one thread"),
+    }
+    // The first handle is unharmed.
+    let bank = make_bank(&mut t, 2, 5);
+    assert_eq!(total(&mut t, &bank), 10);
+    drop(bank);
+    drop(t);
+    assert!(heap.attach().is_ok(), "attaching after detaching failed");
+}
+
 #[test]
 fn callbacks_run_on_the_outcome() {
     let heap = plain_heap();
