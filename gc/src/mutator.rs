@@ -317,6 +317,12 @@ impl Mutator {
             return Ok(obj);
         }
         if bytes > self.nursery.capacity() / 4 {
+            // A big object adds pages to the old space like a pretenured
+            // one: the same checks. (Without the growth trigger here, a
+            // program making only big objects grew to the heap limit before
+            // its first major collection.)
+            self.safepoint();
+            self.collect_major_if_grown();
             return self.alloc_old(type_id, bytes);
         }
         self.minor_collection();

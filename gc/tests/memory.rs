@@ -39,6 +39,33 @@ fn rss_falls_after_a_large_structure_is_dropped() {
     );
 }
 
+/// Big objects go straight to the old space; their growth triggers major
+/// collections like any other (it did not: a program making only big
+/// objects grew to the heap limit before its first major collection).
+#[test]
+fn big_objects_alone_trigger_collections_by_growth() {
+    let heap = Heap::with_options(
+        HeapConfig {
+            nursery_bytes: 256 << 10,
+            min_major_bytes: 4 << 20,
+            max_heap_bytes: 1 << 30,
+            ..HeapConfig::default()
+        },
+        GcOptions::default(),
+    )
+    .unwrap();
+    let mut m = heap.attach().unwrap();
+    let bytes = heap.register_type(TypeDesc::array("bytes", 0, 8)).unwrap();
+    let mut most = 0;
+    // 200 garbage arrays of 256 KiB: 50 MiB in all.
+    for _ in 0..200 {
+        m.alloc_array(bytes, 32 << 10).unwrap();
+        most = most.max(heap.old_bytes_in_use());
+    }
+    assert!(heap.stats().major_collections >= 3, "{:?}", heap.stats());
+    assert!(most < 16 << 20, "the old space grew to {most} bytes");
+}
+
 #[test]
 fn bad_requests_are_errors() {
     let heap = zealous_heap(64 << 10, 4 << 20);
