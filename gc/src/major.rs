@@ -46,7 +46,20 @@ impl Mutator {
         self.publish_roots();
         let heap = self.heap.shared.clone();
         let start = Instant::now();
-        let Some(mutators) = heap.world.stop_the_world(&self.shared) else {
+        let waiting = heap
+            .world
+            .stop_the_world(&self.shared, heap.config.stall_warning, |slots| {
+                heap.stats
+                    .stalled_collections
+                    .fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "strata: a major collection has waited {:?} for thread slots {slots:?} to \
+                 reach a safepoint; a thread that waits (join, sleep, channel, I/O) while \
+                 attached must wait inside `blocking`",
+                    start.elapsed()
+                );
+            });
+        let Some(mutators) = waiting else {
             heap.world.park(&self.shared);
             return;
         };

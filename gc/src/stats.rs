@@ -41,6 +41,7 @@ pub struct Stats {
     pub pretenured_bytes: AtomicU64,
     pub live_bytes_after_major: AtomicU64,
     pub parallel_majors: AtomicU64,
+    pub stalled_collections: AtomicU64,
     minor_pauses: Mutex<PauseRing>,
     major_pauses: Mutex<PauseRing>,
 }
@@ -144,6 +145,7 @@ impl Stats {
             major_pause_max: Duration::from_nanos(load(&self.major_max_nanos)),
             parallel_majors: load(&self.parallel_majors),
             live_bytes_after_major: load(&self.live_bytes_after_major),
+            stalled_collections: load(&self.stalled_collections),
             minor_pauses_sorted_nanos: pauses(&self.minor_pauses),
             major_pauses_sorted_nanos: pauses(&self.major_pauses),
         }
@@ -175,6 +177,9 @@ pub struct GcStats {
     /// Bytes of old-space slots and large objects alive after the last major
     /// collection.
     pub live_bytes_after_major: u64,
+    /// Major collections that waited longer than `HeapConfig::stall_warning`
+    /// for the other threads to stop (see `DESIGN.md`, "Safepoints").
+    pub stalled_collections: u64,
     /// The most recent minor pauses (up to 65,536), sorted ascending.
     pub minor_pauses_sorted_nanos: Vec<u64>,
     /// The most recent major pauses, sorted ascending.

@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use strata_heap::Address;
 
 /// The thread runs heap code and will reach a safepoint.
@@ -144,22 +145,50 @@ impl World {
     /// Tries to become the collector. On success every other thread is
     /// stopped when this returns, and the list of threads is returned; on
     /// failure another collection is running (the caller parks instead).
-    pub fn stop_the_world(&self, me: &MutatorShared) -> Option<Vec<Arc<MutatorShared>>> {
+    ///
+    /// After waiting `stall_warning`, `on_stall` is called once with the
+    /// slots of the threads still running (see `DESIGN.md`, "Safepoints").
+    pub fn stop_the_world(
+        &self,
+        me: &MutatorShared,
+        stall_warning: Option<Duration>,
+        on_stall: impl FnOnce(&[u32]),
+    ) -> Option<Vec<Arc<MutatorShared>>> {
         let mut state = self.lock();
         if state.collecting {
             return None;
         }
         state.collecting = true;
         self.stop_requested.store(true, Ordering::SeqCst);
+        let deadline = stall_warning.map(|after| Instant::now() + after);
+        let mut on_stall = Some(on_stall);
         loop {
-            let running = state
+            let running: Vec<u32> = state
                 .mutators
                 .iter()
-                .any(|m| !std::ptr::eq(&**m, me) && m.state.load(Ordering::Relaxed) == RUNNING);
-            if !running {
+                .filter(|m| !std::ptr::eq(&***m, me) && m.state.load(Ordering::Relaxed) == RUNNING)
+                .map(|m| m.slot)
+                .collect();
+            if running.is_empty() {
                 return Some(state.mutators.clone());
             }
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            match deadline.filter(|_| on_stall.is_some()) {
+                None => state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        if let Some(report) = on_stall.take() {
+                            report(&running);
+                        }
+                    } else {
+                        state = self
+                            .changed
+                            .wait_timeout(state, left)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                }
+            }
         }
     }
 

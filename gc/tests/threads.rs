@@ -8,6 +8,7 @@ use common::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
+use strata_gc::{GcOptions, Heap, HeapConfig};
 
 #[test]
 fn four_threads_allocate_through_major_collections() {
@@ -231,4 +232,40 @@ fn a_thread_attaches_to_a_heap_once_at_a_time() {
     let again = heap.attach().unwrap();
     drop((again, elsewhere));
     assert_eq!(heap.attached_threads(), 0);
+}
+
+/// A thread that waits while attached (not in `blocking`) holds every major
+/// collection up; past `stall_warning` the collector reports it once (see
+/// `DESIGN.md`, "Safepoints") and goes on waiting until the thread comes.
+#[test]
+fn a_collection_held_up_by_a_waiting_thread_reports_it_and_goes_on() {
+    let heap = Heap::with_options(
+        HeapConfig {
+            stall_warning: Some(Duration::from_millis(50)),
+            ..HeapConfig::default()
+        },
+        GcOptions::default(),
+    )
+    .unwrap();
+    let (attached, is_attached) = std::sync::mpsc::channel();
+    let idle = {
+        let heap = heap.clone();
+        std::thread::spawn(move || {
+            let m = heap.attach().unwrap();
+            attached.send(()).unwrap();
+            // The mistake: waiting while attached, outside `blocking`.
+            std::thread::sleep(Duration::from_millis(400));
+            drop(m);
+        })
+    };
+    let mut m = heap.attach().unwrap();
+    m.blocking(|| is_attached.recv().unwrap());
+    m.collect_major();
+    m.blocking(|| idle.join().unwrap());
+    let stats = heap.stats();
+    assert_eq!(stats.stalled_collections, 1, "{stats:?}");
+    assert_eq!(stats.major_collections, 1);
+    // Without a stall there is nothing to report.
+    m.collect_major();
+    assert_eq!(heap.stats().stalled_collections, 1);
 }

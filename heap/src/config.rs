@@ -32,6 +32,11 @@ pub struct HeapConfig {
     /// transparent huge pages (see `DESIGN.md`, "Transparent huge pages").
     /// Default on.
     pub huge_pages: bool,
+    /// A major collection that has waited this long for the other threads
+    /// to reach a safepoint reports, once, on standard error, which threads
+    /// it waits for (see `DESIGN.md`, "Safepoints"). Default 10 s; `None`
+    /// never reports.
+    pub stall_warning: Option<std::time::Duration>,
 }
 
 /// The most marking threads a major collection uses.
@@ -52,6 +57,7 @@ impl Default for HeapConfig {
             gc_threads: 0,
             pretenure: true,
             huge_pages: true,
+            stall_warning: Some(std::time::Duration::from_secs(10)),
         }
     }
 }
