@@ -122,6 +122,11 @@ impl HeapConfig {
                 self.gc_threads
             )));
         }
+        if self.stall_warning.is_some_and(|after| after.is_zero()) {
+            return Err(ConfigError(
+                "stall_warning must be longer than zero (None turns it off)".into(),
+            ));
+        }
         if !(self.growth_factor.is_finite() && self.growth_factor >= 1.0) {
             return Err(ConfigError(format!(
                 "growth_factor {} must be a finite number >= 1.0",
@@ -200,6 +205,16 @@ mod tests {
             ..HeapConfig::default()
         };
         assert!(nan.validate().is_err());
+        let instant = HeapConfig {
+            stall_warning: Some(std::time::Duration::ZERO),
+            ..HeapConfig::default()
+        };
+        assert!(instant.validate().is_err());
+        let silent = HeapConfig {
+            stall_warning: None,
+            ..HeapConfig::default()
+        };
+        assert!(silent.validate().is_ok());
         assert!(HeapConfig::default().validate().is_ok());
     }
 }
