@@ -72,6 +72,7 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
     }
     Ok(runs.into_iter().flatten().map(median_run).collect())
 }
+
 /// The run that stands for a configuration's rounds: the first whose check
 /// failed (a failure is never hidden by passing rounds), else the median by
 /// throughput (the upper middle of an even count). It is a real run, whole:
