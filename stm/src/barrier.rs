@@ -95,12 +95,15 @@ impl Thread {
     /// The body a read of `target` (a non-null element of a scanned array)
     /// sees, after checking that its type is `expected` (else `Err` with its
     /// type): the read barrier with its straight path inline. The element
-    /// is recorded in the read set unless the scan's entry covers it (`COVERED`).
+    /// is recorded in the read set unless the scan's entry covers it
+    /// (`COVERED`). `snapshot` is the transaction's, which a read never
+    /// moves: the scan loads it once.
     #[inline(always)]
     pub(crate) fn read_element<const COVERED: bool>(
         &mut self,
         target: Address,
         expected: u32,
+        snapshot: u64,
     ) -> Result<Address, u32> {
         // SAFETY: a non-null element of a live array is a live object.
         let word = unsafe { header::word0(target) }.load(Ordering::SeqCst);
@@ -114,9 +117,10 @@ impl Thread {
         if !COVERED {
             self.tx.read_set.push(target);
         }
+        debug_assert_eq!(snapshot, self.tx.snapshot);
         // SAFETY: `target` is a live anchor; our snapshot is part of the
         // collector's horizon.
-        Ok(unsafe { visible_body(target, self.tx.snapshot) })
+        Ok(unsafe { visible_body(target, snapshot) })
     }
 
     /// A read of an owned anchor: our copy's body if we own it; else waits

@@ -546,12 +546,13 @@ fn scan_elements<U: Object, const COVERED: bool>(
             }
         }
     };
+    let snapshot = th.tx.snapshot;
     let mut visit = |i: usize| {
         let target = element(i);
         if target.is_null() {
             return f(i, None);
         }
-        match th.read_element::<COVERED>(target, expected) {
+        match th.read_element::<COVERED>(target, expected, snapshot) {
             // SAFETY: `value_body` is the body of `target` or of one of
             // its versions; it holds a `U` after the references.
             Ok(value_body) => f(i, Some(unsafe { data_ptr::<U>(value_body).read() })),
