@@ -274,7 +274,7 @@ impl Thread {
 
     /// Moves the snapshot to now if nothing read has changed since it.
     pub(crate) fn extend(&mut self) -> bool {
-        let now = self.heap.stm.clock.load(Ordering::SeqCst);
+        let now = self.heap.stm.now();
         if !self.read_set_valid() {
             return false;
         }

@@ -1,7 +1,7 @@
 //! Beginning, committing and aborting transactions, and inevitability (see
 //! `DESIGN.md`, "Commit", "Abort and retry", "Inevitable transactions").
 
-use crate::shared::COMMITTING;
+use crate::shared::{COMMITTING, INEVITABLE};
 use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
@@ -36,7 +36,7 @@ impl Thread {
         if inevitable {
             self.acquire_token();
         }
-        let snapshot = self.heap.stm.clock.load(Ordering::SeqCst);
+        let snapshot = self.heap.stm.now();
         self.tx.snapshot = snapshot;
         self.m.set_snapshot(Some(snapshot));
     }
@@ -45,11 +45,7 @@ impl Thread {
     /// waits for commits in flight to end. Nobody else publishes afterwards.
     fn acquire_token(&mut self) {
         let stm = self.heap.stm.clone();
-        while stm
-            .inevitable
-            .compare_exchange(0, self.slot, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
+        while !stm.take_token() {
             std::thread::yield_now();
             self.m.safepoint();
         }
@@ -66,11 +62,7 @@ impl Thread {
             return Ok(());
         }
         let stm = self.heap.stm.clone();
-        if stm
-            .inevitable
-            .compare_exchange(0, self.slot, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
+        if !stm.take_token() {
             return Err(Conflict::Inevitable);
         }
         while stm.commits_in_flight(self.slot) {
@@ -102,31 +94,31 @@ impl Thread {
         }
         // Fields are reached through `self.heap.stm` each time: cloning the
         // `Arc` here would make every commit write its shared count.
-        loop {
-            let token = self.heap.stm.inevitable.load(Ordering::SeqCst);
-            if token == 0 || token == self.slot {
-                self.commit_word().store(COMMITTING, Ordering::SeqCst);
-                let token = self.heap.stm.inevitable.load(Ordering::SeqCst);
-                if token == 0 || token == self.slot {
-                    break;
+        let commit_time = loop {
+            self.commit_word().store(COMMITTING, Ordering::Release);
+            let before = self.heap.stm.clock.fetch_add(1, Ordering::SeqCst);
+            if before & INEVITABLE == 0 || self.tx.inevitable {
+                break (before & !INEVITABLE) + 1;
+            }
+            // Another thread's transaction is inevitable: nobody else may
+            // publish until it ends. Our tick publishes nothing.
+            self.commit_word().store(0, Ordering::Release);
+            while self.heap.stm.token_held() {
+                std::thread::yield_now();
+                if self.m.stop_requested() {
+                    // The handles are gone (only the copies are rooted now),
+                    // so a major collection may free objects that only this
+                    // transaction's reads held; validating their headers
+                    // afterwards would read freed memory. Take part in the
+                    // collection and retry the transaction.
+                    self.m.safepoint();
+                    return Err(Conflict::Validation);
                 }
-                self.commit_word().store(0, Ordering::SeqCst);
+                if self.is_doomed() {
+                    return Err(Conflict::Doomed);
+                }
             }
-            std::thread::yield_now();
-            if self.m.stop_requested() {
-                // The handles are gone (only the copies are rooted now), so
-                // a major collection may free objects that only this
-                // transaction's reads held; validating their headers
-                // afterwards would read freed memory. Take part in the
-                // collection and retry the transaction.
-                self.m.safepoint();
-                return Err(Conflict::Validation);
-            }
-            if self.is_doomed() {
-                return Err(Conflict::Doomed);
-            }
-        }
-        let commit_time = self.heap.stm.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        };
         // Readers only compare this word with their snapshots, and a stale
         // `COMMITTING` makes them wait a little longer: a release store is
         // enough here and below.
@@ -285,7 +277,7 @@ impl Thread {
 
     fn release_token(&mut self) {
         if self.tx.inevitable {
-            self.heap.stm.inevitable.store(0, Ordering::SeqCst);
+            self.heap.stm.release_token();
         }
     }
 }

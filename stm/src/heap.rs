@@ -96,7 +96,7 @@ impl Heap {
 
     /// The commit clock's current time.
     pub fn clock(&self) -> u64 {
-        self.stm.clock.load(Ordering::SeqCst)
+        self.stm.now()
     }
 
     /// The collector's heap underneath.

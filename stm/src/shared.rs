@@ -1,6 +1,7 @@
-//! What all threads of one heap share for transactions: the commit clock,
-//! the inevitable token, and per thread slot the commit word and the doomed
-//! flag (see `DESIGN.md`, "Ownership word" and "Commit").
+//! What all threads of one heap share for transactions: the commit clock
+//! (whose top bit is the inevitable token), and per thread slot the commit
+//! word and the doomed flag (see `DESIGN.md`, "Ownership word" and
+//! "Commit").
 
 use memmap2::MmapMut;
 use std::any::TypeId as RustTypeId;
@@ -11,6 +12,10 @@ use strata_gc::{HeapError, TypeId, MAX_MUTATORS};
 
 /// Commit word value: about to take a commit time.
 pub const COMMITTING: u64 = u64::MAX;
+
+/// The clock's top bit: set while a thread runs an inevitable transaction
+/// (the inevitable token). Every reader of the clock masks it off.
+pub const INEVITABLE: u64 = 1 << 63;
 
 /// Per thread slot state visible to other threads. Each on its own pair of
 /// cache lines: a thread writes its commit word at every commit, and
@@ -40,12 +45,10 @@ impl<T> std::ops::Deref for Line<T> {
 
 /// Transactional state shared by a heap's threads.
 pub struct StmShared {
-    /// The commit clock: the time of the newest commit. Alone on its line:
-    /// every update commit adds to it, and the token beside it is read by
-    /// every commit.
+    /// The commit clock: the time of the newest commit, and in its top bit
+    /// the inevitable token ([`INEVITABLE`]). Alone on its line: every
+    /// update commit adds to it.
     pub clock: Line<AtomicU64>,
-    /// Slot of the thread running an inevitable transaction, or 0.
-    pub inevitable: Line<AtomicU32>,
     /// Highest slot number handed out, bounding scans of `slots`.
     pub max_slot: AtomicU32,
     slots: SlotTable,
@@ -63,7 +66,6 @@ impl StmShared {
             type_ids: Mutex::new(HashMap::new()),
             ref_array,
             clock: Line(AtomicU64::new(1)),
-            inevitable: Line(AtomicU32::new(0)),
             max_slot: AtomicU32::new(0),
             slots: SlotTable::new()
                 .map_err(|e| HeapError::Io(format!("mapping the slot states: {e}")))?,
@@ -74,6 +76,30 @@ impl StmShared {
 }
 
 impl StmShared {
+    /// The clock's time (its token bit masked off).
+    #[inline(always)]
+    pub fn now(&self) -> u64 {
+        self.clock.load(Ordering::SeqCst) & !INEVITABLE
+    }
+
+    /// Takes the inevitable token if nobody holds it (see `DESIGN.md`,
+    /// "Commit": the `fetch_or` orders the taking against every commit's
+    /// add to the clock).
+    pub fn take_token(&self) -> bool {
+        self.clock.load(Ordering::Relaxed) & INEVITABLE == 0
+            && self.clock.fetch_or(INEVITABLE, Ordering::SeqCst) & INEVITABLE == 0
+    }
+
+    /// Gives the inevitable token back (by its holder).
+    pub fn release_token(&self) {
+        self.clock.fetch_and(!INEVITABLE, Ordering::SeqCst);
+    }
+
+    /// Whether a thread holds the inevitable token now.
+    pub fn token_held(&self) -> bool {
+        self.clock.load(Ordering::Relaxed) & INEVITABLE != 0
+    }
+
     /// The state of thread slot `slot` (1-based).
     #[inline(always)]
     pub fn slot(&self, slot: u32) -> &SlotState {

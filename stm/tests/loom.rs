@@ -5,6 +5,10 @@
 //! interleavings of two and three threads; readers must never see a torn
 //! state and the final state must be a serial one.
 //!
+//! The inevitable token is the clock's top bit: a committer whose add finds
+//! it backs off; the holder, once it set the bit, waits for the commit words
+//! to clear, and after that nobody publishes.
+//!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p strata --test loom --release`.
 //! The model mirrors `barrier.rs` and `commit.rs` step for step on two
 //! accounts whose version chains are fixed arrays.
@@ -18,6 +22,7 @@ use loom::sync::atomic::{
 use loom::sync::Arc;
 
 const COMMITTING: u64 = u64::MAX;
+const INEVITABLE: u64 = 1 << 63;
 const MAX_VERSIONS: usize = 4;
 
 /// An anchor: owner field and a chain of (stamp, value), newest last.
@@ -86,9 +91,11 @@ fn read(world: &World, me: u32, snapshot: u64, account: usize) -> u64 {
     anchor.visible(snapshot)
 }
 
-/// One transfer transaction; returns false when it aborted.
+/// One transfer transaction; returns false when it aborted (a conflict, or
+/// an inevitable transaction running at its commit: the code waits and
+/// tries again, which the model leaves out).
 fn transfer(world: &World, me: u32, from: usize, to: usize) -> bool {
-    let snapshot = world.clock.load(SeqCst);
+    let snapshot = world.clock.load(SeqCst) & !INEVITABLE;
     let a = read(world, me, snapshot, from);
     let b = read(world, me, snapshot, to);
     let mut owned = Vec::new();
@@ -114,8 +121,14 @@ fn transfer(world: &World, me: u32, from: usize, to: usize) -> bool {
         }
     }
     let word = &world.commit_words[me as usize];
-    word.store(COMMITTING, SeqCst);
-    let commit = world.clock.fetch_add(1, SeqCst) + 1;
+    word.store(COMMITTING, Release);
+    let before = world.clock.fetch_add(1, SeqCst);
+    if before & INEVITABLE != 0 {
+        word.store(0, Release);
+        release(&owned);
+        return false;
+    }
+    let commit = before + 1;
     word.store(commit, Release);
     // The read set is the write set here; validation checks the same.
     world.accounts[from].publish(a - 1, commit);
@@ -127,7 +140,7 @@ fn transfer(world: &World, me: u32, from: usize, to: usize) -> bool {
 
 /// A read-only transaction: never aborts, must see the invariant.
 fn audit(world: &World, me: u32) {
-    let snapshot = world.clock.load(SeqCst);
+    let snapshot = world.clock.load(SeqCst) & !INEVITABLE;
     let a = read(world, me, snapshot, 0);
     let b = read(world, me, snapshot, 1);
     assert_eq!(
@@ -208,5 +221,49 @@ fn two_writers_and_a_reader() {
             w.accounts[0].visible(snapshot) + w.accounts[1].visible(snapshot),
             20
         );
+    });
+}
+
+/// Takes the token as `become_inevitable` does: set the bit, wait for the
+/// commit words to clear, take the snapshot. Returns the snapshot and the
+/// balances it sees.
+fn take_token(world: &World, me: u32) -> Option<(u64, u64, u64)> {
+    if world.clock.fetch_or(INEVITABLE, SeqCst) & INEVITABLE != 0 {
+        return None;
+    }
+    for (slot, word) in world.commit_words.iter().enumerate() {
+        while slot as u32 != me && word.load(SeqCst) != 0 {
+            loom::thread::yield_now();
+        }
+    }
+    let snapshot = world.clock.load(SeqCst) & !INEVITABLE;
+    let a = read(world, me, snapshot, 0);
+    let b = read(world, me, snapshot, 1);
+    Some((snapshot, a, b))
+}
+
+#[test]
+fn nobody_publishes_once_the_token_is_taken() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.max_branches = 100_000;
+    builder.check(|| {
+        let w = world();
+        let holder = {
+            let w = w.clone();
+            loom::thread::spawn(move || take_token(&w, 2))
+        };
+        let committed = transfer(&w, 1, 0, 1);
+        let (snapshot, a, b) = holder.join().unwrap().expect("the only holder");
+        assert_eq!(a + b, 20, "the token holder saw a torn state");
+        // Its snapshot is the newest state: nothing was published above it.
+        for account in &w.accounts {
+            assert!(
+                account.newest_stamp() <= snapshot,
+                "a commit published after the token was taken"
+            );
+        }
+        // A commit that went through did so before the holder's snapshot.
+        assert_eq!(a == 9, committed);
     });
 }
