@@ -249,6 +249,71 @@ fn an_inevitable_transaction_commits_while_others_contend() {
     assert_eq!(total(&mut main, &bank), 800);
 }
 
+/// Several threads move money, and each makes every eighth transfer
+/// inevitable half-way (after its reads), so that threads compete for the
+/// token while others commit (see `DESIGN.md`, "Commit": the token is the
+/// clock's top bit). An inevitable transaction sees the newest state, so
+/// its audit of every account always finds the exact total, and the final
+/// total is exact.
+#[test]
+fn inevitable_transactions_compete_with_each_other_and_with_committers() {
+    let heap = zealous_heap();
+    let mut main = heap.attach().unwrap();
+    let bank = Arc::new(make_bank(&mut main, 16, 100));
+    let inevitable_commits = Arc::new(AtomicUsize::new(0));
+    // Work done after `become_inevitable`: exactly once per such commit.
+    let inevitable_runs = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..4u64)
+        .map(|w| {
+            let (heap, bank, count) = (heap.clone(), bank.clone(), inevitable_commits.clone());
+            let runs = inevitable_runs.clone();
+            std::thread::spawn(move || {
+                let mut t = heap.attach().unwrap();
+                let mut rng = Rng(w * 7 + 3);
+                for k in 0..scaled(400) {
+                    let (from, to) = (rng.below(16), rng.below(16));
+                    let inevitable = k % 8 == 0;
+                    let audited = t
+                        .atomically(|tx| {
+                            let array = tx.get_global(&bank);
+                            let a = tx.get::<Account>(array, from).unwrap();
+                            let b = tx.get::<Account>(array, to).unwrap();
+                            let _ = (tx.read(a).balance, tx.read(b).balance);
+                            if !inevitable {
+                                tx.update(a, |a| a.balance -= 1);
+                                tx.update(b, |b| b.balance += 1);
+                                return None;
+                            }
+                            tx.become_inevitable();
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            let mut sum = 0;
+                            tx.for_each_value::<Account>(array, |_, x| sum += x.unwrap().balance);
+                            tx.update(a, |a| a.balance -= 2);
+                            tx.update(b, |b| b.balance += 2);
+                            Some(sum)
+                        })
+                        .unwrap();
+                    if let Some(sum) = audited {
+                        assert_eq!(sum, 1600, "an inevitable transaction saw a torn total");
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        main.blocking(|| w.join().unwrap());
+    }
+    let commits = inevitable_commits.load(Ordering::SeqCst);
+    assert_eq!(commits, 4 * scaled(400).div_ceil(8));
+    assert_eq!(
+        inevitable_runs.load(Ordering::SeqCst),
+        commits,
+        "an inevitable transaction ran again after becoming inevitable"
+    );
+    assert_eq!(total(&mut main, &bank), 1600);
+}
+
 /// A committer waiting for an inevitable transaction's token no longer
 /// holds its handles; when a major collection runs meanwhile, it aborts and
 /// retries rather than validate reads of objects the collection could have
