@@ -54,37 +54,19 @@ fn an_update_after_a_concurrent_commit_extends_instead_of_aborting() {
     let heap = plain_heap();
     let mut main = heap.attach().unwrap();
     let bank = std::sync::Arc::new(make_bank(&mut main, 4, 10));
-    let (go, wait_go) = std::sync::mpsc::channel::<()>();
-    let (committed, wait_committed) = std::sync::mpsc::channel::<()>();
-    let writer = {
-        let (heap, bank) = (heap.clone(), bank.clone());
-        std::thread::spawn(move || {
-            let mut t = heap.attach().unwrap();
-            t.blocking(|| wait_go.recv().unwrap());
-            t.atomically(|tx| {
-                let array = tx.get_global(&bank);
-                let account = tx.get::<Account>(array, 1).unwrap();
-                tx.update(account, |a| a.balance += 1000);
-            })
-            .unwrap();
-            committed.send(()).unwrap();
-        })
-    };
+    let interloper = Interloper::start(&heap, &bank, 1, 1000);
     let mut attempts = 0;
     main.atomically(|tx| {
         attempts += 1;
         let array = tx.get_global(&bank);
         let account = tx.get::<Account>(array, 1).unwrap();
         if attempts == 1 {
-            tx.blocking(|| {
-                go.send(()).unwrap();
-                wait_committed.recv().unwrap();
-            });
+            tx.blocking(|| interloper.commit_now());
         }
         tx.update(account, |a| a.balance += 1);
     })
     .unwrap();
-    main.blocking(|| writer.join().unwrap());
+    interloper.join(&mut main);
     assert_eq!(attempts, 1, "the update aborted instead of extending");
     assert_eq!(total(&mut main, &bank), 40 + 1000 + 1);
 }

@@ -102,22 +102,7 @@ fn an_element_changed_after_a_scan_aborts_the_scanner() {
         })
         .unwrap();
     let audit = main.global(&audit);
-    let (go, wait_go) = std::sync::mpsc::channel::<()>();
-    let (committed, wait_committed) = std::sync::mpsc::channel::<()>();
-    let writer = {
-        let (heap, bank) = (heap.clone(), bank.clone());
-        std::thread::spawn(move || {
-            let mut t = heap.attach().unwrap();
-            t.blocking(|| wait_go.recv().unwrap());
-            t.atomically(|tx| {
-                let array = tx.get_global(&bank);
-                let account = tx.get::<Account>(array, 5).unwrap();
-                tx.update(account, |a| a.balance += 1000);
-            })
-            .unwrap();
-            committed.send(()).unwrap();
-        })
-    };
+    let interloper = Interloper::start(&heap, &bank, 5, 1000);
     let mut attempts = 0;
     let sum = main
         .atomically(|tx| {
@@ -129,17 +114,14 @@ fn an_element_changed_after_a_scan_aborts_the_scanner() {
                 // The writer commits between our scan and our commit; we
                 // wait outside the heap, so that a collection its commit
                 // starts (STRATA_GC_ZEAL) does not wait for us.
-                tx.blocking(|| {
-                    go.send(()).unwrap();
-                    wait_committed.recv().unwrap();
-                });
+                tx.blocking(|| interloper.commit_now());
             }
             let cell = tx.get_global(&audit);
             tx.write(cell, Cell { value: sum });
             sum
         })
         .unwrap();
-    main.blocking(|| writer.join().unwrap());
+    interloper.join(&mut main);
     assert_eq!(attempts, 2, "the stale scan committed");
     assert_eq!(sum, 64 * 10 + 1000);
 }

@@ -108,6 +108,58 @@ pub fn total(thread: &mut Thread, bank: &GlobalRoot<RefArray>) -> i64 {
         .unwrap()
 }
 
+/// A thread that, when told, adds to one account of a bank in a
+/// transaction of its own and says when that has committed: the commit
+/// another transaction meets in the middle of its run.
+pub struct Interloper {
+    go: std::sync::mpsc::Sender<()>,
+    committed: std::sync::mpsc::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Interloper {
+    /// Starts the thread; it adds `amount` to account `index` when told.
+    pub fn start(
+        heap: &Heap,
+        bank: &std::sync::Arc<GlobalRoot<RefArray>>,
+        index: usize,
+        amount: i64,
+    ) -> Interloper {
+        let (go, wait_go) = std::sync::mpsc::channel::<()>();
+        let (committed, wait_committed) = std::sync::mpsc::channel::<()>();
+        let (heap, bank) = (heap.clone(), bank.clone());
+        let thread = std::thread::spawn(move || {
+            let mut t = heap.attach().unwrap();
+            t.blocking(|| wait_go.recv().unwrap());
+            t.atomically(|tx| {
+                let array = tx.get_global(&bank);
+                let account = tx.get::<Account>(array, index).unwrap();
+                tx.update(account, |a| a.balance += amount);
+            })
+            .unwrap();
+            committed.send(()).unwrap();
+        });
+        Interloper {
+            go,
+            committed: wait_committed,
+            thread,
+        }
+    }
+
+    /// Lets its transaction run and waits until it has committed. Called
+    /// inside a transaction, wrap it in `tx.blocking`, so that a collection
+    /// the commit starts (`STRATA_GC_ZEAL`) does not wait for the caller.
+    pub fn commit_now(&self) {
+        self.go.send(()).unwrap();
+        self.committed.recv().unwrap();
+    }
+
+    /// Waits for the thread to end (outside the heap).
+    pub fn join(self, thread: &mut Thread) {
+        thread.blocking(|| self.thread.join().unwrap());
+    }
+}
+
 /// A small xorshift generator.
 pub struct Rng(pub u64);
 
