@@ -86,8 +86,7 @@ impl StmShared {
     /// "Commit": the `fetch_or` orders the taking against every commit's
     /// add to the clock).
     pub fn take_token(&self) -> bool {
-        self.clock.load(Ordering::Relaxed) & INEVITABLE == 0
-            && self.clock.fetch_or(INEVITABLE, Ordering::SeqCst) & INEVITABLE == 0
+        !self.token_held() && self.clock.fetch_or(INEVITABLE, Ordering::SeqCst) & INEVITABLE == 0
     }
 
     /// Gives the inevitable token back (by its holder).
