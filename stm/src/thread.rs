@@ -239,7 +239,8 @@ impl Thread {
     }
 
     /// Element `i` of the reference array `array` as this transaction sees
-    /// it, checked to be null or a `U`.
+    /// it, checked to be null or a `U`; `FOR_UPDATE` when the caller is
+    /// about to write it (its header line is fetched for writing first).
     ///
     /// # Panics
     /// If `i` is out of bounds or the element is not a `U`.
@@ -247,7 +248,7 @@ impl Thread {
     /// # Safety
     /// `array` is a live `RefArray` held by the running transaction.
     #[inline(always)]
-    pub(crate) unsafe fn element<U: HeapType>(
+    pub(crate) unsafe fn element<U: HeapType, const FOR_UPDATE: bool>(
         &mut self,
         array: Address,
         i: usize,
@@ -263,6 +264,9 @@ impl Thread {
         };
         if target.is_null() {
             return None;
+        }
+        if FOR_UPDATE {
+            target.prefetch_for_write();
         }
         let expected = self.type_id_of::<U>();
         Some(self.checked::<U>(target, expected))

@@ -286,7 +286,56 @@ impl<'tx> Tx<'tx> {
     pub fn get<U: HeapType>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
         let addr = self.address(array);
         // SAFETY: `addr` is a live array the transaction holds.
-        let target = unsafe { self.th.element::<U>(addr, i) }?;
+        let target = unsafe { self.th.element::<U, false>(addr, i) }?;
+        Some(self.handle(target))
+    }
+
+    /// Element `i` of an array, as an object of type `U` that the
+    /// transaction is about to write: [`Tx::get`], after asking the CPU for
+    /// the object's header line in a state ready for writing. When another
+    /// core wrote the object last, that saves an exchange between the
+    /// cores at the first write (see `DESIGN.md`, "Barriers"). It is a hint:
+    /// nothing else differs from `get`, and an object fetched this way but
+    /// only read reads the same. Objects that several threads only read are
+    /// better fetched with `get`, or the threads take the line from each
+    /// other.
+    ///
+    /// # Panics
+    /// If `i` is out of bounds or the element is not a `U`.
+    ///
+    /// # Example
+    /// ```
+    /// use strata::{Heap, HeapConfig, Object};
+    ///
+    /// #[derive(Clone, Copy)]
+    /// struct Account {
+    ///     balance: i64,
+    /// }
+    /// impl Object for Account {}
+    ///
+    /// let heap = Heap::new(HeapConfig::default()).unwrap();
+    /// let mut thread = heap.attach().unwrap();
+    /// let balance = thread
+    ///     .atomically(|tx| {
+    ///         let accounts = tx.alloc_array(1);
+    ///         let account = tx.alloc(Account { balance: 10 });
+    ///         tx.set(accounts, 0, Some(account));
+    ///         let account = tx.get_for_update::<Account>(accounts, 0).unwrap();
+    ///         tx.update(account, |a| a.balance += 5);
+    ///         tx.read(account).balance
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(balance, 15);
+    /// ```
+    #[inline(always)]
+    pub fn get_for_update<U: HeapType>(
+        &mut self,
+        array: Obj<'tx, RefArray>,
+        i: usize,
+    ) -> Option<Obj<'tx, U>> {
+        let addr = self.address(array);
+        // SAFETY: `addr` is a live array the transaction holds.
+        let target = unsafe { self.th.element::<U, true>(addr, i) }?;
         Some(self.handle(target))
     }
 

@@ -159,6 +159,6 @@ impl<'v, 'tx> View<'v, 'tx> {
     /// If `i` is out of bounds or the element is not a `U`.
     pub fn get<U: HeapType>(&mut self, array: Ref<'v, RefArray>, i: usize) -> Option<Ref<'v, U>> {
         // SAFETY: a `Ref<RefArray>` is a live array the transaction holds.
-        unsafe { self.th.element::<U>(array.addr, i) }.map(Ref::new)
+        unsafe { self.th.element::<U, false>(array.addr, i) }.map(Ref::new)
     }
 }

@@ -55,8 +55,17 @@ fn run_bank(heap: Heap, writers: usize, transfers: usize, accounts: usize) {
                     let amount = rng.below(100) as i64;
                     t.atomically(|tx| {
                         let array = tx.get_global(&bank);
-                        let a = tx.get::<Account>(array, from).unwrap();
-                        let b = tx.get::<Account>(array, to).unwrap();
+                        // Half the writers fetch the accounts with the
+                        // hint that they are about to write them.
+                        let (a, b) = if w % 2 == 0 {
+                            (tx.get::<Account>(array, from), tx.get::<Account>(array, to))
+                        } else {
+                            (
+                                tx.get_for_update::<Account>(array, from),
+                                tx.get_for_update::<Account>(array, to),
+                            )
+                        };
+                        let (a, b) = (a.unwrap(), b.unwrap());
                         tx.update(a, |a| a.balance -= amount);
                         tx.update(b, |b| b.balance += amount);
                     })

@@ -102,8 +102,44 @@ fn array_elements_are_checked_when_got_and_when_scanned() {
     assert!(message.contains("is not a"), "{message}");
     let message = type_error(&mut t, |tx| {
         let array = tx.get_global(&bank);
+        let _ = tx.get_for_update::<Leaf>(array, 1);
+    });
+    assert!(message.contains("is not a"), "{message}");
+    let message = type_error(&mut t, |tx| {
+        let array = tx.get_global(&bank);
         tx.for_each_value::<Leaf>(array, |_, _| {});
     });
     assert!(message.contains("element 0 is not a"), "{message}");
     assert_eq!(total(&mut t, &bank), 30);
+}
+
+#[test]
+fn get_for_update_is_get_with_a_hint() {
+    let heap = zealous_heap();
+    let mut t = heap.attach().unwrap();
+    let bank = make_bank(&mut t, 3, 10);
+    let (same, empty) = t
+        .atomically(|tx| {
+            let array = tx.get_global(&bank);
+            let got = tx.get::<Account>(array, 1).unwrap();
+            let fetched = tx.get_for_update::<Account>(array, 1).unwrap();
+            tx.update(fetched, |a| a.balance += 5);
+            // Both handles name one object: the read through `get`'s
+            // handle sees the write through the other.
+            let same = tx.read(got).balance == 15;
+            let nulls = tx.alloc_array(1);
+            (same, tx.get_for_update::<Account>(nulls, 0).is_none())
+        })
+        .unwrap();
+    assert!(same, "get and get_for_update gave different objects");
+    assert!(empty, "a null element was not None");
+    let message = type_error(&mut t, |tx| {
+        let array = tx.get_global(&bank);
+        let _ = tx.get_for_update::<Account>(array, 3);
+    });
+    assert!(
+        message.contains("index 3 out of bounds of an array of 3"),
+        "{message}"
+    );
+    assert_eq!(total(&mut t, &bank), 35);
 }

@@ -251,8 +251,8 @@ fn strata_bank(
                 let (from, to, amount) = draw(rng, n);
                 th.atomically(|tx| {
                     let array = tx.get_global(&bank);
-                    let a = tx.get::<Account>(array, from).expect("account");
-                    let b = tx.get::<Account>(array, to).expect("account");
+                    let a = tx.get_for_update::<Account>(array, from).expect("account");
+                    let b = tx.get_for_update::<Account>(array, to).expect("account");
                     tx.update(a, |a| a.balance -= amount);
                     tx.update(b, |b| b.balance += amount);
                 })
