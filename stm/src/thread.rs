@@ -269,7 +269,15 @@ impl Thread {
             target.prefetch_for_write();
         }
         let expected = self.type_id_of::<U>();
-        Some(self.checked::<U>(target, expected))
+        let checked = self.checked::<U>(target, expected);
+        if FOR_UPDATE {
+            // SAFETY: `target` is a live object.
+            let link = unsafe { strata_gc::header::link(target) }.load(Ordering::Relaxed);
+            if link != 0 {
+                Address::from_usize(link).prefetch();
+            }
+        }
+        Some(checked)
     }
 
     /// `target` (not null), after checking that its heap type is
