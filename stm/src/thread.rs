@@ -240,7 +240,8 @@ impl Thread {
 
     /// Element `i` of the reference array `array` as this transaction sees
     /// it, checked to be null or a `U`; `FOR_UPDATE` when the caller is
-    /// about to write it (its header line is fetched for writing first).
+    /// about to write it (its header line is fetched for writing first,
+    /// and the newest version record it links to for reading).
     ///
     /// # Panics
     /// If `i` is out of bounds or the element is not a `U`.
