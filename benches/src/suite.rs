@@ -3,7 +3,8 @@
 //! ratio to each peer, and an HTML report with SVG charts under
 //! `target/strata-report/`. `suite --rounds N` runs every configuration N
 //! times round-robin and reports medians (N times as long): on a noisy
-//! machine one run of each can put a slow stretch on one runtime only.
+//! machine one run of each can put a slow stretch on one runtime only. The
+//! ratios are then the medians of the per-round ratios, with their range.
 
 use crate::cli::Args;
 use crate::report;
@@ -76,21 +77,61 @@ pub fn run(args: &Args) -> Vec<RunResult> {
     all
 }
 
-/// Strata's throughput divided by each peer's, per configuration (for
+/// Strata's throughput relative to one peer: the median of the
+/// per-round ratios and their range (all three equal with one round).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ratio {
+    median: f64,
+    low: f64,
+    high: f64,
+}
+
+/// Strata's throughput divided by a peer's. With rounds, round `i` of
+/// every configuration ran in the same pass over the configurations, so
+/// the ratio is taken round by round (a slow stretch of the machine weighs
+/// on both sides of it) and the median of those is reported; with one run,
+/// it is the ratio of the two runs. `None` when the peer did nothing.
+fn ratio(strata: &RunResult, peer: &RunResult) -> Option<Ratio> {
+    let (s, p) = (&strata.round_ops_per_sec, &peer.round_ops_per_sec);
+    let mut per_round: Vec<f64> = if s.len() > 1 && s.len() == p.len() {
+        s.iter()
+            .zip(p)
+            .filter(|(_, &p)| p > 0.0)
+            .map(|(s, p)| s / p)
+            .collect()
+    } else if peer.ops_per_sec() > 0.0 {
+        vec![strata.ops_per_sec() / peer.ops_per_sec()]
+    } else {
+        Vec::new()
+    };
+    if per_round.is_empty() {
+        return None;
+    }
+    per_round.sort_by(f64::total_cmp);
+    let n = per_round.len();
+    let median = if n % 2 == 1 {
+        per_round[n / 2]
+    } else {
+        (per_round[n / 2 - 1] + per_round[n / 2]) / 2.0
+    };
+    Some(Ratio {
+        median,
+        low: per_round[0],
+        high: per_round[n - 1],
+    })
+}
+
+/// Strata's throughput relative to each peer, per thread count (for
 /// `strata-raw`, the ratio is the cost of running in transactions).
-fn ratios(results: &[RunResult]) -> Vec<(String, usize, f64)> {
+fn ratios(results: &[RunResult]) -> Vec<(String, usize, Ratio)> {
     let mut out = Vec::new();
     for s in results.iter().filter(|r| r.runtime == "strata") {
         for peer in results
             .iter()
             .filter(|r| r.runtime != "strata" && r.threads == s.threads)
         {
-            if peer.ops_per_sec() > 0.0 {
-                out.push((
-                    peer.runtime.clone(),
-                    s.threads,
-                    s.ops_per_sec() / peer.ops_per_sec(),
-                ));
+            if let Some(r) = ratio(s, peer) {
+                out.push((peer.runtime.clone(), s.threads, r));
             }
         }
     }
@@ -102,9 +143,9 @@ fn print_ratios(groups: &[(String, Vec<RunResult>)], rounds: usize) {
     println!("strata-raw it is the cost of transactions). Peak RSS is the process's, so it");
     println!("includes what earlier runs left in the allocators.");
     if rounds > 1 {
-        println!(
-            "Every figure is its configuration's median run of {rounds} rounds, run round-robin."
-        );
+        println!("Every row of the table is its configuration's median run of {rounds} rounds,");
+        println!("run round-robin. Each ratio is the median of the {rounds} per-round ratios");
+        println!("(round i of both sides ran in the same pass), their range in brackets.");
     }
     for (line, results) in groups {
         let r = ratios(results);
@@ -113,7 +154,13 @@ fn print_ratios(groups: &[(String, Vec<RunResult>)], rounds: usize) {
         }
         let cells: Vec<String> = r
             .iter()
-            .map(|(peer, t, x)| format!("{peer} x{t}: {x:.2}"))
+            .map(|(peer, t, x)| {
+                if rounds > 1 {
+                    format!("{peer} x{t}: {:.2} [{:.2}-{:.2}]", x.median, x.low, x.high)
+                } else {
+                    format!("{peer} x{t}: {:.2}", x.median)
+                }
+            })
             .collect();
         println!("  {line}\n    {}", cells.join(", "));
     }
@@ -275,4 +322,49 @@ fn memory_chart(series: &[(f64, usize)], live: u64) -> String {
         (max as u64) >> 20,
         live >> 20
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(runtime: &str, ops_per_sec: f64, rounds: &[f64]) -> RunResult {
+        let mut r = RunResult::new("bank", runtime, 2, json!({}));
+        r.seconds = 1.0;
+        r.ops = ops_per_sec as u64;
+        r.round_ops_per_sec = rounds.to_vec();
+        r
+    }
+
+    #[test]
+    fn rounds_are_compared_round_by_round() {
+        // Each side's median run (20 and 5) comes from a different round,
+        // and their ratio is 4; round by round, Strata is 3, 2 and 5 times
+        // the peer: the median of those is 3, the range 2 to 5.
+        let strata = run("strata", 20.0, &[30.0, 10.0, 20.0]);
+        let peer = run("libitm", 5.0, &[10.0, 5.0, 4.0]);
+        let r = ratio(&strata, &peer).unwrap();
+        assert_eq!((r.median, r.low, r.high), (3.0, 2.0, 5.0));
+        // An even number of rounds takes the mean of the middle two.
+        let strata = run("strata", 30.0, &[30.0, 10.0, 30.0, 40.0]);
+        let peer = run("libitm", 10.0, &[10.0, 2.0, 10.0, 10.0]);
+        let r = ratio(&strata, &peer).unwrap();
+        assert_eq!((r.median, r.low, r.high), (3.5, 3.0, 5.0));
+    }
+
+    #[test]
+    fn one_run_is_the_plain_ratio_and_an_idle_peer_none() {
+        let strata = run("strata", 30.0, &[]);
+        let peer = run("mutex", 12.0, &[]);
+        assert_eq!(
+            ratio(&strata, &peer),
+            Some(Ratio {
+                median: 2.5,
+                low: 2.5,
+                high: 2.5
+            })
+        );
+        assert_eq!(ratio(&strata, &run("mutex", 0.0, &[])), None);
+    }
 }
