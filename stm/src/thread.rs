@@ -114,10 +114,14 @@ pub struct Thread {
     pub(crate) slot: u32,
     pub(crate) id: u64,
     types: MixMap<RustTypeId, Registered>,
-    /// The type looked up last (a one-entry cache before `types`); at
-    /// first a key no heap type has, so that the hit test is one
-    /// comparison of keys.
-    last_type: (RustTypeId, Registered),
+    /// The key of the type looked up last (a one-entry cache before
+    /// `types`); at first a key no heap type has, so that the hit test is
+    /// one comparison of keys.
+    last_key: RustTypeId,
+    /// What `last_key` is registered as: a separate field, so that a hit
+    /// reads the words it needs in place (a hit on a (key, registration)
+    /// pair copied the pair to the stack first).
+    last: Registered,
     pub(crate) ref_array: TypeId,
     pub(crate) freed_roots: FreedRoots,
     seed: u64,
@@ -153,13 +157,11 @@ impl Thread {
             slot,
             id,
             types: MixMap::default(),
-            last_type: (
-                RustTypeId::of::<NotAHeapType>(),
-                Registered {
-                    id: TypeId(0),
-                    fixed: None,
-                },
-            ),
+            last_key: RustTypeId::of::<NotAHeapType>(),
+            last: Registered {
+                id: TypeId(0),
+                fixed: None,
+            },
             ref_array,
             freed_roots: FreedRoots::default(),
             seed: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
@@ -171,10 +173,16 @@ impl Thread {
         &self.heap
     }
 
-    /// The allocation type of `T`, registering it on first use.
+    /// The allocation type of `T`, registering it on first use. Loops
+    /// usually touch one type: a one-entry cache before the map.
     #[inline(always)]
     pub(crate) fn type_of<T: Object>(&mut self) -> FixedType {
-        match self.registered::<T>().fixed {
+        if self.last_key == RustTypeId::of::<T>() {
+            if let Some(ty) = self.last.fixed {
+                return ty;
+            }
+        }
+        match self.registered_slow::<T>().fixed {
             Some(ty) => ty,
             None => unreachable!("an Object is registered as a fixed type"),
         }
@@ -189,10 +197,14 @@ impl Thread {
         Obj::new((roots.len() - 1) as u32)
     }
 
-    /// The heap's type id of `U`, registering it on first use.
+    /// The heap's type id of `U`, registering it on first use (the same
+    /// one-entry cache as [`Thread::type_of`]).
     #[inline(always)]
     pub(crate) fn type_id_of<U: HeapType>(&mut self) -> u32 {
-        self.registered::<U>().id.0
+        if self.last_key == RustTypeId::of::<U>() {
+            return self.last.id.0;
+        }
+        self.registered_slow::<U>().id.0
     }
 
     /// Reference slot `field` of `source` (a `T`) as this transaction sees
@@ -307,17 +319,6 @@ impl Thread {
         }
     }
 
-    #[inline(always)]
-    fn registered<U: HeapType>(&mut self) -> Registered {
-        let key = RustTypeId::of::<U>();
-        // Loops usually touch one type: a one-entry cache before the map.
-        let (last, ty) = self.last_type;
-        if last == key {
-            return ty;
-        }
-        self.registered_slow::<U>()
-    }
-
     #[cold]
     #[inline(never)]
     fn registered_slow<U: HeapType>(&mut self) -> Registered {
@@ -326,7 +327,8 @@ impl Thread {
             Some(&ty) => ty,
             None => self.register::<U>(),
         };
-        self.last_type = (key, ty);
+        self.last_key = key;
+        self.last = ty;
         ty
     }
 
