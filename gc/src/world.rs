@@ -70,6 +70,16 @@ impl Default for World {
     }
 }
 
+/// The threads of `mutators`, other than `me`, that have not stopped.
+fn still_running<'a>(
+    mutators: &'a [Arc<MutatorShared>],
+    me: &'a MutatorShared,
+) -> impl Iterator<Item = &'a Arc<MutatorShared>> + 'a {
+    mutators
+        .iter()
+        .filter(move |m| !std::ptr::eq(&***m, me) && m.state.load(Ordering::Relaxed) == RUNNING)
+}
+
 impl World {
     fn lock(&self) -> MutexGuard<'_, WorldState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -163,13 +173,7 @@ impl World {
         let deadline = stall_warning.map(|after| Instant::now() + after);
         let mut on_stall = Some(on_stall);
         loop {
-            let running: Vec<u32> = state
-                .mutators
-                .iter()
-                .filter(|m| !std::ptr::eq(&***m, me) && m.state.load(Ordering::Relaxed) == RUNNING)
-                .map(|m| m.slot)
-                .collect();
-            if running.is_empty() {
+            if still_running(&state.mutators, me).next().is_none() {
                 return Some(state.mutators.clone());
             }
             match deadline.filter(|_| on_stall.is_some()) {
@@ -178,7 +182,9 @@ impl World {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         if let Some(report) = on_stall.take() {
-                            report(&running);
+                            let slots: Vec<u32> =
+                                still_running(&state.mutators, me).map(|m| m.slot).collect();
+                            report(&slots);
                         }
                     } else {
                         state = self
