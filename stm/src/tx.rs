@@ -284,10 +284,7 @@ impl<'tx> Tx<'tx> {
     /// If `i` is out of bounds or the element is not a `U`.
     #[inline(always)]
     pub fn get<U: HeapType>(&mut self, array: Obj<'tx, RefArray>, i: usize) -> Option<Obj<'tx, U>> {
-        let addr = self.address(array);
-        // SAFETY: `addr` is a live array the transaction holds.
-        let target = unsafe { self.th.element::<U, false>(addr, i) }?;
-        Some(self.handle(target))
+        self.element::<U, false>(array, i)
     }
 
     /// Element `i` of an array, as an object of type `U` that the
@@ -333,9 +330,19 @@ impl<'tx> Tx<'tx> {
         array: Obj<'tx, RefArray>,
         i: usize,
     ) -> Option<Obj<'tx, U>> {
+        self.element::<U, true>(array, i)
+    }
+
+    /// [`Tx::get`] and [`Tx::get_for_update`] (`FOR_UPDATE`).
+    #[inline(always)]
+    fn element<U: HeapType, const FOR_UPDATE: bool>(
+        &mut self,
+        array: Obj<'tx, RefArray>,
+        i: usize,
+    ) -> Option<Obj<'tx, U>> {
         let addr = self.address(array);
         // SAFETY: `addr` is a live array the transaction holds.
-        let target = unsafe { self.th.element::<U, true>(addr, i) }?;
+        let target = unsafe { self.th.element::<U, FOR_UPDATE>(addr, i) }?;
         Some(self.handle(target))
     }
 
