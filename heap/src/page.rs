@@ -89,7 +89,7 @@ impl PageMeta {
     }
 
     /// Sets the mark of `slot`; true if it was clear (this caller marked it).
-    #[inline]
+    #[inline(always)]
     pub fn mark_slot(&self, slot: usize) -> bool {
         let word = &self.marks[slot / 64];
         let bit = 1u64 << (slot % 64);
