@@ -603,28 +603,41 @@ fn scan_elements<U: Object, const COVERED: bool>(
         }
     };
     let snapshot = th.tx.snapshot;
-    let mut visit = |i: usize| {
-        let target = element(i);
-        if target.is_null() {
-            return f(i, None);
-        }
-        match th.read_element::<COVERED>(target, expected, snapshot) {
-            // SAFETY: `value_body` is the body of `target` or of one of
-            // its versions; it holds a `U` after the references.
-            Ok(value_body) => f(i, Some(unsafe { data_ptr::<U>(value_body).read() })),
-            Err(actual) => wrong_element::<U>(i, actual, expected),
-        }
-    };
-    // One loop, so that `visit` inlines; the tail fetches nothing ahead
-    // of the end.
+    // The steady loop fetches ahead with no test of the end; the tail
+    // fetches nothing past it.
     let steady = len.saturating_sub(AHEAD);
-    for i in 0..len {
-        if i < steady {
-            element(i + AHEAD).prefetch();
-            fetch_record(i + AHEAD / 2);
-        } else if i + AHEAD / 2 < len {
+    for i in 0..steady {
+        element(i + AHEAD).prefetch();
+        fetch_record(i + AHEAD / 2);
+        visit_element::<U, COVERED>(th, element(i), i, expected, snapshot, &mut f);
+    }
+    for i in steady..len {
+        if i + AHEAD / 2 < len {
             fetch_record(i + AHEAD / 2);
         }
-        visit(i);
+        visit_element::<U, COVERED>(th, element(i), i, expected, snapshot, &mut f);
+    }
+}
+
+/// Calls `f` with element `i` of a scan, `target`: its value as the
+/// transaction sees it, or `None` for a null element. A function rather
+/// than a closure so that both loops of [`scan_elements`] inline it.
+#[inline(always)]
+fn visit_element<U: Object, const COVERED: bool>(
+    th: &mut Thread,
+    target: Address,
+    i: usize,
+    expected: u32,
+    snapshot: u64,
+    f: &mut impl FnMut(usize, Option<U>),
+) {
+    if target.is_null() {
+        return f(i, None);
+    }
+    match th.read_element::<COVERED>(target, expected, snapshot) {
+        // SAFETY: `value_body` is the body of `target` or of one of its
+        // versions; it holds a `U` after the references.
+        Ok(value_body) => f(i, Some(unsafe { data_ptr::<U>(value_body).read() })),
+        Err(actual) => wrong_element::<U>(i, actual, expected),
     }
 }
