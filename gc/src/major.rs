@@ -312,10 +312,7 @@ impl<'a> Marker<'a> {
                 let ahead = ring[(head + PREFETCH_DISTANCE / 2) % PREFETCH_DISTANCE];
                 // SAFETY: a marked object's header is readable; the world is
                 // stopped.
-                let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
-                if link != 0 {
-                    Address::from_usize(link).prefetch();
-                }
+                unsafe { header::prefetch_linked(ahead) };
             }
             self.scan(obj, horizon);
             scanned += 1;

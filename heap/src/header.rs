@@ -80,6 +80,21 @@ pub unsafe fn link<'a>(obj: Address) -> &'a AtomicUsize {
     unsafe { &*obj.offset(8).as_ptr::<AtomicUsize>() }
 }
 
+/// Prefetches what the link of the object at `obj` points at (an anchor's
+/// newest version record, a record's next older one), if anything: a
+/// reader or marker that will follow the link soon gets the line early.
+///
+/// # Safety
+/// `obj` points at a live object's header (crate address invariant).
+#[inline(always)]
+pub unsafe fn prefetch_linked(obj: Address) {
+    // SAFETY: caller's invariant.
+    let link = unsafe { link(obj) }.load(Ordering::Relaxed);
+    if link != 0 {
+        Address::from_usize(link).prefetch();
+    }
+}
+
 /// The commit stamp of the version record at `obj`.
 ///
 /// # Safety

@@ -285,10 +285,7 @@ impl Thread {
         let checked = self.checked::<U>(target, expected);
         if FOR_UPDATE {
             // SAFETY: `target` is a live object.
-            let link = unsafe { strata_gc::header::link(target) }.load(Ordering::Relaxed);
-            if link != 0 {
-                Address::from_usize(link).prefetch();
-            }
+            unsafe { strata_gc::header::prefetch_linked(target) };
         }
         Some(checked)
     }

@@ -7,7 +7,6 @@ use crate::object::{Brand, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Ro
 use crate::thread::{AbortSignal, Thread};
 use crate::view::View;
 use std::marker::PhantomData;
-use std::sync::atomic::Ordering;
 use strata_gc::header;
 use strata_gc::{Address, AllocError};
 
@@ -596,10 +595,7 @@ fn scan_elements<U: Object, const COVERED: bool>(
         let ahead = element(i);
         if !ahead.is_null() {
             // SAFETY: a non-null element is a live object.
-            let link = unsafe { header::link(ahead) }.load(Ordering::Relaxed);
-            if link != 0 {
-                Address::from_usize(link).prefetch();
-            }
+            unsafe { header::prefetch_linked(ahead) };
         }
     };
     let snapshot = th.tx.snapshot;
