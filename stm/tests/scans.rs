@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use std::sync::Arc;
-use strata::{GlobalRoot, Heap, Obj, RefArray, Root, Thread, Tx};
+use strata::{Heap, Obj, RefArray, Root, Thread, Tx};
 
 /// Lengths on both sides of the prefetch distance and of half of it.
 const LENGTHS: [usize; 15] = [0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 64, 100];
@@ -65,19 +65,31 @@ fn updated(i: usize) -> Option<i64> {
     initial(i).map(|b| if i.is_multiple_of(2) { b + 1000 } else { b })
 }
 
+/// Checks, in a transaction of its own, that a scan of the array at
+/// `root` sees `value` of each element.
+fn assert_scan(
+    t: &mut Thread,
+    root: &Root<RefArray>,
+    len: usize,
+    value: fn(usize) -> Option<i64>,
+    what: &str,
+) {
+    t.atomically(|tx| {
+        let array = tx.get_root(root);
+        assert_eq!(
+            scan(tx, array),
+            expected(len, value),
+            "{what}, length {len}"
+        );
+    })
+    .unwrap();
+}
+
 fn scans_see_what_they_should(heap: Heap) {
     let mut t = heap.attach().unwrap();
     for len in LENGTHS {
         let root = make_array(&mut t, len);
-        t.atomically(|tx| {
-            let array = tx.get_root(&root);
-            assert_eq!(
-                scan(tx, array),
-                expected(len, initial),
-                "committed, length {len}"
-            );
-        })
-        .unwrap();
+        assert_scan(&mut t, &root, len, initial, "committed");
         // The scanning transaction's own writes (private copies).
         t.atomically(|tx| {
             let array = tx.get_root(&root);
@@ -90,15 +102,7 @@ fn scans_see_what_they_should(heap: Heap) {
         })
         .unwrap();
         // Newest versions in records.
-        t.atomically(|tx| {
-            let array = tx.get_root(&root);
-            assert_eq!(
-                scan(tx, array),
-                expected(len, updated),
-                "records, length {len}"
-            );
-        })
-        .unwrap();
+        assert_scan(&mut t, &root, len, updated, "records");
     }
 }
 
@@ -120,7 +124,9 @@ fn scans_read_the_snapshot_under_newer_versions() {
     let mut t = heap.attach().unwrap();
     for len in LENGTHS {
         let root = make_array(&mut t, len);
-        let global: Arc<GlobalRoot<RefArray>> = Arc::new(t.global(&root));
+        let global = Arc::new(t.global(&root));
+        let interloper =
+            Interloper::start_with(&heap, &global, move |tx, array| update_even(tx, array, len));
         let mut first = true;
         let (before, after) = t
             .atomically(|tx| {
@@ -128,38 +134,18 @@ fn scans_read_the_snapshot_under_newer_versions() {
                 let before = scan(tx, array);
                 if first {
                     first = false;
-                    let (heap, global) = (heap.clone(), global.clone());
-                    tx.blocking(|| {
-                        std::thread::spawn(move || {
-                            let mut other = heap.attach().unwrap();
-                            other
-                                .atomically(|tx| {
-                                    let array = tx.get_global(&global);
-                                    update_even(tx, array, len);
-                                })
-                                .unwrap();
-                        })
-                        .join()
-                        .unwrap()
-                    });
+                    tx.blocking(|| interloper.commit_now());
                 }
                 (before, scan(tx, array))
             })
             .unwrap();
+        interloper.join(&mut t);
         assert_eq!(before, expected(len, initial), "before, length {len}");
         assert_eq!(
             after,
             expected(len, initial),
             "after a newer commit, length {len}"
         );
-        t.atomically(|tx| {
-            let array = tx.get_root(&root);
-            assert_eq!(
-                scan(tx, array),
-                expected(len, updated),
-                "newest, length {len}"
-            );
-        })
-        .unwrap();
+        assert_scan(&mut t, &root, len, updated, "newest");
     }
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use strata::{GcOptions, GlobalRoot, Heap, HeapConfig, Object, RefArray, Thread};
+use strata::{GcOptions, GlobalRoot, Heap, HeapConfig, Obj, Object, RefArray, Thread, Tx};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Account {
@@ -125,6 +125,19 @@ impl Interloper {
         index: usize,
         amount: i64,
     ) -> Interloper {
+        Interloper::start_with(heap, bank, move |tx, array| {
+            let account = tx.get::<Account>(array, index).unwrap();
+            tx.update(account, |a| a.balance += amount);
+        })
+    }
+
+    /// Starts the thread; when told, it runs `write` on the bank's array in
+    /// a transaction of its own.
+    pub fn start_with(
+        heap: &Heap,
+        bank: &std::sync::Arc<GlobalRoot<RefArray>>,
+        write: impl for<'tx> Fn(&mut Tx<'tx>, Obj<'tx, RefArray>) + Send + 'static,
+    ) -> Interloper {
         let (go, wait_go) = std::sync::mpsc::channel::<()>();
         let (committed, wait_committed) = std::sync::mpsc::channel::<()>();
         let (heap, bank) = (heap.clone(), bank.clone());
@@ -133,8 +146,7 @@ impl Interloper {
             t.blocking(|| wait_go.recv().unwrap());
             t.atomically(|tx| {
                 let array = tx.get_global(&bank);
-                let account = tx.get::<Account>(array, index).unwrap();
-                tx.update(account, |a| a.balance += amount);
+                write(tx, array);
             })
             .unwrap();
             committed.send(()).unwrap();
