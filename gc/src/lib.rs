@@ -38,7 +38,7 @@ mod world;
 
 pub use error::HeapError;
 pub use heap::{GcOptions, GlobalRoot, Heap};
-pub use mutator::{FixedType, HandleSlot, Mutator};
+pub use mutator::{FixedType, HandleSlot, Mutator, READ_ROOT_TAG_BITS};
 pub use stats::{GcStats, PauseKind};
 pub use strata_heap::Address;
 pub use strata_heap::{

@@ -36,7 +36,11 @@ impl Mutator {
 
     /// Runs a major collection that keeps the versions visible to snapshots
     /// at or after `horizon` (for tests of version reclamation).
-    pub fn collect_major_with_horizon(&mut self, horizon: u64) {
+    ///
+    /// # Safety
+    /// No thread reads, after the collection, a version that only snapshots
+    /// below `horizon` see: the collection frees those versions.
+    pub unsafe fn collect_major_with_horizon(&mut self, horizon: u64) {
         self.major_collection(Some(horizon), Retain::Nothing);
     }
 

@@ -57,6 +57,9 @@ pub struct Mutator {
     pub(crate) client_roots: Vec<Address>,
     /// Old objects the client layer keeps alive (see [`Mutator::push_old_root`]).
     old_roots: Vec<Address>,
+    /// Old objects the client layer has read, maybe tagged (see
+    /// [`Mutator::push_read_root`]).
+    read_roots: Vec<Address>,
     pub(crate) remembered: Vec<Address>,
     /// Young objects whose identity was asked for: young -> reserved slot.
     pub(crate) identities: HashMap<Address, Address>,
@@ -83,6 +86,10 @@ thread_local! {
     /// "Safepoints": one attachment per heap and thread).
     static ATTACHED_HEAPS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// The low bits of a read root that may carry a client's tag (objects are
+/// 16-byte aligned).
+pub const READ_ROOT_TAG_BITS: usize = 0xF;
 
 /// How far ahead of a version copy's or a promoted object's slot its
 /// allocation prefetches.
@@ -119,6 +126,7 @@ impl Mutator {
             handles: SlotTable::default(),
             client_roots: Vec::new(),
             old_roots: Vec::new(),
+            read_roots: Vec::new(),
             remembered: Vec::new(),
             identities: HashMap::new(),
             worklist: Vec::new(),
@@ -573,11 +581,22 @@ impl Mutator {
         self.handles.remove(slot.0)
     }
 
-    /// References the client layer (transactions) keeps; traced and updated
-    /// like the shadow stack.
+    /// Adds `obj` to the client roots (references the client layer, the
+    /// transactions' handle arena, keeps; traced and updated like the
+    /// shadow stack) and returns its index.
+    ///
+    /// # Safety
+    /// `obj` is null or a live object reachable by this thread.
     #[inline(always)]
-    pub fn client_roots(&mut self) -> &mut Vec<Address> {
-        &mut self.client_roots
+    pub unsafe fn push_client_root(&mut self, obj: Address) -> usize {
+        self.client_roots.push(obj);
+        self.client_roots.len() - 1
+    }
+
+    /// Drops every client root from index `len` on.
+    #[inline]
+    pub fn truncate_client_roots(&mut self, len: usize) {
+        self.client_roots.truncate(len);
     }
 
     /// How many client roots there are.
@@ -625,6 +644,51 @@ impl Mutator {
     #[inline]
     pub fn clear_old_roots(&mut self) {
         self.old_roots.clear();
+    }
+
+    /// Keeps the old object `obj` alive until
+    /// [`Mutator::clear_read_roots`], like an old root. Its low
+    /// [`READ_ROOT_TAG_BITS`] bits may carry a tag of the client's (objects
+    /// are 16-byte aligned), which collections ignore. Transactions keep
+    /// their read sets here: validation looks at every anchor read, so
+    /// none may be freed while the transaction runs, even when no handle
+    /// holds it any more.
+    ///
+    /// # Safety
+    /// `obj`, its tag masked off, is a live old object.
+    #[inline(always)]
+    pub unsafe fn push_read_root(&mut self, obj: Address) {
+        debug_assert!(
+            {
+                let untagged = Address::from_usize(obj.as_usize() & !READ_ROOT_TAG_BITS);
+                !untagged.is_null() && !self.is_young(untagged)
+            },
+            "read root {obj:?} is not an old object"
+        );
+        self.read_roots.push(obj);
+    }
+
+    /// The read root pushed last, tag included.
+    #[inline(always)]
+    pub fn last_read_root(&self) -> Option<Address> {
+        self.read_roots.last().copied()
+    }
+
+    /// The read roots in the order pushed, tags included.
+    #[inline]
+    pub fn read_roots(&self) -> &[Address] {
+        &self.read_roots
+    }
+
+    /// Drops every read root.
+    #[inline]
+    pub fn clear_read_roots(&mut self) {
+        self.read_roots.clear();
+    }
+
+    /// Capacity of the read-root list (see [`Mutator::shrink_buffers`]).
+    pub fn read_roots_capacity(&self) -> usize {
+        self.read_roots.capacity()
     }
 
     /// Bytes this thread has allocated since it attached (monotonic).
@@ -747,12 +811,21 @@ impl Mutator {
         self.heap.shared.world.unblock(&self.shared);
     }
 
-    /// Runs `f` outside the heap (it must not touch heap objects).
+    /// Runs `f` outside the heap (it must not touch heap objects). If `f`
+    /// panics, the thread is back in the heap before the panic goes on:
+    /// a thread left blocked would run on while collections no longer wait
+    /// for it.
     pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        /// Leaves the blocking state when dropped, also on unwind.
+        struct Unblock<'a>(&'a mut Mutator);
+        impl Drop for Unblock<'_> {
+            fn drop(&mut self) {
+                self.0.leave_blocking();
+            }
+        }
         self.enter_blocking();
-        let result = f();
-        self.leave_blocking();
-        result
+        let _unblock = Unblock(self);
+        f()
     }
 
     /// Publishes the snapshot time of this thread's running transaction
@@ -780,6 +853,14 @@ impl Mutator {
         published.extend(self.handles.values());
         published.extend(self.client_roots.iter().copied().filter(|a| !a.is_null()));
         published.extend_from_slice(&self.old_roots);
+        // A transaction clears `PRIVATE` on what it promoted at commit, so
+        // none of it may be freed before then, even if unreachable.
+        published.extend_from_slice(&self.promoted_log);
+        published.extend(
+            self.read_roots
+                .iter()
+                .map(|a| Address::from_usize(a.as_usize() & !READ_ROOT_TAG_BITS)),
+        );
     }
 
     /// While on, objects promoted by minor collections get the `PRIVATE`
@@ -812,6 +893,7 @@ impl Mutator {
     pub fn shrink_buffers(&mut self, keep: usize) {
         self.client_roots.shrink_to(keep);
         self.old_roots.shrink_to(keep);
+        self.read_roots.shrink_to(keep);
         self.promoted_log.shrink_to(keep);
         self.remembered.shrink_to(keep);
         self.worklist.shrink_to(keep);
@@ -855,6 +937,7 @@ impl Drop for Mutator {
         self.handles = SlotTable::default();
         self.client_roots.clear();
         self.old_roots.clear();
+        self.read_roots.clear();
         // Young objects still reachable from remembered old objects survive.
         self.minor_collection();
         self.flush_stats();

@@ -81,6 +81,40 @@ fn a_blocked_thread_does_not_hold_up_a_collection() {
 }
 
 #[test]
+fn a_panic_inside_blocking_brings_the_thread_back_into_the_heap() {
+    let heap = zealous_heap(64 << 10, 64 << 20);
+    let (ready, wait_ready) = std::sync::mpsc::channel::<()>();
+    let (collected, wait_collected) = std::sync::mpsc::channel::<std::time::Instant>();
+    let collector = {
+        let heap = heap.clone();
+        std::thread::spawn(move || {
+            let mut m = heap.attach().unwrap();
+            m.blocking(|| wait_ready.recv().unwrap());
+            m.collect_major();
+            collected.send(std::time::Instant::now()).unwrap();
+        })
+    };
+    let mut m = heap.attach().unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.blocking(|| panic!("inside blocking"));
+    }));
+    assert!(caught.is_err());
+    // Running again: the collection the other thread starts now must wait
+    // for this thread's next safepoint.
+    ready.send(()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let at_safepoint = std::time::Instant::now();
+    m.safepoint();
+    let collected_at = m.blocking(|| wait_collected.recv().unwrap());
+    assert!(
+        collected_at >= at_safepoint,
+        "the collection ran while this thread was running, {:?} before its safepoint",
+        at_safepoint - collected_at
+    );
+    m.blocking(|| collector.join().unwrap());
+}
+
+#[test]
 fn global_roots_are_shared_between_threads() {
     let heap = zealous_heap(64 << 10, 64 << 20);
     let mut m = heap.attach().unwrap();

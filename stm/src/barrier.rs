@@ -8,7 +8,7 @@
 
 use crate::shared::COMMITTING;
 use crate::thread::Thread;
-use crate::tx::{unwind, Conflict};
+use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
 use strata_gc::header::{
     self, HEADER_BYTES, OWNER_MASK, OWNER_SHIFT, PRIVATE, TYPE_MASK, VERSION_HEADER_BYTES,
@@ -20,6 +20,7 @@ use strata_gc::Address;
 /// array's version visible at the snapshot (a *scan entry*; objects are
 /// 16-byte aligned, so an anchor's address never has it).
 pub(crate) const SCAN_ENTRY: usize = 1;
+const _: () = assert!(SCAN_ENTRY & !strata_gc::READ_ROOT_TAG_BITS == 0);
 
 /// The body of the version of `anchor` that a reader at `snapshot` sees:
 /// the anchor's inline body or a version record's.
@@ -73,8 +74,9 @@ impl Thread {
             }
         }
         // Consecutive reads of one object are recorded once.
-        if self.tx.read_set.last() != Some(&obj) {
-            self.tx.read_set.push(obj);
+        if self.m.last_read_root() != Some(obj) {
+            // SAFETY: `obj` is a shared anchor: committed, so old and live.
+            unsafe { self.m.push_read_root(obj) };
         }
         // SAFETY: `obj` is a live anchor; the versions our snapshot sees are
         // kept by the collector (our snapshot is part of its horizon).
@@ -119,7 +121,9 @@ impl Thread {
             }
         }
         if !COVERED {
-            self.tx.read_set.push(target);
+            // SAFETY: `target` is a shared anchor: committed, so old and
+            // live.
+            unsafe { self.m.push_read_root(target) };
         }
         debug_assert_eq!(snapshot, self.tx.snapshot);
         // SAFETY: `target` is a live anchor; our snapshot is part of the
@@ -212,14 +216,21 @@ impl Thread {
     #[cold]
     fn first_write(&mut self, anchor: Address) -> Address {
         if let Err(conflict) = self.acquire(anchor) {
-            unwind(conflict);
+            self.abort_attempt(conflict);
         }
         // SAFETY: `anchor` is an old anchor held in the arena (rooted);
         // our snapshot is part of the collector's horizon.
-        let copy = unsafe { self.m.alloc_version_copy(anchor, self.tx.snapshot) }
-            .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
-        // SAFETY: `copy` is a fresh old object.
-        unsafe { self.m.push_old_root(copy) };
+        let copy = match unsafe { self.m.alloc_version_copy(anchor, self.tx.snapshot) } {
+            Ok(copy) => copy,
+            Err(e) => self.abort_attempt(Conflict::Alloc(e)),
+        };
+        // SAFETY: `copy` is a fresh old object, and `anchor` a live old
+        // one: the anchor stays alive while the transaction owns it, even
+        // once no handle holds it (commit and abort write its header).
+        unsafe {
+            self.m.push_old_root(copy);
+            self.m.push_old_root(anchor);
+        }
         self.tx.write_set.insert(anchor, copy);
         self.tx.acquiring = Address::NULL;
         self.tx.last_copy = (anchor, copy);
@@ -286,7 +297,7 @@ impl Thread {
     /// Every anchor read (and every element of a scanned array) is unowned
     /// by others and has no version newer than the snapshot.
     pub(crate) fn read_set_valid(&self) -> bool {
-        self.tx.read_set.iter().all(|&entry| {
+        self.m.read_roots().iter().all(|&entry| {
             if entry.as_usize() & SCAN_ENTRY != 0 {
                 self.scan_valid(Address::from_usize(entry.as_usize() & !SCAN_ENTRY))
             } else {
@@ -298,8 +309,8 @@ impl Thread {
     /// `anchor` is unowned by others and has no version newer than the
     /// snapshot.
     fn anchor_valid(&self, anchor: Address) -> bool {
-        // SAFETY: read-set anchors are live: held in the arena, or reached
-        // through a version our snapshot sees, which the collector keeps.
+        // SAFETY: read-set anchors are live: the read set is a list of read
+        // roots of the mutator, which collections mark.
         let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
         let owner = (word >> OWNER_SHIFT) as u32;
         // SAFETY: as above.

@@ -77,9 +77,6 @@ impl Thread {
 
     /// Tries to commit the running transaction.
     pub(crate) fn commit(&mut self) -> Result<(), Conflict> {
-        if self.is_doomed() {
-            return Err(Conflict::Doomed);
-        }
         // Handles died with the closure: only the private copies (old
         // roots) stay rooted, so the minor collection promotes what the
         // commit publishes (and what roots made by this transaction hold),
@@ -89,8 +86,13 @@ impl Thread {
         self.m.collect_minor_only();
         if self.tx.write_set.is_empty() {
             // Read-only: serialised at its snapshot, nothing to validate.
+            // A doom cannot concern it (it owns nothing; a doom aimed at an
+            // earlier attempt of this slot may land late) and is ignored.
             self.finish_commit();
             return Ok(());
+        }
+        if self.is_doomed() {
+            return Err(Conflict::Doomed);
         }
         // Fields are reached through `self.heap.stm` each time: cloning the
         // `Arc` here would make every commit write its shared count.
@@ -105,15 +107,11 @@ impl Thread {
             self.commit_word().store(0, Ordering::Release);
             while self.heap.stm.token_held() {
                 std::thread::yield_now();
-                if self.m.stop_requested() {
-                    // The handles are gone (only the copies are rooted now),
-                    // so a major collection may free objects that only this
-                    // transaction's reads held; validating their headers
-                    // afterwards would read freed memory. Take part in the
-                    // collection and retry the transaction.
-                    self.m.safepoint();
-                    return Err(Conflict::Validation);
-                }
+                // The handles are gone, but what validation and publication
+                // touch is rooted (read roots, and old roots for the copies,
+                // their anchors and the roots' previous objects): a major
+                // collection may run while we wait.
+                self.m.safepoint();
                 if self.is_doomed() {
                     return Err(Conflict::Doomed);
                 }
@@ -155,7 +153,7 @@ impl Thread {
     /// handles, so they stay.
     #[inline]
     pub(crate) fn truncate_handles(&mut self, mark: usize) {
-        self.m.client_roots().truncate(mark);
+        self.m.truncate_client_roots(mark);
     }
 
     fn finish_commit(&mut self) {
@@ -189,7 +187,7 @@ impl Thread {
             // SAFETY: null marks the root dead.
             unsafe { self.m.set_rooted(slot, strata_gc::Address::NULL) };
         }
-        self.m.client_roots().clear();
+        self.m.truncate_client_roots(0);
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
         // The nursery holds only this attempt's garbage now; empty it so the
@@ -211,11 +209,11 @@ impl Thread {
             promoted.clear();
             self.tx.promoted = promoted;
         }
-        self.tx.read_set.clear();
+        self.m.clear_read_roots();
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
         self.tx.acquiring = Address::NULL;
-        self.m.client_roots().clear();
+        self.m.truncate_client_roots(0);
         self.m.clear_old_roots();
         self.tx.active = false;
         self.tx.inevitable = false;
@@ -232,7 +230,6 @@ impl Thread {
     #[inline(never)]
     pub(crate) fn trim_buffers(&mut self) {
         self.tx.since_trim = 0;
-        self.tx.read_set.shrink_to(KEEP_ENTRIES);
         self.tx.write_set.shrink_to(KEEP_ENTRIES);
         self.tx.roots_made.shrink_to(KEEP_ENTRIES);
         self.tx.root_undo.shrink_to(KEEP_ENTRIES);
@@ -300,6 +297,31 @@ mod tests {
     impl Object for Cell {}
 
     #[test]
+    fn a_read_only_attempt_commits_whatever_doom_lands_late() {
+        let heap = Heap::new(HeapConfig::default()).unwrap();
+        let mut t = heap.attach().unwrap();
+        let cell = t
+            .atomically(|tx| {
+                let cell = tx.alloc(Cell { value: 3 });
+                tx.root(cell)
+            })
+            .unwrap();
+        let (stm, slot) = (heap.stm.clone(), t.slot);
+        let mut attempts = 0;
+        let value = t
+            .atomically(|tx| {
+                attempts += 1;
+                let cell = tx.get_root(&cell);
+                // An inevitable transaction that saw this slot own an
+                // object in an earlier attempt dooms it only now.
+                stm.slot(slot).doomed.store(true, Ordering::SeqCst);
+                tx.read(cell).value
+            })
+            .unwrap();
+        assert_eq!((value, attempts), (3, 1));
+    }
+
+    #[test]
     fn a_large_transactions_lists_are_trimmed_within_256_attempts() {
         let heap = Heap::new(HeapConfig::default()).unwrap();
         let mut t = heap.attach().unwrap();
@@ -327,7 +349,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(sum, n as u64);
-        assert!(t.tx.read_set.capacity() >= n);
+        assert!(t.m.read_roots_capacity() >= n);
         assert!(t.m.client_roots_capacity() >= n);
         for _ in 0..TRIM_EVERY {
             t.atomically(|tx| {
@@ -336,7 +358,7 @@ mod tests {
             })
             .unwrap();
         }
-        assert!(t.tx.read_set.capacity() <= KEEP_ENTRIES);
+        assert!(t.m.read_roots_capacity() <= KEEP_ENTRIES);
         assert!(t.m.client_roots_capacity() <= KEEP_ENTRIES);
     }
 }

@@ -6,7 +6,6 @@
 use crate::object::{DataArray, Element, Obj};
 use crate::tx::{out_of_bounds, Tx};
 use crate::view::{Ref, View};
-use crate::AllocError;
 use strata_gc::Address;
 
 /// The elements of an array body: its length word, then the elements.
@@ -41,11 +40,10 @@ impl<'tx> Tx<'tx> {
     /// transaction until it commits.
     pub fn alloc_data<E: Element>(&mut self, len: usize) -> Obj<'tx, DataArray<E>> {
         let id = self.th.type_id_of::<DataArray<E>>();
-        let obj = self
-            .th
-            .m
-            .alloc_array(strata_gc::TypeId(id), len)
-            .unwrap_or_else(|e: AllocError| crate::tx::unwind(crate::tx::Conflict::Alloc(e)));
+        let obj = match self.th.m.alloc_array(strata_gc::TypeId(id), len) {
+            Ok(obj) => obj,
+            Err(e) => self.th.abort_attempt(crate::tx::Conflict::Alloc(e)),
+        };
         self.handle(obj)
     }
 

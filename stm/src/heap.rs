@@ -98,9 +98,4 @@ impl Heap {
     pub fn clock(&self) -> u64 {
         self.stm.now()
     }
-
-    /// The collector's heap underneath.
-    pub fn gc(&self) -> &strata_gc::Heap {
-        &self.gc
-    }
 }

@@ -63,6 +63,14 @@
 //! The semantics (snapshots, commit, inevitability, progress) and every
 //! invariant the unsafe code relies on are in `DESIGN.md`.
 //!
+//! # Unwinding is required
+//!
+//! A conflict ends an attempt by unwinding its closure back to
+//! [`Thread::atomically`], which re-runs it. A program built with
+//! `panic = "abort"` would therefore end at its first conflict, so this
+//! crate does not compile with it. A closure may catch the unwinding
+//! (`catch_unwind`), but the attempt stays aborted: it never commits.
+//!
 //! # Invariants the unsafe code relies on
 //!
 //! - **Empty nursery at begin.** Every commit and abort ends with a minor
@@ -74,9 +82,23 @@
 //!   allocates or polls a safepoint and borrows its thread for its whole
 //!   life, so the bare addresses of its [`Ref`]s neither move nor die; the
 //!   `'v` brand keeps them inside the view.
+//! - **What commit touches is rooted.** Validation and publication read
+//!   anchors no handle may hold any more: the read set is a list of read
+//!   roots, and the anchors written, their copies and the objects a changed
+//!   root held before are old roots, so no collection of the attempt frees
+//!   them.
 //! - **Ownership before copy.** A transaction writes a shared anchor only
 //!   through a private copy, made after it owns the anchor; it publishes
 //!   copies only after promoting them and only while it owns their anchors.
+
+// A conflict ends an attempt by unwinding its closure to
+// `Thread::atomically`; with `panic = "abort"` the first conflict would end
+// the process instead.
+#[cfg(panic = "abort")]
+compile_error!(
+    "strata needs panic = \"unwind\": conflicts abort a transaction by unwinding its closure \
+     (set panic = \"unwind\" in the profile that builds this program)"
+);
 
 mod barrier;
 mod commit;

@@ -15,7 +15,9 @@ use strata_gc::HandleSlot;
 /// A type whose values live in the heap: plain data (`Copy`, no borrowed
 /// references to the heap) plus `REFS` reference slots kept beside it and
 /// accessed with [`Tx::get_ref`](crate::Tx::get_ref) and
-/// [`Tx::set_ref`](crate::Tx::set_ref). Its alignment must be at most 8.
+/// [`Tx::set_ref`](crate::Tx::set_ref). Its alignment must be at most 8,
+/// and `REFS` at most 2^24 (a larger `REFS` fails to compile where the type
+/// is used: the collector keeps reference offsets in 32 bits).
 ///
 /// ```
 /// #[derive(Clone, Copy)]
@@ -87,7 +89,7 @@ impl<T: Object> sealed::SealedHeapType for T {}
 impl<T: Object> HeapType for T {
     fn shape() -> sealed::Shape {
         sealed::Shape::Fixed {
-            refs: T::REFS,
+            refs: const { checked_refs::<T>() },
             data_bytes: data_bytes::<T>(),
             align: std::mem::align_of::<T>(),
         }
@@ -104,7 +106,24 @@ const fn data_bytes<T: Object>() -> usize {
 /// so that allocation bumps and zeroes by constants
 /// (`Mutator::alloc_fixed_sized` checks it against the registration).
 pub(crate) const fn object_bytes<T: Object>() -> usize {
-    strata_gc::header::align_up(strata_gc::header::HEADER_BYTES + T::REFS * 8 + data_bytes::<T>())
+    strata_gc::header::align_up(
+        strata_gc::header::HEADER_BYTES + checked_refs::<T>() * 8 + data_bytes::<T>(),
+    )
+}
+
+/// The most reference slots an [`Object`] may have: the collector's
+/// reference offsets are 32-bit, and a fixed object this big is far past
+/// any sensible layout.
+const MAX_REFS: usize = 1 << 24;
+
+/// `T::REFS`, checked against [`MAX_REFS`] (in a constant context, so a
+/// type with too many slots is refused when the program is compiled).
+const fn checked_refs<T: Object>() -> usize {
+    assert!(
+        T::REFS <= MAX_REFS,
+        "strata: Object::REFS is at most 1 << 24 (16,777,216 reference slots)"
+    );
+    T::REFS
 }
 
 impl sealed::SealedHeapType for RefArray {}
@@ -289,14 +308,19 @@ impl<T> Drop for Root<T> {
 pub struct GlobalRoot<T> {
     pub(crate) root: strata_gc::GlobalRoot,
     pub(crate) heap_id: u64,
+    /// The clock when the root was made: its object was committed at or
+    /// before it, so a transaction with an older snapshot must extend it
+    /// before reading the object.
+    pub(crate) since: u64,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> GlobalRoot<T> {
-    pub(crate) fn new(root: strata_gc::GlobalRoot, heap_id: u64) -> Self {
+    pub(crate) fn new(root: strata_gc::GlobalRoot, heap_id: u64, since: u64) -> Self {
         GlobalRoot {
             root,
             heap_id,
+            since,
             _type: PhantomData,
         }
     }

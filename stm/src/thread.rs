@@ -47,8 +47,9 @@ pub(crate) struct TxState {
     pub active: bool,
     pub snapshot: u64,
     pub inevitable: bool,
-    /// Anchors read, for validation at commit.
-    pub read_set: Vec<Address>,
+    /// Why the attempt must abort, once it has been told so: it never
+    /// commits then, whatever the closure does with the unwinding.
+    pub poisoned: Option<Conflict>,
     /// Anchor -> client-root index of its private copy.
     pub write_set: WriteSet,
     /// The last write-set entry looked up, as (anchor, copy address), or
@@ -140,7 +141,7 @@ struct Registered {
 enum NotAHeapType {}
 
 /// The payload a conflict unwinds the transaction's closure with.
-pub(crate) struct AbortSignal(pub Conflict);
+pub(crate) struct AbortSignal;
 
 impl Thread {
     pub(crate) fn new(heap: Heap) -> Result<Thread, Error> {
@@ -192,9 +193,9 @@ impl Thread {
     /// object the running transaction holds, with the caller's brand.
     #[inline(always)]
     pub(crate) fn handle<'tx, T>(&mut self, obj: Address) -> Obj<'tx, T> {
-        let roots = self.m.client_roots();
-        roots.push(obj);
-        Obj::new((roots.len() - 1) as u32)
+        // SAFETY: `obj` is a live object the transaction holds.
+        let index = unsafe { self.m.push_client_root(obj) };
+        Obj::new(index as u32)
     }
 
     /// The heap's type id of `U`, registering it on first use (the same
@@ -379,6 +380,16 @@ impl Thread {
             })
     }
 
+    /// Ends the running attempt for `conflict`: poisons it (it will not
+    /// commit, even if the closure catches the unwinding) and unwinds the
+    /// closure to [`Thread::atomically`].
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn abort_attempt(&mut self, conflict: Conflict) -> ! {
+        self.tx.poisoned = Some(conflict);
+        panic::resume_unwind(Box::new(AbortSignal))
+    }
+
     /// Runs `f` as a transaction until it commits, and returns its result.
     ///
     /// `f` may run several times (each conflict aborts and re-runs it); only
@@ -397,29 +408,35 @@ impl Thread {
                 let mut tx = Tx::new(self);
                 f(&mut tx)
             }));
-            match outcome {
-                Ok(result) => match self.commit() {
+            // An attempt told to abort stays aborted even if the closure
+            // caught the unwinding and returned (or panicked otherwise).
+            let conflict = match outcome {
+                Err(payload) if !payload.is::<AbortSignal>() => {
+                    self.tx.poisoned = None;
+                    self.abort(Conflict::Panic);
+                    panic::resume_unwind(payload);
+                }
+                Ok(result) if self.tx.poisoned.is_none() => match self.commit() {
                     Ok(()) => return Ok(result),
-                    Err(conflict) => self.abort(conflict),
+                    Err(conflict) => conflict,
                 },
-                Err(payload) => match payload.downcast::<AbortSignal>() {
-                    Ok(signal) => match signal.0 {
-                        Conflict::Alloc(e) => {
-                            self.abort(Conflict::Alloc(e.clone()));
-                            return Err(Error::Alloc(e));
-                        }
-                        Conflict::Inevitable => {
-                            self.abort(Conflict::Inevitable);
-                            inevitable = true;
-                            continue;
-                        }
-                        other => self.abort(other),
-                    },
-                    Err(payload) => {
-                        self.abort(Conflict::Panic);
-                        panic::resume_unwind(payload);
-                    }
-                },
+                _ => self
+                    .tx
+                    .poisoned
+                    .take()
+                    .expect("an attempt told to abort is poisoned"),
+            };
+            match conflict {
+                Conflict::Alloc(e) => {
+                    self.abort(Conflict::Alloc(e.clone()));
+                    return Err(Error::Alloc(e));
+                }
+                Conflict::Inevitable => {
+                    self.abort(Conflict::Inevitable);
+                    inevitable = true;
+                    continue;
+                }
+                other => self.abort(other),
             }
             attempts += 1;
             if attempts >= self.heap.tx_config.max_retries {
@@ -451,7 +468,7 @@ impl Thread {
         let obj = self.m.rooted(root.slot);
         // SAFETY: a live root holds a live, committed object of this thread.
         let global = unsafe { self.m.global_root(obj) };
-        GlobalRoot::new(global, self.heap.gc.id())
+        GlobalRoot::new(global, self.heap.gc.id(), self.heap.stm.now())
     }
 
     pub(crate) fn check_root<T>(&self, root: &Root<T>) {

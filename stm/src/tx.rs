@@ -4,7 +4,7 @@
 
 use crate::barrier::SCAN_ENTRY;
 use crate::object::{Brand, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
-use crate::thread::{AbortSignal, Thread};
+use crate::thread::Thread;
 use crate::view::View;
 use std::marker::PhantomData;
 use strata_gc::header;
@@ -62,12 +62,6 @@ pub struct Tx<'tx> {
     _brand: Brand<'tx>,
 }
 
-/// Ends the attempt: `atomically` catches this and aborts (or retries).
-#[cold]
-pub(crate) fn unwind(conflict: Conflict) -> ! {
-    std::panic::resume_unwind(Box::new(AbortSignal(conflict)))
-}
-
 /// The panic of a scanned element of the wrong type.
 #[cold]
 #[inline(never)]
@@ -120,11 +114,14 @@ impl<'tx> Tx<'tx> {
     #[inline(always)]
     pub fn alloc<T: Object>(&mut self, value: T) -> Obj<'tx, T> {
         let ty = self.th.type_of::<T>();
-        let obj = self
+        let obj = match self
             .th
             .m
             .alloc_fixed_sized(ty, const { crate::object::object_bytes::<T>() })
-            .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
+        {
+            Ok(obj) => obj,
+            Err(e) => self.th.abort_attempt(Conflict::Alloc(e)),
+        };
         // SAFETY: `obj` is a fresh object of `T`'s type: REFS slots then `T`.
         unsafe { data_ptr::<T>(header::body(obj)).write(value) };
         self.handle(obj)
@@ -133,11 +130,10 @@ impl<'tx> Tx<'tx> {
     /// Allocates an array of `len` null references.
     pub fn alloc_array(&mut self, len: usize) -> Obj<'tx, RefArray> {
         let ty = self.th.ref_array;
-        let obj = self
-            .th
-            .m
-            .alloc_array(ty, len)
-            .unwrap_or_else(|e| unwind(Conflict::Alloc(e)));
+        let obj = match self.th.m.alloc_array(ty, len) {
+            Ok(obj) => obj,
+            Err(e) => self.th.abort_attempt(Conflict::Alloc(e)),
+        };
         self.handle(obj)
     }
 
@@ -266,7 +262,9 @@ impl<'tx> Tx<'tx> {
         let body = self.th.readable(addr);
         if covered {
             let entry = Address::from_usize(addr.as_usize() | SCAN_ENTRY);
-            self.th.tx.read_set.push(entry);
+            // SAFETY: `addr` is a committed array: old and live; the tag
+            // is in the bits read roots leave to the client.
+            unsafe { self.th.m.push_read_root(entry) };
         }
         let expected = self.th.type_id_of::<U>();
         // One loop for each case, so that the read-set test is decided once.
@@ -406,10 +404,19 @@ impl<'tx> Tx<'tx> {
         let addr = self.address(obj);
         // SAFETY: `addr` is live and held by this transaction.
         unsafe { self.th.m.set_rooted(root.slot, addr) };
+        // An abort puts `previous` back, so it must outlive the attempt's
+        // collections. A young one was set earlier in this attempt and is
+        // overwritten by an older entry when the undo runs.
+        if !self.th.m.is_young(previous) {
+            // SAFETY: a root holds a live object; this one is old.
+            unsafe { self.th.m.push_old_root(previous) };
+        }
         self.th.tx.root_undo.push((root.slot, previous));
     }
 
-    /// The object a global root holds.
+    /// The object a global root holds. A root made after this transaction's
+    /// snapshot (received in the middle of it) moves the snapshot forward
+    /// first, or aborts the attempt when something read has changed since.
     ///
     /// # Panics
     /// If the global root belongs to another heap.
@@ -419,6 +426,11 @@ impl<'tx> Tx<'tx> {
             self.th.heap.gc.id(),
             "strata: a GlobalRoot of another heap"
         );
+        // An object made global after the snapshot may have been committed
+        // after it too: its inline body is then newer than the snapshot.
+        if root.since > self.th.tx.snapshot && !self.th.extend() {
+            self.th.abort_attempt(Conflict::Validation);
+        }
         let addr = root.root.get();
         self.handle(addr)
     }
@@ -428,7 +440,7 @@ impl<'tx> Tx<'tx> {
     /// transaction is inevitable at a time; see `DESIGN.md`.
     pub fn become_inevitable(&mut self) {
         if let Err(conflict) = self.th.become_inevitable() {
-            unwind(conflict);
+            self.th.abort_attempt(conflict);
         }
     }
 
@@ -437,8 +449,9 @@ impl<'tx> Tx<'tx> {
         self.th.tx.inevitable
     }
 
-    /// Whether another transaction has doomed this one (it will abort at its
-    /// next barrier or at commit).
+    /// Whether an inevitable transaction has doomed this one: it will abort
+    /// at its next first write or at commit, unless it has written nothing
+    /// (a read-only transaction commits whatever the flag says).
     pub fn is_doomed(&self) -> bool {
         self.th.is_doomed()
     }

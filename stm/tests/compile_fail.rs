@@ -3,7 +3,8 @@
 //! transactions (or enter a scope without `lift`), references of a view
 //! cannot leave it or be read through another view, a view cannot run
 //! beside an allocation, a wait outside the heap (`Tx::blocking`) cannot
-//! reach the transaction, and thread-bound handles cannot cross threads.
+//! reach the transaction, thread-bound handles cannot cross threads, and the
+//! collector underneath is not handed out (its contracts are `unsafe`).
 
 #[test]
 fn api_misuse_does_not_compile() {
