@@ -11,16 +11,10 @@ use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
 use strata_gc::header::{
-    self, HEADER_BYTES, OWNER_MASK, OWNER_SHIFT, PRIVATE, TYPE_MASK, VERSION_HEADER_BYTES,
+    self, HEADER_BYTES, OWNER_MASK, OWNER_SHIFT, PRIVATE, VERSION_HEADER_BYTES,
 };
 use strata_gc::versions::{newest_stamp, visible_from};
 use strata_gc::Address;
-
-/// The low bit of a read-set entry that stands for every element of the
-/// array's version visible at the snapshot (a *scan entry*; objects are
-/// 16-byte aligned, so an anchor's address never has it).
-pub(crate) const SCAN_ENTRY: usize = 1;
-const _: () = assert!(SCAN_ENTRY & !strata_gc::READ_ROOT_TAG_BITS == 0);
 
 /// The body of the version of `anchor` that a reader at `snapshot` sees:
 /// the anchor's inline body or a version record's.
@@ -29,7 +23,7 @@ const _: () = assert!(SCAN_ENTRY & !strata_gc::READ_ROOT_TAG_BITS == 0);
 /// `anchor` is a live anchor, and the versions `snapshot` sees are kept by
 /// the collector (it is part of the horizon).
 #[inline(always)]
-unsafe fn visible_body(anchor: Address, snapshot: u64) -> Address {
+pub(crate) unsafe fn visible_body(anchor: Address, snapshot: u64) -> Address {
     // SAFETY: caller's invariant.
     let head = unsafe { header::link(anchor) }.load(Ordering::Acquire);
     // Most anchors have no records: their body, with no further test.
@@ -81,54 +75,6 @@ impl Thread {
         // SAFETY: `obj` is a live anchor; the versions our snapshot sees are
         // kept by the collector (our snapshot is part of its horizon).
         (unsafe { visible_body(obj, self.tx.snapshot) }, word)
-    }
-
-    /// Whether a scan of `array` reads a committed version of it (neither
-    /// an object this transaction made nor its private copy), so that one
-    /// scan entry in the read set covers the elements it reads. The answer
-    /// cannot change during the transaction: only this transaction could
-    /// make the array its own.
-    pub(crate) fn scans_committed(&self, array: Address) -> bool {
-        // SAFETY: `array` is a live object held by the transaction.
-        let word = unsafe { header::word0(array) }.load(Ordering::Relaxed);
-        word & PRIVATE == 0 && (word >> OWNER_SHIFT) as u32 != self.slot
-    }
-
-    /// The body a read of `target` (a non-null element of a scanned array)
-    /// sees, after checking that its type is `expected` (else `Err` with its
-    /// type): the read barrier with its straight path inline. The element
-    /// is recorded in the read set unless the scan's entry covers it
-    /// (`COVERED`). `snapshot` is the transaction's, which a read never
-    /// moves: the scan loads it once.
-    #[inline(always)]
-    pub(crate) fn read_element<const COVERED: bool>(
-        &mut self,
-        target: Address,
-        expected: u32,
-        snapshot: u64,
-    ) -> Result<Address, u32> {
-        // SAFETY: a non-null element of a live array is a live object.
-        let word = unsafe { header::word0(target) }.load(Ordering::SeqCst);
-        // A committed, unowned object of the expected type with no flag set
-        // (the common element) is the type id alone: one comparison.
-        if word != u64::from(expected) {
-            let actual = (word & TYPE_MASK) as u32;
-            if actual != expected {
-                return Err(actual);
-            }
-            if word & (PRIVATE | OWNER_MASK) != 0 {
-                return Ok(self.readable(target));
-            }
-        }
-        if !COVERED {
-            // SAFETY: `target` is a shared anchor: committed, so old and
-            // live.
-            unsafe { self.m.push_read_root(target) };
-        }
-        debug_assert_eq!(snapshot, self.tx.snapshot);
-        // SAFETY: `target` is a live anchor; our snapshot is part of the
-        // collector's horizon.
-        Ok(unsafe { visible_body(target, snapshot) })
     }
 
     /// A read of an owned anchor: our copy's body if we own it; else waits
@@ -281,59 +227,6 @@ impl Thread {
             return Err(Conflict::Validation);
         }
         Ok(())
-    }
-
-    /// Moves the snapshot to now if nothing read has changed since it.
-    pub(crate) fn extend(&mut self) -> bool {
-        let now = self.heap.stm.now();
-        if !self.read_set_valid() {
-            return false;
-        }
-        self.tx.snapshot = now;
-        self.m.set_snapshot(Some(now));
-        true
-    }
-
-    /// Every anchor read (and every element of a scanned array) is unowned
-    /// by others and has no version newer than the snapshot.
-    pub(crate) fn read_set_valid(&self) -> bool {
-        self.m.read_roots().iter().all(|&entry| {
-            if entry.as_usize() & SCAN_ENTRY != 0 {
-                self.scan_valid(Address::from_usize(entry.as_usize() & !SCAN_ENTRY))
-            } else {
-                self.anchor_valid(entry)
-            }
-        })
-    }
-
-    /// `anchor` is unowned by others and has no version newer than the
-    /// snapshot.
-    fn anchor_valid(&self, anchor: Address) -> bool {
-        // SAFETY: read-set anchors are live: the read set is a list of read
-        // roots of the mutator, which collections mark.
-        let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
-        let owner = (word >> OWNER_SHIFT) as u32;
-        // SAFETY: as above.
-        (owner == 0 || owner == self.slot) && unsafe { newest_stamp(anchor) } <= self.tx.snapshot
-    }
-
-    /// The elements a scan of `array` read are valid: the elements of its
-    /// version visible at the snapshot (the version the scan read: an
-    /// extension of the snapshot since validated that nothing read changed).
-    /// The array itself has its own entry.
-    fn scan_valid(&self, array: Address) -> bool {
-        // SAFETY: `array` is a live anchor (as in `anchor_valid`); the
-        // version our snapshot sees is kept by the collector, and a
-        // published version is immutable; an array body is its length then
-        // its elements.
-        unsafe {
-            let body = visible_body(array, self.tx.snapshot);
-            let len = body.as_ptr::<u64>().read() as usize;
-            (0..len).all(|i| {
-                let element = body.offset(8 + i * 8).as_ptr::<Address>().read();
-                element.is_null() || self.anchor_valid(element)
-            })
-        }
     }
 
     /// Whether an inevitable transaction has doomed this one.

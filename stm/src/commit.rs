@@ -1,12 +1,15 @@
-//! Beginning, committing and aborting transactions, and inevitability (see
-//! `DESIGN.md`, "Commit", "Abort and retry", "Inevitable transactions").
+//! Beginning, committing and aborting transactions, and the validation of
+//! read sets at commit and when the snapshot is extended (see `DESIGN.md`,
+//! "Commit", "Abort and retry").
 
+use crate::barrier::visible_body;
+use crate::scan::SCAN_ENTRY;
 use crate::shared::{COMMITTING, INEVITABLE};
 use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
-use strata_gc::header::{self, OWNER_MASK, PRIVATE};
-use strata_gc::versions::publish_version;
+use strata_gc::header::{self, OWNER_MASK, OWNER_SHIFT, PRIVATE};
+use strata_gc::versions::{newest_stamp, publish_version};
 use strata_gc::Address;
 
 /// Every this many attempts a thread trims its working lists.
@@ -39,40 +42,6 @@ impl Thread {
         let snapshot = self.heap.stm.now();
         self.tx.snapshot = snapshot;
         self.m.set_snapshot(Some(snapshot));
-    }
-
-    /// Takes the inevitable token, waiting for a holder to finish, then
-    /// waits for commits in flight to end. Nobody else publishes afterwards.
-    fn acquire_token(&mut self) {
-        let stm = self.heap.stm.clone();
-        while !stm.take_token() {
-            std::thread::yield_now();
-            self.m.safepoint();
-        }
-        while stm.commits_in_flight(self.slot) {
-            std::hint::spin_loop();
-        }
-        self.tx.inevitable = true;
-    }
-
-    /// Makes the running transaction inevitable, or says why it must abort
-    /// (and re-run inevitably).
-    pub(crate) fn become_inevitable(&mut self) -> Result<(), Conflict> {
-        if self.tx.inevitable {
-            return Ok(());
-        }
-        let stm = self.heap.stm.clone();
-        if !stm.take_token() {
-            return Err(Conflict::Inevitable);
-        }
-        while stm.commits_in_flight(self.slot) {
-            std::hint::spin_loop();
-        }
-        self.tx.inevitable = true;
-        if !self.extend() {
-            return Err(Conflict::Inevitable);
-        }
-        Ok(())
     }
 
     /// Tries to commit the running transaction.
@@ -277,10 +246,59 @@ impl Thread {
             self.tx.acquiring = Address::NULL;
         }
     }
+}
 
-    fn release_token(&mut self) {
-        if self.tx.inevitable {
-            self.heap.stm.release_token();
+impl Thread {
+    /// Moves the snapshot to now if nothing read has changed since it.
+    pub(crate) fn extend(&mut self) -> bool {
+        let now = self.heap.stm.now();
+        if !self.read_set_valid() {
+            return false;
+        }
+        self.tx.snapshot = now;
+        self.m.set_snapshot(Some(now));
+        true
+    }
+
+    /// Every anchor read (and every element of a scanned array) is unowned
+    /// by others and has no version newer than the snapshot.
+    pub(crate) fn read_set_valid(&self) -> bool {
+        self.m.read_roots().iter().all(|&entry| {
+            if entry.as_usize() & SCAN_ENTRY != 0 {
+                self.scan_valid(Address::from_usize(entry.as_usize() & !SCAN_ENTRY))
+            } else {
+                self.anchor_valid(entry)
+            }
+        })
+    }
+
+    /// `anchor` is unowned by others and has no version newer than the
+    /// snapshot.
+    fn anchor_valid(&self, anchor: Address) -> bool {
+        // SAFETY: read-set anchors are live: the read set is a list of read
+        // roots of the mutator, which collections mark.
+        let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
+        let owner = (word >> OWNER_SHIFT) as u32;
+        // SAFETY: as above.
+        (owner == 0 || owner == self.slot) && unsafe { newest_stamp(anchor) } <= self.tx.snapshot
+    }
+
+    /// The elements a scan of `array` read are valid: the elements of its
+    /// version visible at the snapshot (the version the scan read: an
+    /// extension of the snapshot since validated that nothing read changed).
+    /// The array itself has its own entry.
+    fn scan_valid(&self, array: Address) -> bool {
+        // SAFETY: `array` is a live anchor (as in `anchor_valid`); the
+        // version our snapshot sees is kept by the collector, and a
+        // published version is immutable; an array body is its length then
+        // its elements.
+        unsafe {
+            let body = visible_body(array, self.tx.snapshot);
+            let len = body.as_ptr::<u64>().read() as usize;
+            (0..len).all(|i| {
+                let element = body.offset(8 + i * 8).as_ptr::<Address>().read();
+                element.is_null() || self.anchor_valid(element)
+            })
         }
     }
 }

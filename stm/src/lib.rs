@@ -105,10 +105,15 @@ mod commit;
 mod data_array;
 mod error;
 mod heap;
+mod inevitable;
+mod mix_hash;
 mod object;
+mod reads;
+mod scan;
 mod shared;
 mod thread;
 mod tx;
+mod type_cache;
 mod view;
 mod write_set;
 

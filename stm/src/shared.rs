@@ -51,7 +51,7 @@ pub struct StmShared {
     pub clock: Line<AtomicU64>,
     /// Highest slot number handed out, bounding scans of `slots`.
     pub max_slot: AtomicU32,
-    slots: SlotTable,
+    slots: SlotStates,
     pub commits: AtomicU64,
     pub aborts: AtomicU64,
     /// Heap type ids of the Rust types registered so far.
@@ -67,7 +67,7 @@ impl StmShared {
             ref_array,
             clock: Line(AtomicU64::new(1)),
             max_slot: AtomicU32::new(0),
-            slots: SlotTable::new()
+            slots: SlotStates::new()
                 .map_err(|e| HeapError::Io(format!("mapping the slot states: {e}")))?,
             commits: AtomicU64::new(0),
             aborts: AtomicU64::new(0),
@@ -126,7 +126,7 @@ impl StmShared {
 /// header's owner field, whose width bounds them the same way; the table
 /// has a power-of-two length above that bound, so masking an index keeps it
 /// in range without a test on every commit.
-struct SlotTable {
+struct SlotStates {
     map: MmapMut,
 }
 
@@ -134,11 +134,11 @@ struct SlotTable {
 const SLOTS: usize = MAX_MUTATORS as usize + 1;
 const _: () = assert!(SLOTS.is_power_of_two());
 
-impl SlotTable {
-    fn new() -> std::io::Result<SlotTable> {
+impl SlotStates {
+    fn new() -> std::io::Result<SlotStates> {
         let map = MmapMut::map_anon(SLOTS * std::mem::size_of::<SlotState>())?;
         debug_assert!((map.as_ptr() as usize).is_multiple_of(std::mem::align_of::<SlotState>()));
-        Ok(SlotTable { map })
+        Ok(SlotStates { map })
     }
 
     #[inline(always)]

@@ -2,7 +2,6 @@
 //! arrays, roots, inevitability and callbacks. Every access goes through the
 //! barriers of `barrier.rs`.
 
-use crate::barrier::SCAN_ENTRY;
 use crate::object::{Brand, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 use crate::thread::Thread;
 use crate::view::View;
@@ -62,16 +61,6 @@ pub struct Tx<'tx> {
     _brand: Brand<'tx>,
 }
 
-/// The panic of a scanned element of the wrong type.
-#[cold]
-#[inline(never)]
-fn wrong_element<U>(i: usize, actual: u32, expected: u32) -> ! {
-    panic!(
-        "strata: element {i} is not a {} (type id {actual}, expected {expected})",
-        std::any::type_name::<U>()
-    )
-}
-
 /// The panic of an array index at or past the array's length.
 #[cold]
 #[inline(never)]
@@ -113,7 +102,7 @@ impl<'tx> Tx<'tx> {
     /// private to this transaction until it commits.
     #[inline(always)]
     pub fn alloc<T: Object>(&mut self, value: T) -> Obj<'tx, T> {
-        let ty = self.th.type_of::<T>();
+        let ty = self.th.fixed_type_of::<T>();
         let obj = match self
             .th
             .m
@@ -217,62 +206,6 @@ impl<'tx> Tx<'tx> {
         let addr = self.address(array);
         // SAFETY: `addr` is a live array the transaction holds.
         unsafe { self.th.array_len(addr) }
-    }
-
-    /// Calls `f(i, value)` with the value of every element of `array` in
-    /// order (`None` for a null element): a scan that makes no handles and
-    /// fetches the objects a few elements ahead, so the cache misses of
-    /// scattered elements overlap. Reads are recorded like [`Tx::read`]'s.
-    ///
-    /// ```
-    /// #[derive(Clone, Copy)]
-    /// struct Account {
-    ///     balance: i64,
-    /// }
-    /// impl strata::Object for Account {}
-    ///
-    /// let heap = strata::Heap::new(strata::HeapConfig::default()).unwrap();
-    /// let mut thread = heap.attach().unwrap();
-    /// let total = thread
-    ///     .atomically(|tx| {
-    ///         let bank = tx.alloc_array(3);
-    ///         for i in 0..3 {
-    ///             let account = tx.alloc(Account { balance: 10 * i as i64 });
-    ///             tx.set(bank, i, Some(account));
-    ///         }
-    ///         let mut total = 0;
-    ///         tx.for_each_value::<Account>(bank, |_, account| {
-    ///             total += account.map_or(0, |a| a.balance)
-    ///         });
-    ///         total
-    ///     })
-    ///     .unwrap();
-    /// assert_eq!(total, 30);
-    /// ```
-    ///
-    /// # Panics
-    /// If an element is not a `U`.
-    pub fn for_each_value<U: Object>(
-        &mut self,
-        array: Obj<'tx, RefArray>,
-        f: impl FnMut(usize, Option<U>),
-    ) {
-        let addr = self.address(array);
-        let covered = self.th.scans_committed(addr);
-        let body = self.th.readable(addr);
-        if covered {
-            let entry = Address::from_usize(addr.as_usize() | SCAN_ENTRY);
-            // SAFETY: `addr` is a committed array: old and live; the tag
-            // is in the bits read roots leave to the client.
-            unsafe { self.th.m.push_read_root(entry) };
-        }
-        let expected = self.th.type_id_of::<U>();
-        // One loop for each case, so that the read-set test is decided once.
-        if covered {
-            scan_elements::<U, true>(self.th, body, expected, f);
-        } else {
-            scan_elements::<U, false>(self.th, body, expected, f);
-        }
     }
 
     /// Element `i` of an array, as an object of type `U`.
@@ -582,71 +515,4 @@ impl<'tx> Tx<'tx> {
 #[inline(always)]
 pub(crate) unsafe fn data_ptr<T: Object>(body: Address) -> *mut T {
     body.offset(T::REFS * 8).as_ptr::<T>()
-}
-
-/// The loop of [`Tx::for_each_value`] over the elements of an array `body`
-/// whose elements should be `expected` (`U`'s type); `COVERED` when a scan
-/// entry in the read set stands for the elements.
-#[inline(always)]
-fn scan_elements<U: Object, const COVERED: bool>(
-    th: &mut Thread,
-    body: Address,
-    expected: u32,
-    mut f: impl FnMut(usize, Option<U>),
-) {
-    /// Elements whose header is fetched ahead of the one read.
-    const AHEAD: usize = 16;
-    // Nothing allocates during the scan (`f` has no access to the
-    // transaction), so `body` and the elements stay where they are.
-    // SAFETY: an array body is its length then its elements.
-    let len = unsafe { body.as_ptr::<u64>().read() } as usize;
-    // SAFETY: `i < len`: an element slot of the array.
-    let element = |i: usize| unsafe { body.offset(8 + i * 8).as_ptr::<Address>().read() };
-    // Its header was fetched a few elements ago: fetch the newest
-    // version record it links to.
-    let fetch_record = |i: usize| {
-        let ahead = element(i);
-        if !ahead.is_null() {
-            // SAFETY: a non-null element is a live object.
-            unsafe { header::prefetch_linked(ahead) };
-        }
-    };
-    let snapshot = th.tx.snapshot;
-    // The steady loop fetches ahead with no test of the end; the tail
-    // fetches nothing past it.
-    let steady = len.saturating_sub(AHEAD);
-    for i in 0..steady {
-        element(i + AHEAD).prefetch();
-        fetch_record(i + AHEAD / 2);
-        visit_element::<U, COVERED>(th, element(i), i, expected, snapshot, &mut f);
-    }
-    for i in steady..len {
-        if i + AHEAD / 2 < len {
-            fetch_record(i + AHEAD / 2);
-        }
-        visit_element::<U, COVERED>(th, element(i), i, expected, snapshot, &mut f);
-    }
-}
-
-/// Calls `f` with element `i` of a scan, `target`: its value as the
-/// transaction sees it, or `None` for a null element. A function rather
-/// than a closure so that both loops of [`scan_elements`] inline it.
-#[inline(always)]
-fn visit_element<U: Object, const COVERED: bool>(
-    th: &mut Thread,
-    target: Address,
-    i: usize,
-    expected: u32,
-    snapshot: u64,
-    f: &mut impl FnMut(usize, Option<U>),
-) {
-    if target.is_null() {
-        return f(i, None);
-    }
-    match th.read_element::<COVERED>(target, expected, snapshot) {
-        // SAFETY: `value_body` is the body of `target` or of one of its
-        // versions; it holds a `U` after the references.
-        Ok(value_body) => f(i, Some(unsafe { data_ptr::<U>(value_body).read() })),
-        Err(actual) => wrong_element::<U>(i, actual, expected),
-    }
 }

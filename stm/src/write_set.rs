@@ -8,7 +8,7 @@
 //! brought up to date by lookups, not by inserts: a transaction that writes
 //! many objects once each (the first write needs no lookup) never hashes.
 
-use crate::thread::MixMap;
+use crate::mix_hash::MixMap;
 use strata_gc::Address;
 
 /// Entries searched linearly before the hash index is built.
