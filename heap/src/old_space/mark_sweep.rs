@@ -149,8 +149,7 @@ impl OldSpace {
                     if state.cached {
                         state.keep_run();
                     } else {
-                        state.cursor = 0;
-                        state.run_end = 0;
+                        state.forget_run();
                     }
                     live += marked * state.slot_bytes();
                     if marked == 0 && !state.cached {
