@@ -24,11 +24,11 @@ pub struct AllocCache {
     current: [u32; NUM_CLASSES],
     /// For each class with a current page: its metadata and start address,
     /// so that the fast path skips the page-table lookup. Set and cleared
-    /// with `current`; valid for the space whose base is `space`.
+    /// with `current`; valid for the space whose base is `space_base`.
     pages: [Option<(NonNull<PageMeta>, usize)>; NUM_CLASSES],
     /// Base address of the old space the cache took its pages from (0
     /// before the first): the cached pages belong to it alone.
-    space: usize,
+    space_base: usize,
 }
 
 impl Default for AllocCache {
@@ -36,7 +36,7 @@ impl Default for AllocCache {
         AllocCache {
             current: [NO_PAGE; NUM_CLASSES],
             pages: [None; NUM_CLASSES],
-            space: 0,
+            space_base: 0,
         }
     }
 }
@@ -63,7 +63,7 @@ impl AllocCache {
     #[inline(always)]
     fn current_page(&mut self, space: &OldSpace, class: usize) -> Option<(&mut PageState, usize)> {
         let (meta, start) = self.pages[class]?;
-        if self.space != space.reservation.base() {
+        if self.space_base != space.reservation.base() {
             return None;
         }
         // SAFETY: `meta` is the metadata of this cache's current page of
@@ -116,7 +116,7 @@ impl AllocCache {
         bytes: usize,
     ) -> Result<Address, AllocError> {
         assert!(
-            self.space == space.reservation.base() || self.space == 0,
+            self.space_base == space.reservation.base() || self.space_base == 0,
             "an allocation cache serves one old space"
         );
         loop {
@@ -141,7 +141,7 @@ impl AllocCache {
                 NonNull::from(meta),
                 space.page_start(index as usize).as_usize(),
             ));
-            self.space = space.reservation.base();
+            self.space_base = space.reservation.base();
         }
     }
 
