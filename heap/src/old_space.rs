@@ -20,15 +20,16 @@ mod mark_sweep;
 mod page_allocator;
 mod reservation;
 
-pub use alloc_cache::AllocCache;
 pub use mark_sweep::{LargeObject, POISON};
 
 use crate::address::Address;
 use crate::config::HeapConfig;
 use crate::page::{PageMeta, PAGE_BYTES};
+use crate::size_class::NUM_CLASSES;
 use page_allocator::PageAllocator;
 use reservation::Reservation;
 use std::io;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -39,6 +40,21 @@ pub struct OldSpaceStats {
     pub pages_in_use: usize,
     /// The most pages ever in use at once.
     pub high_water_pages: usize,
+}
+
+/// One thread's allocation cache: its current page of each size class.
+/// Its code is in `alloc_cache.rs`.
+// Defined here, not beside its code, because the expected output of stm's
+// compile-fail test `thread_is_not_send` names this module and this file.
+pub struct AllocCache {
+    current: [u32; NUM_CLASSES],
+    /// For each class with a current page: its metadata and start address,
+    /// so that the fast path skips the page-table lookup. Set and cleared
+    /// with `current`; valid for the space whose base is `space_base`.
+    pages: [Option<(NonNull<PageMeta>, usize)>; NUM_CLASSES],
+    /// Base address of the old space the cache took its pages from (0
+    /// before the first): the cached pages belong to it alone.
+    space_base: usize,
 }
 
 /// The old space of one heap.

@@ -8,28 +8,16 @@
 //! the cache's thread, or by a collector while the world is stopped (crate
 //! invariant "page ownership"); the fast path therefore takes no lock.
 
-use super::OldSpace;
+use super::{AllocCache, OldSpace};
 use crate::address::Address;
 use crate::error::AllocError;
 use crate::header::align_up;
-use crate::page::{PageMeta, PageState};
+use crate::page::PageState;
 use crate::size_class::{class_of, CLASS_BYTES, NUM_CLASSES};
 use std::ptr::NonNull;
 
 /// The `current` entry of a class for which the cache holds no page.
 const NO_PAGE: u32 = u32::MAX;
-
-/// One thread's allocation cache: its current page of each size class.
-pub struct AllocCache {
-    current: [u32; NUM_CLASSES],
-    /// For each class with a current page: its metadata and start address,
-    /// so that the fast path skips the page-table lookup. Set and cleared
-    /// with `current`; valid for the space whose base is `space_base`.
-    pages: [Option<(NonNull<PageMeta>, usize)>; NUM_CLASSES],
-    /// Base address of the old space the cache took its pages from (0
-    /// before the first): the cached pages belong to it alone.
-    space_base: usize,
-}
 
 impl Default for AllocCache {
     fn default() -> Self {
