@@ -19,6 +19,10 @@
 //! `FORWARDED` young object; the newest version record of an anchor (0: its
 //! inline body is the only version); the next older record of a version record.
 //!
+//! An array's body starts with its element count (64 bits, see
+//! [`ARRAY_LENGTH_BYTES`]), then the type's fixed part, then the elements;
+//! [`array_element_offset`] places the elements of a reference array.
+//!
 //! All accessors take an [`Address`] that must satisfy the crate's address
 //! invariant (see the crate docs): it points at a live object's header.
 
@@ -53,6 +57,28 @@ pub const OWNER_MASK: u64 = 0xffff << OWNER_SHIFT;
 /// The largest owner value (a thread slot) the field can hold.
 pub const MAX_OWNER: u64 = 0xffff;
 
+/// Bytes of the element count at the start of an array's body.
+pub const ARRAY_LENGTH_BYTES: usize = 8;
+
+/// Offset of the link (word 1) from the header's start.
+const LINK_OFFSET: usize = 8;
+
+/// The owner field of header word 0 `word`: the 1-based slot of the thread
+/// whose transaction owns the object, 0 when none.
+#[inline(always)]
+pub const fn owner_of(word: u64) -> u32 {
+    (word >> OWNER_SHIFT) as u32
+}
+
+/// Byte offset of element `i` from the start of the body of an array of
+/// 8-byte elements with no fixed part (a reference array): past the
+/// element count. With a fixed part, the elements start that many bytes
+/// further.
+#[inline(always)]
+pub const fn array_element_offset(i: usize) -> usize {
+    ARRAY_LENGTH_BYTES + i * 8
+}
+
 /// Rounds `bytes` up to the object alignment.
 #[inline(always)]
 pub const fn align_up(bytes: usize) -> usize {
@@ -77,7 +103,7 @@ pub unsafe fn word0<'a>(obj: Address) -> &'a AtomicU64 {
 #[inline(always)]
 pub unsafe fn link<'a>(obj: Address) -> &'a AtomicUsize {
     // SAFETY: as for `word0`, eight bytes further.
-    unsafe { &*obj.offset(8).as_ptr::<AtomicUsize>() }
+    unsafe { &*obj.offset(LINK_OFFSET).as_ptr::<AtomicUsize>() }
 }
 
 /// Prefetches what the link of the object at `obj` points at (an anchor's
@@ -115,7 +141,7 @@ pub unsafe fn init(obj: Address, type_id: u32, flags: u64) {
     // SAFETY: the memory is ours and unpublished; plain writes are enough.
     unsafe {
         obj.as_ptr::<u64>().write(type_id as u64 | flags);
-        obj.offset(8).as_ptr::<usize>().write(0);
+        obj.offset(LINK_OFFSET).as_ptr::<usize>().write(0);
     }
 }
 
@@ -210,6 +236,20 @@ mod tests {
             seen |= flag;
         }
         assert_eq!(MAX_OWNER << OWNER_SHIFT, OWNER_MASK);
+    }
+
+    #[test]
+    fn owner_of_reads_only_the_owner_field() {
+        let word = 42u64 | PRIVATE | REMEMBERED;
+        assert_eq!(owner_of(word), 0);
+        assert_eq!(owner_of(word | (7 << OWNER_SHIFT)), 7);
+        assert_eq!(owner_of(u64::MAX), MAX_OWNER as u32);
+    }
+
+    #[test]
+    fn array_elements_follow_the_length() {
+        assert_eq!(array_element_offset(0), ARRAY_LENGTH_BYTES);
+        assert_eq!(array_element_offset(3), 32);
     }
 
     #[test]

@@ -137,6 +137,12 @@ impl PageState {
         self.kind = PageKind::Small { class: class as u8 };
         self.alloc.clear();
         self.alloc.resize(slots, false);
+        self.forget_run();
+    }
+
+    /// Drops the current run without touching the bitmap: the next
+    /// [`PageState::take_slot`] searches from the first slot.
+    pub fn forget_run(&mut self) {
         self.cursor = 0;
         self.run_end = 0;
     }
@@ -221,8 +227,7 @@ mod tests {
         meta.take_marks(&mut state.alloc);
         assert!(meta.mark_slot(1), "take_marks clears the marks");
         meta.take_marks(&mut state.alloc);
-        state.cursor = 0;
-        state.run_end = 0;
+        state.forget_run();
         assert_eq!(state.take_slot(), Some(0));
         assert_eq!(state.take_slot(), Some(2));
     }

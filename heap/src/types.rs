@@ -5,7 +5,7 @@
 
 use crate::address::Address;
 use crate::error::{AllocError, TypeError};
-use crate::header::{self, align_up, HEADER_BYTES, VERSION_HEADER_BYTES};
+use crate::header::{self, align_up, ARRAY_LENGTH_BYTES, HEADER_BYTES};
 use std::ffi::c_void;
 use std::sync::{Arc, RwLock};
 
@@ -122,7 +122,7 @@ impl TypeInfo {
             Layout::Array {
                 fixed_bytes,
                 elem_bytes,
-            } => 8 + fixed_bytes as u128 + len as u128 * elem_bytes as u128,
+            } => (ARRAY_LENGTH_BYTES + fixed_bytes) as u128 + len as u128 * elem_bytes as u128,
         };
         if body > MAX_BODY_BYTES {
             return Err(AllocError::BadSize {
@@ -144,9 +144,9 @@ impl TypeInfo {
                 fixed_bytes,
                 elem_bytes,
             } => {
-                // SAFETY: an array body starts with its element count.
-                let len = unsafe { header::body(obj).as_ptr::<u64>().read() } as usize;
-                8 + fixed_bytes + len * elem_bytes
+                // SAFETY: `obj` is a live object of this array type.
+                let len = unsafe { array_length(header::body(obj)) };
+                ARRAY_LENGTH_BYTES + fixed_bytes + len * elem_bytes
             }
         }
     }
@@ -159,13 +159,7 @@ impl TypeInfo {
     #[inline]
     pub unsafe fn size_of(&self, obj: Address) -> usize {
         // SAFETY: caller's invariant.
-        let head = if unsafe { header::has_flag(obj, header::VERSION) } {
-            VERSION_HEADER_BYTES
-        } else {
-            HEADER_BYTES
-        };
-        // SAFETY: caller's invariant.
-        align_up(head + unsafe { self.body_bytes(obj) })
+        align_up(unsafe { header::body_offset(obj) + self.body_bytes(obj) })
     }
 
     /// Whether objects of this type can hold references.
@@ -200,15 +194,29 @@ impl TypeInfo {
         }
         if self.element_refs {
             if let Layout::Array { fixed_bytes, .. } = self.layout {
-                // SAFETY: an array body starts with its element count.
-                let len = unsafe { body.as_ptr::<u64>().read() } as usize;
-                let first = body.offset(8 + fixed_bytes);
+                // SAFETY: `obj` is a live object of this array type.
+                let len = unsafe { array_length(body) };
+                // `element_refs` makes the elements 8 bytes each: placed as
+                // in a reference array, past the fixed part.
                 for i in 0..len {
-                    visit(first.offset(i * 8).as_ptr());
+                    visit(
+                        body.offset(fixed_bytes + header::array_element_offset(i))
+                            .as_ptr(),
+                    );
                 }
             }
         }
     }
+}
+
+/// The element count of the array whose body is at `body`.
+///
+/// # Safety
+/// `body` is the body of a live array object.
+#[inline(always)]
+unsafe fn array_length(body: Address) -> usize {
+    // SAFETY: an array body starts with its element count.
+    unsafe { body.as_ptr::<u64>().read() as usize }
 }
 
 unsafe extern "C" fn visit_trampoline(slot: *mut usize, ctx: *mut c_void) {
@@ -241,7 +249,7 @@ impl TypeRegistry {
                         "element_refs needs elem_bytes == 8, got {elem_bytes}"
                     )));
                 }
-                (8 + fixed_bytes, 8)
+                (ARRAY_LENGTH_BYTES + fixed_bytes, ARRAY_LENGTH_BYTES)
             }
         };
         if fixed_part as u128 > MAX_BODY_BYTES {
