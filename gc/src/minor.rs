@@ -190,7 +190,7 @@ impl Mutator {
             // SAFETY: as above.
             return Address::from_usize(unsafe { header::link(obj) }.load(Ordering::Relaxed));
         }
-        let info = type_of(types, (word & header::TYPE_MASK) as u32);
+        let info = type_of(types, header::type_id_of_word(word));
         // SAFETY: as above.
         let bytes = unsafe { info.size_of(obj) };
         let new = if word & HAS_ID != 0 {

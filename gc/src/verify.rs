@@ -19,7 +19,7 @@ pub(crate) unsafe fn verify_heap(heap: &HeapShared, types: &[Arc<TypeInfo>]) -> 
     let check = |obj: Address, slot_bytes: usize| -> Result<(), String> {
         // SAFETY: the world is stopped; `obj` is an allocated old slot.
         let word = unsafe { header::word0(obj) }.load(Ordering::Relaxed);
-        let id = (word & header::TYPE_MASK) as u32;
+        let id = header::type_id_of_word(word);
         let info = types
             .get((id as usize).wrapping_sub(1))
             .ok_or_else(|| format!("{obj:?} has unregistered type id {id}"))?;

@@ -70,6 +70,43 @@ pub const fn owner_of(word: u64) -> u32 {
     (word >> OWNER_SHIFT) as u32
 }
 
+/// Header word 0 bits that make thread slot `slot` the owner.
+#[inline(always)]
+pub const fn owner_bits(slot: u32) -> u64 {
+    (slot as u64) << OWNER_SHIFT
+}
+
+/// The type id in header word 0 `word`.
+#[inline(always)]
+pub const fn type_id_of_word(word: u64) -> u32 {
+    (word & TYPE_MASK) as u32
+}
+
+/// The element count of the array whose body starts at `body`.
+///
+/// # Safety
+/// `body` is the body of a live array or of one of its versions.
+#[inline(always)]
+pub unsafe fn array_length(body: Address) -> usize {
+    // SAFETY: an array body starts with its element count.
+    unsafe { body.as_ptr::<u64>().read() as usize }
+}
+
+/// Element `i` of the reference array whose body starts at `body`.
+///
+/// # Safety
+/// `body` is the body of a live reference array or of one of its versions,
+/// and `i` is below its length.
+#[inline(always)]
+pub unsafe fn array_element(body: Address, i: usize) -> Address {
+    // SAFETY: the caller keeps `i` in bounds; elements are 8-byte words.
+    unsafe {
+        body.offset(array_element_offset(i))
+            .as_ptr::<Address>()
+            .read()
+    }
+}
+
 /// Byte offset of element `i` from the start of the body of an array of
 /// 8-byte elements with no fixed part (a reference array): past the
 /// element count. With a fixed part, the elements start that many bytes

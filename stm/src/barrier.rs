@@ -10,9 +10,7 @@ use crate::shared::COMMITTING;
 use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
-use strata_gc::header::{
-    self, HEADER_BYTES, OWNER_MASK, OWNER_SHIFT, PRIVATE, VERSION_HEADER_BYTES,
-};
+use strata_gc::header::{self, HEADER_BYTES, OWNER_MASK, PRIVATE, VERSION_HEADER_BYTES};
 use strata_gc::versions::{newest_stamp, visible_from};
 use strata_gc::Address;
 
@@ -82,7 +80,7 @@ impl Thread {
     /// returns `None` (read the versions).
     #[inline(never)]
     fn readable_owned(&mut self, obj: Address, word: u64) -> Option<Address> {
-        let owner = (word >> OWNER_SHIFT) as u32;
+        let owner = header::owner_of(word);
         if owner == self.slot {
             return Some(self.copy_of(obj).offset(VERSION_HEADER_BYTES));
         }
@@ -121,7 +119,7 @@ impl Thread {
         loop {
             // SAFETY: `obj` is a live anchor.
             let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
-            let owner = (word >> OWNER_SHIFT) as u32;
+            let owner = header::owner_of(word);
             if owner == 0 || owner == self.slot {
                 return;
             }
@@ -151,7 +149,7 @@ impl Thread {
         if word & PRIVATE != 0 {
             return (obj, obj.offset(HEADER_BYTES));
         }
-        let copy = if (word >> OWNER_SHIFT) as u32 == self.slot {
+        let copy = if header::owner_of(word) == self.slot {
             self.copy_of(obj)
         } else {
             self.first_write(obj)
@@ -185,7 +183,7 @@ impl Thread {
 
     /// Takes ownership of `anchor` for this transaction.
     fn acquire(&mut self, anchor: Address) -> Result<(), Conflict> {
-        let mine = (self.slot as u64) << OWNER_SHIFT;
+        let mine = header::owner_bits(self.slot);
         let mut spins = 0u32;
         loop {
             if self.is_doomed() {
@@ -194,7 +192,7 @@ impl Thread {
             // SAFETY: `anchor` is a live old anchor.
             let cell = unsafe { header::word0(anchor) };
             let word = cell.load(Ordering::SeqCst);
-            let owner = (word >> OWNER_SHIFT) as u32;
+            let owner = header::owner_of(word);
             if owner == 0 {
                 if cell
                     .compare_exchange(word, word | mine, Ordering::SeqCst, Ordering::SeqCst)

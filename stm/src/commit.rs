@@ -8,7 +8,7 @@ use crate::shared::{COMMITTING, INEVITABLE};
 use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
-use strata_gc::header::{self, OWNER_MASK, OWNER_SHIFT, PRIVATE};
+use strata_gc::header::{self, OWNER_MASK, PRIVATE};
 use strata_gc::versions::{newest_stamp, publish_version};
 use strata_gc::Address;
 
@@ -278,7 +278,7 @@ impl Thread {
         // SAFETY: read-set anchors are live: the read set is a list of read
         // roots of the mutator, which collections mark.
         let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
-        let owner = (word >> OWNER_SHIFT) as u32;
+        let owner = header::owner_of(word);
         // SAFETY: as above.
         (owner == 0 || owner == self.slot) && unsafe { newest_stamp(anchor) } <= self.tx.snapshot
     }
@@ -294,9 +294,9 @@ impl Thread {
         // its elements.
         unsafe {
             let body = visible_body(array, self.tx.snapshot);
-            let len = body.as_ptr::<u64>().read() as usize;
+            let len = header::array_length(body);
             (0..len).all(|i| {
-                let element = body.offset(8 + i * 8).as_ptr::<Address>().read();
+                let element = header::array_element(body, i);
                 element.is_null() || self.anchor_valid(element)
             })
         }

@@ -6,7 +6,7 @@
 use crate::object::{DataArray, Element, Obj};
 use crate::tx::{out_of_bounds, Tx};
 use crate::view::{Ref, View};
-use strata_gc::Address;
+use strata_gc::{header, Address};
 
 /// The elements of an array body: its length word, then the elements.
 ///
@@ -17,8 +17,8 @@ unsafe fn elements<'a, E: Element>(body: Address) -> &'a [E] {
     // SAFETY: caller's invariant; the elements start 8 bytes in, aligned
     // for every element type (at most 8), and every bit pattern is an `E`.
     unsafe {
-        let len = body.as_ptr::<u64>().read() as usize;
-        std::slice::from_raw_parts(body.offset(8).as_ptr::<E>(), len)
+        let len = header::array_length(body);
+        std::slice::from_raw_parts(body.offset(header::ARRAY_LENGTH_BYTES).as_ptr::<E>(), len)
     }
 }
 
@@ -30,8 +30,8 @@ unsafe fn elements<'a, E: Element>(body: Address) -> &'a [E] {
 unsafe fn elements_mut<'a, E: Element>(body: Address) -> &'a mut [E] {
     // SAFETY: caller's invariant, as in `elements`.
     unsafe {
-        let len = body.as_ptr::<u64>().read() as usize;
-        std::slice::from_raw_parts_mut(body.offset(8).as_ptr::<E>(), len)
+        let len = header::array_length(body);
+        std::slice::from_raw_parts_mut(body.offset(header::ARRAY_LENGTH_BYTES).as_ptr::<E>(), len)
     }
 }
 

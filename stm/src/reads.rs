@@ -6,7 +6,7 @@
 use crate::object::{HeapType, Object};
 use crate::thread::Thread;
 use std::any::TypeId as RustTypeId;
-use strata_gc::Address;
+use strata_gc::{header, Address};
 
 impl Thread {
     /// Reference slot `field` of `source` (a `T`) as this transaction sees
@@ -48,8 +48,8 @@ impl Thread {
     #[inline(always)]
     pub(crate) unsafe fn array_len(&mut self, array: Address) -> usize {
         let body = self.readable(array);
-        // SAFETY: an array body starts with its length.
-        unsafe { body.as_ptr::<u64>().read() as usize }
+        // SAFETY: `body` is the array's (or a version's) body.
+        unsafe { header::array_length(body) }
     }
 
     /// Element `i` of the reference array `array` as this transaction sees
@@ -71,11 +71,11 @@ impl Thread {
         let body = self.readable(array);
         // SAFETY: an array body is its length then its elements.
         let target = unsafe {
-            let len = body.as_ptr::<u64>().read() as usize;
+            let len = header::array_length(body);
             if i >= len {
                 crate::tx::out_of_bounds(i, len);
             }
-            body.offset(8 + i * 8).as_ptr::<Address>().read()
+            header::array_element(body, i)
         };
         if target.is_null() {
             return None;
@@ -112,7 +112,7 @@ impl Thread {
     #[inline(always)]
     fn ref_type_id<T: Object, U: HeapType>(&mut self, word: u64) -> u32 {
         if RustTypeId::of::<T>() == RustTypeId::of::<U>() {
-            (word & strata_gc::header::TYPE_MASK) as u32
+            strata_gc::header::type_id_of_word(word)
         } else {
             self.type_id_of::<U>()
         }

@@ -10,7 +10,7 @@ use crate::thread::Thread;
 use crate::tx::{data_ptr, Tx};
 use crate::Obj;
 use std::sync::atomic::Ordering;
-use strata_gc::header::{self, OWNER_MASK, OWNER_SHIFT, PRIVATE, TYPE_MASK};
+use strata_gc::header::{self, OWNER_MASK, PRIVATE};
 use strata_gc::Address;
 
 /// The low bit of a read-set entry that stands for every element of the
@@ -86,7 +86,7 @@ impl Thread {
     pub(crate) fn scans_committed(&self, array: Address) -> bool {
         // SAFETY: `array` is a live object held by the transaction.
         let word = unsafe { header::word0(array) }.load(Ordering::Relaxed);
-        word & PRIVATE == 0 && (word >> OWNER_SHIFT) as u32 != self.slot
+        word & PRIVATE == 0 && header::owner_of(word) != self.slot
     }
 
     /// The body a read of `target` (a non-null element of a scanned array)
@@ -107,7 +107,7 @@ impl Thread {
         // A committed, unowned object of the expected type with no flag set
         // (the common element) is the type id alone: one comparison.
         if word != u64::from(expected) {
-            let actual = (word & TYPE_MASK) as u32;
+            let actual = header::type_id_of_word(word);
             if actual != expected {
                 return Err(actual);
             }
@@ -152,9 +152,9 @@ fn scan_elements<U: Object, const COVERED: bool>(
     // Nothing allocates during the scan (`f` has no access to the
     // transaction), so `body` and the elements stay where they are.
     // SAFETY: an array body is its length then its elements.
-    let len = unsafe { body.as_ptr::<u64>().read() } as usize;
-    // SAFETY: `i < len`: an element slot of the array.
-    let element = |i: usize| unsafe { body.offset(8 + i * 8).as_ptr::<Address>().read() };
+    let len = unsafe { header::array_length(body) };
+    // SAFETY: `i < len`: an element of the array.
+    let element = |i: usize| unsafe { header::array_element(body, i) };
     // Its header was fetched a few elements ago: fetch the newest
     // version record it links to.
     let fetch_record = |i: usize| {

@@ -291,7 +291,11 @@ impl<'tx> Tx<'tx> {
         if i >= len {
             out_of_bounds(i, len);
         }
-        self.store_ref(array.index, 8 + i * 8, value.map(|v| v.index));
+        self.store_ref(
+            array.index,
+            header::array_element_offset(i),
+            value.map(|v| v.index),
+        );
     }
 
     #[inline(always)]
