@@ -27,12 +27,22 @@
 //! invariant (see the crate docs): it points at a live object's header.
 
 use crate::address::Address;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize};
+use std::sync::atomic::Ordering;
 
+/// Offset of the link (word 1) from the header's start.
+pub const LINK_OFFSET: usize = std::mem::size_of::<AtomicU64>();
 /// Bytes of an ordinary object's header.
-pub const HEADER_BYTES: usize = 16;
+pub const HEADER_BYTES: usize = align_up(LINK_OFFSET + std::mem::size_of::<AtomicUsize>());
+/// Offset of a version record's commit stamp (word 2).
+pub const STAMP_OFFSET: usize = HEADER_BYTES;
 /// Bytes of a version record's header (the ordinary header and the stamp).
-pub const VERSION_HEADER_BYTES: usize = 24;
+pub const VERSION_HEADER_BYTES: usize = STAMP_OFFSET + std::mem::size_of::<AtomicU64>();
+
+// The header is two words and a record's third word its stamp (see
+// `DESIGN.md`, "Objects"); only loom's wider atomics change the offsets.
+#[cfg(not(loom))]
+const _: () = assert!(LINK_OFFSET == 8 && HEADER_BYTES == 16 && VERSION_HEADER_BYTES == 24);
 /// Every object starts at and is sized to a multiple of this.
 pub const ALIGN: usize = 16;
 
@@ -59,9 +69,6 @@ pub const MAX_OWNER: u64 = 0xffff;
 
 /// Bytes of the element count at the start of an array's body.
 pub const ARRAY_LENGTH_BYTES: usize = 8;
-
-/// Offset of the link (word 1) from the header's start.
-const LINK_OFFSET: usize = 8;
 
 /// The owner field of header word 0 `word`: the 1-based slot of the thread
 /// whose transaction owns the object, 0 when none.
@@ -165,7 +172,7 @@ pub unsafe fn prefetch_linked(obj: Address) {
 #[inline(always)]
 pub unsafe fn stamp<'a>(obj: Address) -> &'a AtomicU64 {
     // SAFETY: a version record's header has a third word.
-    unsafe { &*obj.offset(16).as_ptr::<AtomicU64>() }
+    unsafe { &*obj.offset(STAMP_OFFSET).as_ptr::<AtomicU64>() }
 }
 
 /// Writes a fresh header: type id, flags, link 0.
@@ -179,6 +186,28 @@ pub unsafe fn init(obj: Address, type_id: u32, flags: u64) {
     unsafe {
         obj.as_ptr::<u64>().write(type_id as u64 | flags);
         obj.offset(LINK_OFFSET).as_ptr::<usize>().write(0);
+    }
+}
+
+/// Builds the header words of an object of a loom model in place: word 0,
+/// the link and, for a version record, the stamp.
+///
+/// # Safety
+/// `obj` points at `VERSION_HEADER_BYTES` (`HEADER_BYTES` without a stamp)
+/// of 16-byte aligned memory that nothing else uses.
+#[cfg(loom)]
+pub unsafe fn construct(obj: Address, word: u64, link: usize, stamp: Option<u64>) {
+    // SAFETY: the memory is the caller's, aligned, and large enough.
+    unsafe {
+        obj.as_ptr::<AtomicU64>().write(AtomicU64::new(word));
+        obj.offset(LINK_OFFSET)
+            .as_ptr::<AtomicUsize>()
+            .write(AtomicUsize::new(link));
+        if let Some(stamp) = stamp {
+            obj.offset(STAMP_OFFSET)
+                .as_ptr::<AtomicU64>()
+                .write(AtomicU64::new(stamp));
+        }
     }
 }
 

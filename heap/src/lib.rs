@@ -27,6 +27,7 @@ mod nursery;
 mod old_space;
 mod page;
 pub mod size_class;
+pub mod sync;
 mod sys;
 mod types;
 pub mod words;

@@ -6,7 +6,7 @@
 //! its snapshot sees. No safepoint is polled while an address is held,
 //! except where noted for old anchors, which never move.
 
-use crate::shared::COMMITTING;
+use crate::shared::{StmShared, COMMITTING};
 use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
@@ -34,6 +34,62 @@ pub(crate) unsafe fn visible_body(anchor: Address, snapshot: u64) -> Address {
         anchor.offset(HEADER_BYTES)
     } else {
         version.offset(VERSION_HEADER_BYTES)
+    }
+}
+
+/// Waits while `obj`'s owner is publishing versions that a reader in thread
+/// slot `me` with `snapshot` must see (the owner's commit word is
+/// `COMMITTING` or a time at most `snapshot`).
+///
+/// # Safety
+/// `obj` is a live anchor.
+pub(crate) unsafe fn wait_for_publication(stm: &StmShared, me: u32, snapshot: u64, obj: Address) {
+    let mut spins = 0u32;
+    loop {
+        // SAFETY: caller's invariant.
+        let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
+        let owner = header::owner_of(word);
+        if owner == 0 || owner == me {
+            return;
+        }
+        let commit = stm.slot(owner).commit.load(Ordering::SeqCst);
+        if commit == 0 || (commit != COMMITTING && commit > snapshot) {
+            return;
+        }
+        spins += 1;
+        if spins < 64 {
+            crate::sync::spin();
+        } else {
+            crate::sync::yield_now();
+        }
+    }
+}
+
+/// Takes ownership of `anchor` for thread slot `slot` if nobody owns it
+/// (compare-and-swap of the owner field, see `DESIGN.md`, "Ownership
+/// word"); else returns the owner's slot.
+///
+/// # Safety
+/// `anchor` is a live old anchor.
+#[inline]
+pub(crate) unsafe fn try_own(anchor: Address, slot: u32) -> Result<(), u32> {
+    // SAFETY: caller's invariant.
+    let cell = unsafe { header::word0(anchor) };
+    let mut word = cell.load(Ordering::SeqCst);
+    loop {
+        let owner = header::owner_of(word);
+        if owner != 0 {
+            return Err(owner);
+        }
+        match cell.compare_exchange(
+            word,
+            word | header::owner_bits(slot),
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => return Ok(()),
+            Err(now) => word = now,
+        }
     }
 }
 
@@ -84,7 +140,8 @@ impl Thread {
         if owner == self.slot {
             return Some(self.copy_of(obj).offset(VERSION_HEADER_BYTES));
         }
-        self.wait_for_publication(obj);
+        // SAFETY: `obj` is a live anchor.
+        unsafe { wait_for_publication(&self.heap.stm, self.slot, self.tx.snapshot, obj) };
         None
     }
 
@@ -110,30 +167,6 @@ impl Thread {
             .expect("an anchor this transaction owns has a copy");
         self.tx.last_copy = (anchor, copy);
         copy
-    }
-
-    /// Waits while `obj`'s owner is publishing versions that our snapshot
-    /// includes (its commit word is `COMMITTING` or a time <= our snapshot).
-    fn wait_for_publication(&self, obj: Address) {
-        let mut spins = 0u32;
-        loop {
-            // SAFETY: `obj` is a live anchor.
-            let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
-            let owner = header::owner_of(word);
-            if owner == 0 || owner == self.slot {
-                return;
-            }
-            let commit = self.heap.stm.slot(owner).commit.load(Ordering::SeqCst);
-            if commit == 0 || (commit != COMMITTING && commit > self.tx.snapshot) {
-                return;
-            }
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
     }
 
     /// The object a write to the object at client root `index` changes, and
@@ -183,25 +216,16 @@ impl Thread {
 
     /// Takes ownership of `anchor` for this transaction.
     fn acquire(&mut self, anchor: Address) -> Result<(), Conflict> {
-        let mine = header::owner_bits(self.slot);
         let mut spins = 0u32;
         loop {
             if self.is_doomed() {
                 return Err(Conflict::Doomed);
             }
             // SAFETY: `anchor` is a live old anchor.
-            let cell = unsafe { header::word0(anchor) };
-            let word = cell.load(Ordering::SeqCst);
-            let owner = header::owner_of(word);
-            if owner == 0 {
-                if cell
-                    .compare_exchange(word, word | mine, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-                {
-                    break;
-                }
-                continue;
-            }
+            let owner = match unsafe { try_own(anchor, self.slot) } {
+                Ok(()) => break,
+                Err(owner) => owner,
+            };
             if !self.tx.inevitable {
                 return Err(Conflict::WriteWrite);
             }
@@ -215,7 +239,7 @@ impl Thread {
                 .store(true, Ordering::SeqCst);
             spins += 1;
             if spins > 64 {
-                std::thread::yield_now();
+                crate::sync::yield_now();
             }
             self.m.safepoint();
         }

@@ -4,7 +4,7 @@
 
 use crate::barrier::visible_body;
 use crate::scan::SCAN_ENTRY;
-use crate::shared::{COMMITTING, INEVITABLE};
+use crate::shared::{StmShared, COMMITTING, INEVITABLE};
 use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
@@ -63,33 +63,21 @@ impl Thread {
         if self.is_doomed() {
             return Err(Conflict::Doomed);
         }
-        // Fields are reached through `self.heap.stm` each time: cloning the
-        // `Arc` here would make every commit write its shared count.
-        let commit_time = loop {
-            self.commit_word().store(COMMITTING, Ordering::Release);
-            let before = self.heap.stm.clock.fetch_add(1, Ordering::SeqCst);
-            if before & INEVITABLE == 0 || self.tx.inevitable {
-                break (before & !INEVITABLE) + 1;
+        let slot = self.slot;
+        let doomed = &self.heap.stm.slot(slot).doomed;
+        let m = &mut self.m;
+        let commit_time = take_commit_time(&self.heap.stm, slot, self.tx.inevitable, || {
+            crate::sync::yield_now();
+            // The handles are gone, but what validation and publication
+            // touch is rooted (read roots, and old roots for the copies,
+            // their anchors and the roots' previous objects): a major
+            // collection may run while we wait.
+            m.safepoint();
+            match doomed.load(Ordering::Relaxed) {
+                true => Err(Conflict::Doomed),
+                false => Ok(()),
             }
-            // Another thread's transaction is inevitable: nobody else may
-            // publish until it ends. Our tick publishes nothing.
-            self.commit_word().store(0, Ordering::Release);
-            while self.heap.stm.token_held() {
-                std::thread::yield_now();
-                // The handles are gone, but what validation and publication
-                // touch is rooted (read roots, and old roots for the copies,
-                // their anchors and the roots' previous objects): a major
-                // collection may run while we wait.
-                self.m.safepoint();
-                if self.is_doomed() {
-                    return Err(Conflict::Doomed);
-                }
-            }
-        };
-        // Readers only compare this word with their snapshots, and a stale
-        // `COMMITTING` makes them wait a little longer: a release store is
-        // enough here and below.
-        self.commit_word().store(commit_time, Ordering::Release);
+        })?;
         // An inevitable transaction needs no validation: nobody has
         // published since its snapshot (it took the token, waited for the
         // commits in flight, then extended). It must not try: committers
@@ -97,24 +85,16 @@ impl Thread {
         // validation takes for conflicts, and their wasted ticks make
         // `commit_time` pass `snapshot + 1`.
         if !self.tx.inevitable && commit_time != self.tx.snapshot + 1 && !self.read_set_valid() {
-            self.commit_word().store(0, Ordering::SeqCst);
+            abandon_commit(&self.heap.stm, slot);
             return Err(Conflict::Validation);
         }
         self.clear_private();
-        for (anchor, copy) in self.tx.write_set.iter() {
-            // SAFETY: we own `anchor`; `copy` is its old, fully written
-            // private record; `commit_time` is above every published stamp.
-            unsafe { publish_version(anchor, copy, commit_time) };
-        }
-        self.release_owned();
-        self.commit_word().store(0, Ordering::Release);
+        // SAFETY: we own every anchor of the write set, each copy is its
+        // old, fully written private record, and `commit_time` is above
+        // every published stamp.
+        unsafe { publish_and_release(&self.heap.stm, slot, commit_time, self.tx.write_set.iter()) };
         self.finish_commit();
         Ok(())
-    }
-
-    #[inline(always)]
-    fn commit_word(&self) -> &std::sync::atomic::AtomicU64 {
-        &self.heap.stm.slot(self.slot).commit
     }
 
     /// Cuts the handle arena back to its first `mark` handles (the end of
@@ -170,6 +150,7 @@ impl Thread {
         }
     }
 
+    #[inline]
     fn end_attempt(&mut self) {
         self.m.track_promotions(false);
         if self.m.has_promoted() {
@@ -230,25 +211,29 @@ impl Thread {
     /// world stopped), so a release store of the word without our owner
     /// bits does it, with no locked instruction.
     fn release_owned(&mut self) {
-        let release = |anchor: Address| {
-            // SAFETY: we own `anchor`, a live old anchor.
-            let word = unsafe { header::word0(anchor) };
-            word.store(
-                word.load(Ordering::Relaxed) & !OWNER_MASK,
-                Ordering::Release,
-            );
-        };
         for (anchor, _) in self.tx.write_set.iter() {
-            release(anchor);
+            // SAFETY: we own `anchor`, a live old anchor.
+            unsafe { release_owner(anchor) };
         }
         if !self.tx.acquiring.is_null() {
-            release(self.tx.acquiring);
+            // SAFETY: as above.
+            unsafe { release_owner(self.tx.acquiring) };
             self.tx.acquiring = Address::NULL;
         }
     }
 }
 
 impl Thread {
+    /// Moves the snapshot to now, or aborts the attempt if something read
+    /// has changed since it.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn extend_or_abort(&mut self) {
+        if !self.extend() {
+            self.abort_attempt(Conflict::Validation);
+        }
+    }
+
     /// Moves the snapshot to now if nothing read has changed since it.
     pub(crate) fn extend(&mut self) -> bool {
         let now = self.heap.stm.now();
@@ -263,43 +248,146 @@ impl Thread {
     /// Every anchor read (and every element of a scanned array) is unowned
     /// by others and has no version newer than the snapshot.
     pub(crate) fn read_set_valid(&self) -> bool {
-        self.m.read_roots().iter().all(|&entry| {
-            if entry.as_usize() & SCAN_ENTRY != 0 {
-                self.scan_valid(Address::from_usize(entry.as_usize() & !SCAN_ENTRY))
-            } else {
-                self.anchor_valid(entry)
-            }
-        })
+        // SAFETY: read-set entries are read roots of the mutator, which
+        // collections mark: live anchors (and arrays of scan entries).
+        unsafe { read_set_valid(self.m.read_roots(), self.slot, self.tx.snapshot) }
     }
+}
 
-    /// `anchor` is unowned by others and has no version newer than the
-    /// snapshot.
-    fn anchor_valid(&self, anchor: Address) -> bool {
-        // SAFETY: read-set anchors are live: the read set is a list of read
-        // roots of the mutator, which collections mark.
-        let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
-        let owner = header::owner_of(word);
-        // SAFETY: as above.
-        (owner == 0 || owner == self.slot) && unsafe { newest_stamp(anchor) } <= self.tx.snapshot
-    }
-
-    /// The elements a scan of `array` read are valid: the elements of its
-    /// version visible at the snapshot (the version the scan read: an
-    /// extension of the snapshot since validated that nothing read changed).
-    /// The array itself has its own entry.
-    fn scan_valid(&self, array: Address) -> bool {
-        // SAFETY: `array` is a live anchor (as in `anchor_valid`); the
-        // version our snapshot sees is kept by the collector, and a
-        // published version is immutable; an array body is its length then
-        // its elements.
-        unsafe {
-            let body = visible_body(array, self.tx.snapshot);
-            let len = header::array_length(body);
-            (0..len).all(|i| {
-                let element = header::array_element(body, i);
-                element.is_null() || self.anchor_valid(element)
-            })
+/// Steps 2 and 3 of the commit (see `DESIGN.md`, "Commit"): announces the
+/// commit in thread slot `slot`'s commit word and takes the commit time
+/// from the clock, unless another thread holds the inevitable token (and
+/// this transaction is not `inevitable`): then it withdraws, calls `wait`
+/// until the token is released, and starts again. `wait` may end the
+/// commit with a conflict.
+#[inline]
+pub(crate) fn take_commit_time(
+    stm: &StmShared,
+    slot: u32,
+    inevitable: bool,
+    mut wait: impl FnMut() -> Result<(), Conflict>,
+) -> Result<u64, Conflict> {
+    let word = &stm.slot(slot).commit;
+    loop {
+        // Readers only compare this word with their snapshots, and a stale
+        // `COMMITTING` makes them wait a little longer: release stores are
+        // enough here and below.
+        word.store(COMMITTING, Ordering::Release);
+        let before = stm.clock.fetch_add(1, Ordering::SeqCst);
+        if before & INEVITABLE == 0 || inevitable {
+            let commit_time = (before & !INEVITABLE) + 1;
+            word.store(commit_time, Ordering::Release);
+            return Ok(commit_time);
         }
+        // Another thread's transaction is inevitable: nobody else may
+        // publish until it ends. Our tick publishes nothing.
+        word.store(0, Ordering::Release);
+        while stm.token_held() {
+            wait()?;
+        }
+    }
+}
+
+/// Withdraws a commit that failed validation: its time publishes nothing.
+#[inline]
+pub(crate) fn abandon_commit(stm: &StmShared, slot: u32) {
+    stm.slot(slot).commit.store(0, Ordering::SeqCst);
+}
+
+/// Steps 6 and 7 of the commit: publishes each `(anchor, copy)` of
+/// `writes` as its anchor's newest version stamped `commit_time`, releases
+/// the anchors, and clears thread slot `slot`'s commit word.
+///
+/// # Safety
+/// Slot `slot` owns every anchor of `writes`; each copy is its anchor's
+/// old, fully written private record; `commit_time` is the slot's commit
+/// time, above every published stamp.
+#[inline]
+pub(crate) unsafe fn publish_and_release(
+    stm: &StmShared,
+    slot: u32,
+    commit_time: u64,
+    writes: impl Iterator<Item = (Address, Address)> + Clone,
+) {
+    for (anchor, copy) in writes.clone() {
+        // SAFETY: caller's invariants.
+        unsafe { publish_version(anchor, copy, commit_time) };
+    }
+    for (anchor, _) in writes {
+        // SAFETY: caller's invariants.
+        unsafe { release_owner(anchor) };
+    }
+    stm.slot(slot).commit.store(0, Ordering::Release);
+}
+
+/// Releases the ownership of `anchor`. While a thread owns an anchor
+/// nobody else writes its header word (other writers' CASes fail without
+/// writing; flags change only on private or young objects, or with the
+/// world stopped), so a release store of the word without the owner bits
+/// does it, with no locked instruction.
+///
+/// # Safety
+/// The caller's slot owns `anchor`, a live old anchor.
+#[inline]
+pub(crate) unsafe fn release_owner(anchor: Address) {
+    // SAFETY: caller's invariant.
+    let word = unsafe { header::word0(anchor) };
+    word.store(
+        word.load(Ordering::Relaxed) & !OWNER_MASK,
+        Ordering::Release,
+    );
+}
+
+/// Step 4 of the commit, and the check of a snapshot extension: every
+/// entry of a read set is valid for thread slot `slot` with `snapshot`.
+///
+/// # Safety
+/// Every entry is a live anchor, or a live array tagged [`SCAN_ENTRY`];
+/// the versions `snapshot` sees are kept by the collector.
+pub(crate) unsafe fn read_set_valid(entries: &[Address], slot: u32, snapshot: u64) -> bool {
+    entries.iter().all(|&entry| {
+        if entry.as_usize() & SCAN_ENTRY != 0 {
+            let array = Address::from_usize(entry.as_usize() & !SCAN_ENTRY);
+            // SAFETY: caller's invariant.
+            unsafe { scan_valid(array, slot, snapshot) }
+        } else {
+            // SAFETY: caller's invariant.
+            unsafe { anchor_valid(entry, slot, snapshot) }
+        }
+    })
+}
+
+/// `anchor` is unowned by others than `slot` and has no version newer than
+/// `snapshot`.
+///
+/// # Safety
+/// `anchor` is a live anchor.
+unsafe fn anchor_valid(anchor: Address, slot: u32, snapshot: u64) -> bool {
+    // SAFETY: caller's invariant.
+    let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
+    let owner = header::owner_of(word);
+    // SAFETY: as above.
+    (owner == 0 || owner == slot) && unsafe { newest_stamp(anchor) } <= snapshot
+}
+
+/// The elements a scan of `array` read are valid: the elements of its
+/// version visible at `snapshot` (the version the scan read: an extension
+/// of the snapshot since validated that nothing read changed). The array
+/// itself has its own entry.
+///
+/// # Safety
+/// `array` is a live reference array whose versions `snapshot` sees are
+/// kept by the collector.
+unsafe fn scan_valid(array: Address, slot: u32, snapshot: u64) -> bool {
+    // SAFETY: caller's invariant; a published version is immutable, and its
+    // non-null elements are live anchors.
+    unsafe {
+        let body = visible_body(array, snapshot);
+        let len = header::array_length(body);
+        (0..len).all(|i| {
+            let element = header::array_element(body, i);
+            element.is_null() || anchor_valid(element, slot, snapshot)
+        })
     }
 }
 

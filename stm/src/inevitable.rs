@@ -14,9 +14,7 @@ impl Thread {
         if !stm.take_token() {
             return false;
         }
-        while stm.commits_in_flight(self.slot) {
-            std::hint::spin_loop();
-        }
+        stm.wait_for_commits_in_flight(self.slot);
         self.tx.inevitable = true;
         true
     }
@@ -25,7 +23,7 @@ impl Thread {
     /// (at safepoints) for its holder to give it back.
     pub(crate) fn acquire_token(&mut self) {
         while !self.try_take_token() {
-            std::thread::yield_now();
+            crate::sync::yield_now();
             self.m.safepoint();
         }
     }

@@ -106,11 +106,14 @@ mod data_array;
 mod error;
 mod heap;
 mod inevitable;
+#[cfg(all(test, loom))]
+mod loom_model;
 mod mix_hash;
 mod object;
 mod reads;
 mod scan;
 mod shared;
+mod sync;
 mod thread;
 mod tx;
 mod type_cache;

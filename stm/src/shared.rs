@@ -3,12 +3,12 @@
 //! word and the doomed flag (see `DESIGN.md`, "Ownership word" and
 //! "Commit").
 
-use memmap2::MmapMut;
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
 use std::any::TypeId as RustTypeId;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
-use strata_gc::{HeapError, TypeId, MAX_MUTATORS};
+use strata_gc::{HeapError, TypeId};
 
 /// Commit word value: about to take a commit time.
 pub const COMMITTING: u64 = u64::MAX;
@@ -115,6 +115,14 @@ impl StmShared {
         let max = self.max_slot.load(Ordering::SeqCst);
         (1..=max).any(|s| s != me && self.slot(s).commit.load(Ordering::SeqCst) != 0)
     }
+
+    /// Waits until no thread other than `me` has a commit in flight (the
+    /// token holder's wait: see `DESIGN.md`, "Commit", step 3).
+    pub fn wait_for_commits_in_flight(&self, me: u32) {
+        while self.commits_in_flight(me) {
+            crate::sync::spin();
+        }
+    }
 }
 
 /// The slot states, in an anonymous mapping: the kernel hands out zeroed
@@ -126,17 +134,41 @@ impl StmShared {
 /// header's owner field, whose width bounds them the same way; the table
 /// has a power-of-two length above that bound, so masking an index keeps it
 /// in range without a test on every commit.
+///
+/// Under loom the states are a boxed slice of a few entries: loom's atomics
+/// must be built, not found zeroed.
 struct SlotStates {
-    map: MmapMut,
+    #[cfg(not(loom))]
+    map: memmap2::MmapMut,
+    #[cfg(loom)]
+    states: Box<[SlotState]>,
 }
 
-/// Entries of the slot table: the owner field's range.
-const SLOTS: usize = MAX_MUTATORS as usize + 1;
+/// Entries of the slot table: the owner field's range (a model's few
+/// threads under loom).
+#[cfg(not(loom))]
+const SLOTS: usize = strata_gc::MAX_MUTATORS as usize + 1;
+#[cfg(loom)]
+const SLOTS: usize = 8;
 const _: () = assert!(SLOTS.is_power_of_two());
 
+#[cfg(loom)]
 impl SlotStates {
     fn new() -> std::io::Result<SlotStates> {
-        let map = MmapMut::map_anon(SLOTS * std::mem::size_of::<SlotState>())?;
+        Ok(SlotStates {
+            states: (0..SLOTS).map(|_| SlotState::default()).collect(),
+        })
+    }
+
+    fn get(&self, i: usize) -> &SlotState {
+        &self.states[i & (SLOTS - 1)]
+    }
+}
+
+#[cfg(not(loom))]
+impl SlotStates {
+    fn new() -> std::io::Result<SlotStates> {
+        let map = memmap2::MmapMut::map_anon(SLOTS * std::mem::size_of::<SlotState>())?;
         debug_assert!((map.as_ptr() as usize).is_multiple_of(std::mem::align_of::<SlotState>()));
         Ok(SlotStates { map })
     }

@@ -93,8 +93,10 @@ impl<'tx> Tx<'tx> {
 
     #[inline(always)]
     pub(crate) fn address<T>(&self, obj: Obj<'tx, T>) -> Address {
-        // SAFETY: an `Obj` of this transaction's brand was made by `handle`,
-        // and the arena does not shrink while the transaction's closure runs.
+        // SAFETY: an `Obj` of this brand was made by `handle`, and the arena is
+        // cut back only when a handle scope ends, to its length at the
+        // scope's start: handles of the scope's brand die with it, and
+        // every handle of an enclosing brand is below that length.
         unsafe { self.th.m.client_root_unchecked(obj.index as usize) }
     }
 
@@ -357,6 +359,7 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If the global root belongs to another heap.
+    #[inline]
     pub fn get_global<T>(&mut self, root: &GlobalRoot<T>) -> Obj<'tx, T> {
         assert_eq!(
             root.heap_id,
@@ -365,8 +368,8 @@ impl<'tx> Tx<'tx> {
         );
         // An object made global after the snapshot may have been committed
         // after it too: its inline body is then newer than the snapshot.
-        if root.since > self.th.tx.snapshot && !self.th.extend() {
-            self.th.abort_attempt(Conflict::Validation);
+        if root.since > self.th.tx.snapshot {
+            self.th.extend_or_abort();
         }
         let addr = root.root.get();
         self.handle(addr)

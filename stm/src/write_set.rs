@@ -55,7 +55,7 @@ impl WriteSet {
     }
 
     /// (anchor, copy) pairs in first-write order.
-    pub fn iter(&self) -> impl Iterator<Item = (Address, Address)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (Address, Address)> + Clone + '_ {
         self.entries.iter().copied()
     }
 
