@@ -25,12 +25,15 @@
 
 mod error;
 mod heap;
+#[cfg(all(test, loom))]
+mod loom_model;
 mod major;
 mod minor;
 mod mutator;
 mod pretenure;
 mod roots;
 mod stats;
+mod sync;
 mod verify;
 pub mod versions;
 mod work_pool;

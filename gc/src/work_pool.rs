@@ -6,18 +6,10 @@
 //!
 //! Generic over the item so that a loom model can check the protocol (no
 //! lost chunk, no marker left waiting, no early end) with small items; under
-//! `--cfg loom` it is built on loom's primitives.
+//! `--cfg loom` it is built on loom's primitives (`sync.rs`).
 
-#[cfg(loom)]
-use loom::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Condvar, Mutex, MutexGuard,
-};
-#[cfg(not(loom))]
-use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Condvar, Mutex, MutexGuard,
-};
+use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
 
 pub(crate) struct WorkPool<T> {
     state: Mutex<PoolState<T>>,

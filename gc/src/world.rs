@@ -4,10 +4,13 @@
 //! One mutex guards the list of attached threads and the `collecting` flag;
 //! `stop_requested` mirrors `collecting` in an atomic so that threads poll it
 //! without the lock. A thread's state changes only under the mutex, and every
-//! change is announced on the condition variable.
+//! change is announced on the condition variable. Under `--cfg loom` the
+//! locks and atomics are loom's (`sync.rs`), for the model in
+//! `loom_model.rs`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicBool, AtomicU64, AtomicU8, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strata_heap::Address;
 
