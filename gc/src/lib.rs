@@ -31,6 +31,7 @@ mod mutator;
 mod pretenure;
 mod roots;
 mod stats;
+mod types;
 mod verify;
 pub mod versions;
 mod work_pool;

@@ -5,6 +5,7 @@
 use crate::heap::HeapShared;
 use crate::mutator::Mutator;
 use crate::stats::PauseKind;
+use crate::types::lookup;
 use crate::versions;
 use crate::work_pool::WorkPool;
 use crate::world::{self, MutatorShared, NO_SNAPSHOT};
@@ -329,7 +330,7 @@ impl<'a> Marker<'a> {
         let types = self.types;
         // SAFETY: marked objects are live old objects of registered types.
         let id = unsafe { header::type_id(obj) };
-        let info: &TypeInfo = match types.get((id as usize).wrapping_sub(1)) {
+        let info: &TypeInfo = match lookup(types, id) {
             Some(info) => info,
             None => corrupt(format_args!("{obj:?} has unregistered type id {id}")),
         };

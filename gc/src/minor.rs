@@ -4,6 +4,7 @@
 
 use crate::mutator::Mutator;
 use crate::stats::MINOR_BATCH;
+use crate::types::lookup;
 use crate::Address;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -294,7 +295,7 @@ const SMALL_MINOR_BYTES: usize = 16 << 10;
 /// registry copy, which only grows.
 #[inline(always)]
 fn type_of(types: &[Arc<TypeInfo>], id: u32) -> &TypeInfo {
-    match types.get((id as usize).wrapping_sub(1)) {
+    match lookup(types, id) {
         Some(info) => info,
         None => panic!("heap corruption: object with unregistered type id {id}"),
     }

@@ -13,6 +13,7 @@ use crate::heap::{GlobalRoot, Heap};
 use crate::pretenure::Pretenure;
 use crate::roots::SlotTable;
 use crate::stats::MinorBatch;
+use crate::types::private_copy;
 use crate::world::{MutatorShared, NO_SNAPSHOT};
 use crate::Address;
 use std::collections::HashMap;
@@ -151,25 +152,6 @@ impl Mutator {
     /// transactions).
     pub fn slot(&self) -> u32 {
         self.shared.slot
-    }
-
-    /// The registered type `id`, refreshing this thread's copy of the
-    /// registry when it is older than the type.
-    pub fn type_info(&mut self, id: u32) -> Result<Arc<TypeInfo>, AllocError> {
-        self.type_ref(id).cloned()
-    }
-
-    /// [`Mutator::type_info`] borrowed in place. Allocation paths use this:
-    /// every thread's copy of the registry shares the same `TypeInfo`s, so
-    /// cloning one per allocation would make threads that allocate the same
-    /// type contend on its reference count (and costs two atomic
-    /// read-modify-writes even on one thread).
-    #[inline]
-    pub(crate) fn type_ref(&mut self, id: u32) -> Result<&Arc<TypeInfo>, AllocError> {
-        if strata_heap_lookup(&self.types, id).is_none() {
-            self.types = private_copy(&self.heap);
-        }
-        strata_heap_lookup(&self.types, id).ok_or(AllocError::UnknownType(id))
     }
 
     /// Checks that `ty` is a registered fixed-size type, for
@@ -911,13 +893,6 @@ impl Mutator {
     }
 }
 
-/// This thread's own copy of the registry: collections clone the `Arc`, and
-/// a copy shared by all threads would make every commit (which runs a minor
-/// collection) write the same reference count.
-fn private_copy(heap: &Heap) -> Arc<Vec<Arc<TypeInfo>>> {
-    Arc::new(heap.shared.types.snapshot().to_vec())
-}
-
 #[cold]
 #[inline(never)]
 fn wrong_size(ty: FixedType, bytes: usize) -> ! {
@@ -925,10 +900,6 @@ fn wrong_size(ty: FixedType, bytes: usize) -> ! {
         "strata: type {} has objects of {} bytes, not {bytes}",
         ty.id, ty.bytes
     )
-}
-
-fn strata_heap_lookup(types: &[Arc<TypeInfo>], id: u32) -> Option<&Arc<TypeInfo>> {
-    types.get((id as usize).wrapping_sub(1))
 }
 
 impl Drop for Mutator {
