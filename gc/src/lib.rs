@@ -23,6 +23,7 @@
 //! - **Version records are immutable once published**; only their anchor's
 //!   owner publishes, and only a collector with the world stopped trims.
 
+mod allocation;
 mod error;
 mod heap;
 mod major;
@@ -37,9 +38,10 @@ pub mod versions;
 mod work_pool;
 mod world;
 
+pub use allocation::FixedType;
 pub use error::HeapError;
 pub use heap::{GcOptions, GlobalRoot, Heap};
-pub use mutator::{FixedType, HandleSlot, Mutator, READ_ROOT_TAG_BITS};
+pub use mutator::{HandleSlot, Mutator, READ_ROOT_TAG_BITS};
 pub use stats::{GcStats, PauseKind};
 pub use strata_heap::Address;
 pub use strata_heap::{

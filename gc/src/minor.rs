@@ -2,6 +2,7 @@
 //! the old space, without stopping any other thread (young objects are
 //! reachable only from their own thread; see `DESIGN.md`).
 
+use crate::allocation::ALLOC_PREFETCH_BYTES;
 use crate::mutator::Mutator;
 use crate::stats::MINOR_BATCH;
 use crate::types::lookup;
@@ -207,7 +208,7 @@ impl Mutator {
         };
         // Slots are handed out in address order: fetch the line a few
         // promotions ahead, so that writing it then does not wait.
-        new.offset(crate::mutator::ALLOC_PREFETCH_BYTES).prefetch();
+        new.offset(ALLOC_PREFETCH_BYTES).prefetch();
         // SAFETY: `new` is a slot of at least `bytes` that only this thread
         // owns; `obj` is live and `bytes` long.
         unsafe {
