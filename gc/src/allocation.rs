@@ -7,7 +7,8 @@
 //! "Pretenuring"). The slow path is where allocation starts collections: a
 //! full nursery runs a minor collection, a slow path that may add pages
 //! polls the safepoint and the major-collection trigger, and near the heap
-//! limit a major collection runs before an allocation is refused.
+//! limit a major collection runs before an allocation is refused
+//! ([`Mutator::make_room`]).
 
 use crate::mutator::Mutator;
 use crate::Address;
@@ -206,15 +207,7 @@ impl Mutator {
         let promoted = self.last_promoted;
         self.safepoint();
         self.collect_major_if_grown();
-        if !shared.old.within_limit(self.nursery.capacity()) {
-            self.collect_major();
-            if !shared.old.within_limit(self.nursery.capacity()) {
-                return Err(AllocError::OutOfMemory {
-                    bytes,
-                    limit: shared.old.limit_bytes(),
-                });
-            }
-        }
+        self.make_room(self.nursery.capacity(), bytes)?;
         if shared.config.pretenure
             && self
                 .pretenure
@@ -235,15 +228,7 @@ impl Mutator {
     fn alloc_old(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
         let shared = self.heap.shared.clone();
         self.safepoint();
-        if !shared.old.within_limit(bytes) {
-            self.collect_major();
-            if !shared.old.within_limit(bytes) {
-                return Err(AllocError::OutOfMemory {
-                    bytes,
-                    limit: shared.old.limit_bytes(),
-                });
-            }
-        }
+        self.make_room(bytes, bytes)?;
         let obj = self.cache.alloc_zeroed(&shared.old, bytes)?;
         let mut flags = if strata_heap::size_class::class_of(bytes).is_none() {
             header::LARGE
@@ -265,6 +250,25 @@ impl Mutator {
             .bytes_allocated
             .fetch_add(bytes as u64, Ordering::Relaxed);
         Ok(obj)
+    }
+
+    /// Makes sure the old space can grow by `room` bytes within the heap
+    /// limit, with a major collection when it cannot now; `OutOfMemory`
+    /// for the allocation of `bytes` that asked when it still cannot.
+    fn make_room(&mut self, room: usize, bytes: usize) -> Result<(), AllocError> {
+        if self.heap.shared.old.within_limit(room) {
+            return Ok(());
+        }
+        self.collect_major();
+        let old = &self.heap.shared.old;
+        if old.within_limit(room) {
+            Ok(())
+        } else {
+            Err(AllocError::OutOfMemory {
+                bytes,
+                limit: old.limit_bytes(),
+            })
+        }
     }
 
     /// Allocates `bytes` for an object of `type_id` straight in the old
