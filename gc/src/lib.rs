@@ -24,6 +24,7 @@
 //!   owner publishes, and only a collector with the world stopped trims.
 
 mod allocation;
+mod barrier;
 mod error;
 mod heap;
 mod major;
