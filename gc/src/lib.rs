@@ -41,8 +41,9 @@ mod world;
 
 pub use allocation::FixedType;
 pub use error::HeapError;
-pub use heap::{GcOptions, GlobalRoot, Heap};
-pub use mutator::{HandleSlot, Mutator, READ_ROOT_TAG_BITS};
+pub use heap::{GcOptions, Heap};
+pub use mutator::Mutator;
+pub use roots::{GlobalRoot, HandleSlot, READ_ROOT_TAG_BITS};
 pub use stats::{GcStats, PauseKind};
 pub use strata_heap::Address;
 pub use strata_heap::{

@@ -9,9 +9,9 @@
 //! `strata` crate's.
 
 use crate::error::HeapError;
-use crate::heap::{GlobalRoot, Heap};
+use crate::heap::Heap;
 use crate::pretenure::Pretenure;
-use crate::roots::SlotTable;
+use crate::roots::HandleTable;
 use crate::stats::MinorBatch;
 use crate::types::private_copy;
 use crate::world::{MutatorShared, NO_SNAPSHOT};
@@ -23,10 +23,6 @@ use std::sync::Arc;
 use strata_heap::header;
 use strata_heap::{AllocCache, AllocError, Nursery, TypeInfo};
 
-/// A rooted handle slot of a thread (see [`Mutator::root`]).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct HandleSlot(pub(crate) u32);
-
 /// One thread attached to a [`Heap`].
 pub struct Mutator {
     pub(crate) heap: Heap,
@@ -35,13 +31,13 @@ pub struct Mutator {
     pub(crate) cache: AllocCache,
     pub(crate) types: Arc<Vec<Arc<TypeInfo>>>,
     pub(crate) shadow_stack: Vec<Address>,
-    pub(crate) handles: SlotTable,
+    pub(crate) handles: HandleTable,
     pub(crate) client_roots: Vec<Address>,
     /// Old objects the client layer keeps alive (see [`Mutator::push_old_root`]).
-    old_roots: Vec<Address>,
+    pub(crate) old_roots: Vec<Address>,
     /// Old objects the client layer has read, maybe tagged (see
     /// [`Mutator::push_read_root`]).
-    read_roots: Vec<Address>,
+    pub(crate) read_roots: Vec<Address>,
     pub(crate) remembered: Vec<Address>,
     /// Young objects whose identity was asked for: young -> reserved slot.
     pub(crate) identities: HashMap<Address, Address>,
@@ -68,10 +64,6 @@ thread_local! {
     /// "Safepoints": one attachment per heap and thread).
     static ATTACHED_HEAPS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
-
-/// The low bits of a read root that may carry a client's tag (objects are
-/// 16-byte aligned).
-pub const READ_ROOT_TAG_BITS: usize = 0xF;
 
 impl Mutator {
     pub(crate) fn new(heap: Heap) -> Result<Mutator, HeapError> {
@@ -101,7 +93,7 @@ impl Mutator {
             cache: AllocCache::default(),
             types,
             shadow_stack: Vec::new(),
-            handles: SlotTable::default(),
+            handles: HandleTable::default(),
             client_roots: Vec::new(),
             old_roots: Vec::new(),
             read_roots: Vec::new(),
@@ -131,197 +123,9 @@ impl Mutator {
         self.shared.slot
     }
 
-    /// Pushes a reference on the shadow stack; collections update it.
-    ///
-    /// # Safety
-    /// `obj` is null or a live object reachable by this thread.
-    #[inline]
-    pub unsafe fn push_root(&mut self, obj: Address) {
-        self.shadow_stack.push(obj);
-    }
-
-    /// Pops the top of the shadow stack (its current address), or `None`
-    /// when the stack is empty.
-    #[inline]
-    pub fn pop_root(&mut self) -> Option<Address> {
-        self.shadow_stack.pop()
-    }
-
-    /// The shadow stack entry `depth` from the top (0 = top).
-    pub fn peek_root(&self, depth: usize) -> Option<Address> {
-        let len = self.shadow_stack.len();
-        len.checked_sub(depth + 1).map(|i| self.shadow_stack[i])
-    }
-
-    /// Depth of the shadow stack.
-    pub fn shadow_stack_depth(&self) -> usize {
-        self.shadow_stack.len()
-    }
-
-    /// Roots `obj` in a handle slot until [`Mutator::unroot`].
-    ///
-    /// # Safety
-    /// `obj` is null or a live object reachable by this thread.
-    pub unsafe fn root(&mut self, obj: Address) -> HandleSlot {
-        HandleSlot(self.handles.insert(obj))
-    }
-
-    /// The current address of a rooted object.
-    pub fn rooted(&self, slot: HandleSlot) -> Address {
-        self.handles.get(slot.0)
-    }
-
-    /// Replaces a rooted object.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`].
-    pub unsafe fn set_rooted(&mut self, slot: HandleSlot, obj: Address) {
-        self.handles.set(slot.0, obj)
-    }
-
-    /// Frees a handle slot.
-    pub fn unroot(&mut self, slot: HandleSlot) {
-        self.handles.remove(slot.0)
-    }
-
-    /// Adds `obj` to the client roots (references the client layer, the
-    /// transactions' handle arena, keeps; traced and updated like the
-    /// shadow stack) and returns its index.
-    ///
-    /// # Safety
-    /// `obj` is null or a live object reachable by this thread.
-    #[inline(always)]
-    pub unsafe fn push_client_root(&mut self, obj: Address) -> usize {
-        self.client_roots.push(obj);
-        self.client_roots.len() - 1
-    }
-
-    /// Drops every client root from index `len` on.
-    #[inline]
-    pub fn truncate_client_roots(&mut self, len: usize) {
-        self.client_roots.truncate(len);
-    }
-
-    /// How many client roots there are.
-    #[inline]
-    pub fn client_roots_len(&self) -> usize {
-        self.client_roots.len()
-    }
-
-    /// Capacity of the client-root list (see [`Mutator::shrink_buffers`]).
-    pub fn client_roots_capacity(&self) -> usize {
-        self.client_roots.capacity()
-    }
-
-    /// Client root `index`, without the bounds check (the barriers' path).
-    ///
-    /// # Safety
-    /// `index` is below the number of client roots.
-    #[inline(always)]
-    pub unsafe fn client_root_unchecked(&self, index: usize) -> Address {
-        debug_assert!(
-            index < self.client_roots.len(),
-            "client root {index} out of bounds"
-        );
-        // SAFETY: the caller keeps `index` in bounds.
-        unsafe { *self.client_roots.get_unchecked(index) }
-    }
-
-    /// Keeps the old object `obj` alive until [`Mutator::clear_old_roots`]:
-    /// major collections mark it; minor collections leave it alone (it
-    /// does not move, and a young reference stored into it is recorded by
-    /// the write barrier). Transactions keep their private copies this way.
-    ///
-    /// # Safety
-    /// `obj` is a live old object.
-    #[inline(always)]
-    pub unsafe fn push_old_root(&mut self, obj: Address) {
-        debug_assert!(
-            !obj.is_null() && !self.is_young(obj),
-            "old root {obj:?} is not an old object"
-        );
-        self.old_roots.push(obj);
-    }
-
-    /// Drops every old root.
-    #[inline]
-    pub fn clear_old_roots(&mut self) {
-        self.old_roots.clear();
-    }
-
-    /// Keeps the old object `obj` alive until
-    /// [`Mutator::clear_read_roots`], like an old root. Its low
-    /// [`READ_ROOT_TAG_BITS`] bits may carry a tag of the client's (objects
-    /// are 16-byte aligned), which collections ignore. Transactions keep
-    /// their read sets here: validation looks at every anchor read, so
-    /// none may be freed while the transaction runs, even when no handle
-    /// holds it any more.
-    ///
-    /// # Safety
-    /// `obj`, its tag masked off, is a live old object.
-    #[inline(always)]
-    pub unsafe fn push_read_root(&mut self, obj: Address) {
-        debug_assert!(
-            {
-                let untagged = Address::from_usize(obj.as_usize() & !READ_ROOT_TAG_BITS);
-                !untagged.is_null() && !self.is_young(untagged)
-            },
-            "read root {obj:?} is not an old object"
-        );
-        self.read_roots.push(obj);
-    }
-
-    /// The read root pushed last, tag included.
-    #[inline(always)]
-    pub fn last_read_root(&self) -> Option<Address> {
-        self.read_roots.last().copied()
-    }
-
-    /// The read roots in the order pushed, tags included.
-    #[inline]
-    pub fn read_roots(&self) -> &[Address] {
-        &self.read_roots
-    }
-
-    /// Drops every read root.
-    #[inline]
-    pub fn clear_read_roots(&mut self) {
-        self.read_roots.clear();
-    }
-
-    /// Capacity of the read-root list (see [`Mutator::shrink_buffers`]).
-    pub fn read_roots_capacity(&self) -> usize {
-        self.read_roots.capacity()
-    }
-
     /// Bytes this thread has allocated since it attached (monotonic).
     pub fn allocated_bytes(&self) -> u64 {
         self.allocated_total + self.nursery.used_bytes() as u64
-    }
-
-    /// Makes `obj` a global root, promoting it first if it is young.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`].
-    pub unsafe fn global_root(&mut self, obj: Address) -> GlobalRoot {
-        // SAFETY: caller's invariant.
-        let old = unsafe { self.promote(obj) };
-        GlobalRoot::new(self.heap.shared.clone(), old)
-    }
-
-    /// Replaces a global root's object, promoting it first if it is young.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`]; `root` belongs to this heap.
-    pub unsafe fn set_global_root(&mut self, root: &GlobalRoot, obj: Address) {
-        assert_eq!(
-            root.heap_id(),
-            self.heap.shared.id,
-            "global root of another heap"
-        );
-        // SAFETY: caller's invariant.
-        let old = unsafe { self.promote(obj) };
-        root.set_old(old);
     }
 
     /// Moves `obj` (and what it reaches) out of the nursery if it is young,
@@ -442,30 +246,6 @@ impl Mutator {
             .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::Relaxed);
     }
 
-    /// Also drops the pretenuring runs: a major collection may follow, and
-    /// its sweep frees their unused slots.
-    pub(crate) fn publish_roots(&mut self) {
-        self.runs = [(0, 0); strata_heap::size_class::NUM_CLASSES];
-        let mut published = self
-            .shared
-            .published_roots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        published.clear();
-        published.extend(self.shadow_stack.iter().copied().filter(|a| !a.is_null()));
-        published.extend(self.handles.values());
-        published.extend(self.client_roots.iter().copied().filter(|a| !a.is_null()));
-        published.extend_from_slice(&self.old_roots);
-        // A transaction clears `PRIVATE` on what it promoted at commit, so
-        // none of it may be freed before then, even if unreachable.
-        published.extend_from_slice(&self.promoted_log);
-        published.extend(
-            self.read_roots
-                .iter()
-                .map(|a| Address::from_usize(a.as_usize() & !READ_ROOT_TAG_BITS)),
-        );
-    }
-
     /// While on, objects promoted by minor collections get the `PRIVATE`
     /// flag and are logged (a transaction's objects stay private until its
     /// commit; see [`Mutator::take_promoted`]).
@@ -517,7 +297,7 @@ impl Mutator {
 impl Drop for Mutator {
     fn drop(&mut self) {
         self.shadow_stack.clear();
-        self.handles = SlotTable::default();
+        self.handles = HandleTable::default();
         self.client_roots.clear();
         self.old_roots.clear();
         self.read_roots.clear();
