@@ -31,6 +31,7 @@ mod major;
 mod minor;
 mod mutator;
 mod pretenure;
+mod promotion_log;
 mod roots;
 mod stats;
 mod types;

@@ -246,28 +246,6 @@ impl Mutator {
             .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::Relaxed);
     }
 
-    /// While on, objects promoted by minor collections get the `PRIVATE`
-    /// flag and are logged (a transaction's objects stay private until its
-    /// commit; see [`Mutator::take_promoted`]).
-    pub fn track_promotions(&mut self, on: bool) {
-        self.track_promotions = on;
-        self.nursery
-            .set_header_flags(if on { header::PRIVATE } else { 0 });
-    }
-
-    /// Whether objects were promoted while tracking was on since the last
-    /// [`Mutator::take_promoted`] (most commits promote nothing).
-    #[inline]
-    pub fn has_promoted(&self) -> bool {
-        !self.promoted_log.is_empty()
-    }
-
-    /// The objects promoted while tracking was on, since the last call.
-    pub fn take_promoted(&mut self, into: &mut Vec<Address>) {
-        into.clear();
-        std::mem::swap(into, &mut self.promoted_log);
-    }
-
     /// Gives back the spare capacity of this thread's working lists (the
     /// handle arena, old roots, promotion log, remembered set, the minor
     /// collection's work list) beyond `keep` entries each: they keep the
