@@ -27,6 +27,7 @@ mod allocation;
 mod barrier;
 mod error;
 mod heap;
+mod identity;
 mod major;
 mod minor;
 mod mutator;
