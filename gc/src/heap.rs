@@ -4,8 +4,8 @@
 
 use crate::error::HeapError;
 use crate::mutator::Mutator;
+use crate::safepoint::World;
 use crate::stats::{GcStats, Stats};
-use crate::world::World;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strata_heap::{HeapConfig, Nursery, OldSpace, TypeDesc, TypeError, TypeId, TypeRegistry};

@@ -34,22 +34,22 @@ mod mutator;
 mod pretenure;
 mod promotion_log;
 mod roots;
+mod safepoint;
 mod stats;
 mod types;
 mod verify;
 pub mod versions;
 mod work_pool;
-mod world;
 
 pub use allocation::FixedType;
 pub use error::HeapError;
 pub use heap::{GcOptions, Heap};
 pub use mutator::Mutator;
 pub use roots::{GlobalRoot, HandleSlot, READ_ROOT_TAG_BITS};
+pub use safepoint::{MAX_MUTATORS, NO_SNAPSHOT};
 pub use stats::{GcStats, PauseKind};
 pub use strata_heap::Address;
 pub use strata_heap::{
     header, AllocError, ConfigError, HeapConfig, Layout, RefSlots, TraceFn, TypeDesc, TypeError,
     TypeId, TypeInfo, VisitFn,
 };
-pub use world::{MAX_MUTATORS, NO_SNAPSHOT};

@@ -4,11 +4,11 @@
 
 use crate::heap::HeapShared;
 use crate::mutator::Mutator;
+use crate::safepoint::{self, MutatorShared, NO_SNAPSHOT};
 use crate::stats::PauseKind;
 use crate::types::lookup;
 use crate::versions;
 use crate::work_pool::WorkPool;
-use crate::world::{self, MutatorShared, NO_SNAPSHOT};
 use crate::Address;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -128,7 +128,7 @@ unsafe fn mark_and_sweep(
 ) -> usize {
     let mut marker = Marker::new(heap, types);
     for m in mutators {
-        for root in world::published(m) {
+        for root in safepoint::published(m) {
             marker.mark(root);
         }
     }
