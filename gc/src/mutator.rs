@@ -12,13 +12,12 @@ use crate::error::HeapError;
 use crate::heap::Heap;
 use crate::pretenure::Pretenure;
 use crate::roots::HandleTable;
-use crate::safepoint::{MutatorShared, NO_SNAPSHOT};
+use crate::safepoint::MutatorShared;
 use crate::stats::MinorBatch;
 use crate::types::private_copy;
 use crate::Address;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use strata_heap::{AllocCache, Nursery, TypeInfo};
 
@@ -125,70 +124,6 @@ impl Mutator {
     /// Bytes this thread has allocated since it attached (monotonic).
     pub fn allocated_bytes(&self) -> u64 {
         self.allocated_total + self.nursery.used_bytes() as u64
-    }
-
-    /// Checks for a stop request and parks until the collection ends.
-    #[inline(always)]
-    pub fn safepoint(&mut self) {
-        if self.stop_requested() {
-            self.park();
-        }
-    }
-
-    /// Whether a collection is waiting for this thread at its next
-    /// safepoint.
-    #[inline]
-    pub fn stop_requested(&self) -> bool {
-        self.heap.shared.world.stop_requested()
-    }
-
-    #[cold]
-    fn park(&mut self) {
-        self.minor_collection();
-        self.publish_roots();
-        self.heap.shared.world.park(&self.shared);
-    }
-
-    /// Leaves the heap for a blocking call: collections no longer wait for
-    /// this thread until [`Mutator::leave_blocking`]. Young objects are
-    /// promoted first. Prefer [`Mutator::blocking`].
-    pub fn enter_blocking(&mut self) {
-        self.minor_collection();
-        self.publish_roots();
-        self.heap.shared.world.block(&self.shared);
-    }
-
-    /// Returns from a blocking call, waiting for a collection in progress.
-    pub fn leave_blocking(&mut self) {
-        self.heap.shared.world.unblock(&self.shared);
-    }
-
-    /// Runs `f` outside the heap (it must not touch heap objects). If `f`
-    /// panics, the thread is back in the heap before the panic goes on:
-    /// a thread left blocked would run on while collections no longer wait
-    /// for it.
-    pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        /// Leaves the blocking state when dropped, also on unwind.
-        struct Unblock<'a>(&'a mut Mutator);
-        impl Drop for Unblock<'_> {
-            fn drop(&mut self) {
-                self.0.leave_blocking();
-            }
-        }
-        self.enter_blocking();
-        let _unblock = Unblock(self);
-        f()
-    }
-
-    /// Publishes the snapshot time of this thread's running transaction
-    /// (`None`: no transaction), an input of the collector's horizon.
-    #[inline]
-    pub fn set_snapshot(&mut self, snapshot: Option<u64>) {
-        self.shared
-            .snapshot
-            // The collector reads it only after this thread parks or blocks,
-            // both under the world lock: relaxed is enough.
-            .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::Relaxed);
     }
 
     /// Gives back the spare capacity of this thread's working lists (the
