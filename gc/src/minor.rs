@@ -22,18 +22,6 @@ impl Mutator {
         self.collect_major_if_grown();
     }
 
-    /// Starts a major collection if the old space has grown past its
-    /// trigger (or the heap is zealous and a minor collection ran since the
-    /// last check).
-    #[inline]
-    pub fn collect_major_if_grown(&mut self) {
-        let shared = &self.heap.shared;
-        let zeal = shared.options.major_every_minor && self.nursery_used_bytes() == 0;
-        if zeal || shared.old.bytes_in_use() >= shared.next_major_bytes.load(Ordering::Relaxed) {
-            self.collect_major_triggered();
-        }
-    }
-
     /// A minor collection and nothing else: no safepoint poll, no major
     /// collection (for commit, which must not stop in the middle).
     #[inline]
