@@ -1,6 +1,10 @@
-//! An attached thread: its nursery and allocation caches, its roots and
-//! remembered set, and the raw object API (allocation, reference reads and
-//! writes with the write barrier, safepoints).
+//! An attached thread: the `Mutator`, which holds its nursery and
+//! allocation cache, its roots, remembered set and promotion log; attaching
+//! and detaching; a few accessors. The raw object API on it lives with each
+//! mechanism: `allocation.rs`, `barrier.rs` (the write barrier),
+//! `roots.rs`, `identity.rs`, `types.rs` (type lookup), `safepoint.rs`
+//! (safepoints and blocking calls), `promotion_log.rs`, and the collections
+//! in `minor.rs` and `major.rs`.
 //!
 //! A `Mutator` is `!Send`: it belongs to the thread that attached. The raw
 //! API deals in [`Address`]es, which any allocation may invalidate (a minor
