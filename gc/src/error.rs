@@ -25,7 +25,7 @@ impl fmt::Display for HeapError {
             HeapError::TooManyThreads => write!(
                 f,
                 "too many threads attached (at most {})",
-                crate::world::MAX_MUTATORS
+                crate::safepoint::MAX_MUTATORS
             ),
             HeapError::AlreadyAttached => write!(
                 f,

@@ -4,13 +4,11 @@
 
 use crate::error::HeapError;
 use crate::mutator::Mutator;
+use crate::safepoint::World;
 use crate::stats::{GcStats, Stats};
-use crate::world::World;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use strata_heap::{
-    Address, HeapConfig, Nursery, OldSpace, TypeDesc, TypeError, TypeId, TypeRegistry,
-};
+use strata_heap::{HeapConfig, Nursery, OldSpace, TypeDesc, TypeError, TypeId, TypeRegistry};
 
 /// Checks a build or a test can turn on to make rare paths common.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -177,50 +175,5 @@ impl Heap {
     /// This heap's unique id.
     pub fn id(&self) -> u64 {
         self.shared.id
-    }
-}
-
-/// A global root: keeps an old object alive and can be read from any thread
-/// without a lock. Made by [`Mutator::global_root`], which promotes a young
-/// object first.
-pub struct GlobalRoot {
-    heap: Arc<HeapShared>,
-    cell: Arc<AtomicUsize>,
-}
-
-impl GlobalRoot {
-    pub(crate) fn new(heap: Arc<HeapShared>, value: Address) -> GlobalRoot {
-        debug_assert!(value.is_null() || heap.old.contains(value));
-        let cell = Arc::new(AtomicUsize::new(value.as_usize()));
-        heap.globals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(cell.clone());
-        GlobalRoot { heap, cell }
-    }
-
-    /// The object held (an old-space address, never moved).
-    #[inline]
-    pub fn get(&self) -> Address {
-        Address::from_usize(self.cell.load(Ordering::Acquire))
-    }
-
-    pub(crate) fn set_old(&self, value: Address) {
-        debug_assert!(value.is_null() || self.heap.old.contains(value));
-        self.cell.store(value.as_usize(), Ordering::Release);
-    }
-
-    pub(crate) fn heap_id(&self) -> u64 {
-        self.heap.id
-    }
-}
-
-impl Drop for GlobalRoot {
-    fn drop(&mut self) {
-        self.heap
-            .globals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|cell| !Arc::ptr_eq(cell, &self.cell));
     }
 }

@@ -23,29 +23,36 @@
 //! - **Version records are immutable once published**; only their anchor's
 //!   owner publishes, and only a collector with the world stopped trims.
 
+mod allocation;
+mod barrier;
 mod error;
 mod heap;
+mod identity;
 #[cfg(all(test, loom))]
 mod loom_model;
 mod major;
 mod minor;
 mod mutator;
 mod pretenure;
+mod promotion_log;
 mod roots;
+mod safepoint;
 mod stats;
 mod sync;
+mod types;
 mod verify;
 pub mod versions;
 mod work_pool;
-mod world;
 
+pub use allocation::FixedType;
 pub use error::HeapError;
-pub use heap::{GcOptions, GlobalRoot, Heap};
-pub use mutator::{FixedType, HandleSlot, Mutator, READ_ROOT_TAG_BITS};
+pub use heap::{GcOptions, Heap};
+pub use mutator::Mutator;
+pub use roots::{GlobalRoot, HandleSlot, READ_ROOT_TAG_BITS};
+pub use safepoint::{MAX_MUTATORS, NO_SNAPSHOT};
 pub use stats::{GcStats, PauseKind};
 pub use strata_heap::Address;
 pub use strata_heap::{
     header, AllocError, ConfigError, HeapConfig, Layout, RefSlots, TraceFn, TypeDesc, TypeError,
     TypeId, TypeInfo, VisitFn,
 };
-pub use world::{MAX_MUTATORS, NO_SNAPSHOT};

@@ -16,7 +16,7 @@
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p strata-gc --lib
 //! --release loom_model`.
 
-use crate::world::{MutatorShared, World, RUNNING};
+use crate::safepoint::{MutatorShared, World, RUNNING};
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use std::sync::atomic::Ordering;

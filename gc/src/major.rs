@@ -1,13 +1,16 @@
 //! Major collection: stop the world at safepoints, mark from every thread's
 //! published roots and the global roots (trimming version chains to the
-//! horizon on the way), sweep the old space, resume (see `DESIGN.md`).
+//! horizon on the way), sweep the old space, resume (see `DESIGN.md`). And
+//! its trigger: each collection sets the old-space size at which growth
+//! starts the next one ([`Mutator::collect_major_if_grown`]).
 
 use crate::heap::HeapShared;
 use crate::mutator::Mutator;
+use crate::safepoint::{self, MutatorShared, NO_SNAPSHOT};
 use crate::stats::PauseKind;
+use crate::types::lookup;
 use crate::versions;
 use crate::work_pool::WorkPool;
-use crate::world::{self, MutatorShared, NO_SNAPSHOT};
 use crate::Address;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -30,8 +33,20 @@ impl Mutator {
     /// The major collection that old-space growth triggers: it keeps up to
     /// the next cycle's growth allowance of emptied pages committed, for
     /// the allocations of that cycle (see `DESIGN.md`, "Page retention").
-    pub(crate) fn collect_major_triggered(&mut self) {
+    fn collect_major_triggered(&mut self) {
         self.major_collection(None, Retain::Allowance);
+    }
+
+    /// Starts a major collection if the old space has grown past its
+    /// trigger (or the heap is zealous and a minor collection ran since the
+    /// last check).
+    #[inline]
+    pub fn collect_major_if_grown(&mut self) {
+        let shared = &self.heap.shared;
+        let zeal = shared.options.major_every_minor && self.nursery_used_bytes() == 0;
+        if zeal || shared.old.bytes_in_use() >= shared.next_major_bytes.load(Ordering::Relaxed) {
+            self.collect_major_triggered();
+        }
     }
 
     /// Runs a major collection that keeps the versions visible to snapshots
@@ -127,7 +142,7 @@ unsafe fn mark_and_sweep(
 ) -> usize {
     let mut marker = Marker::new(heap, types);
     for m in mutators {
-        for root in world::published(m) {
+        for root in safepoint::published(m) {
             marker.mark(root);
         }
     }
@@ -329,7 +344,7 @@ impl<'a> Marker<'a> {
         let types = self.types;
         // SAFETY: marked objects are live old objects of registered types.
         let id = unsafe { header::type_id(obj) };
-        let info: &TypeInfo = match types.get((id as usize).wrapping_sub(1)) {
+        let info: &TypeInfo = match lookup(types, id) {
             Some(info) => info,
             None => corrupt(format_args!("{obj:?} has unregistered type id {id}")),
         };

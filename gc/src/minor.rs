@@ -2,8 +2,10 @@
 //! the old space, without stopping any other thread (young objects are
 //! reachable only from their own thread; see `DESIGN.md`).
 
+use crate::allocation::ALLOC_PREFETCH_BYTES;
 use crate::mutator::Mutator;
 use crate::stats::MINOR_BATCH;
+use crate::types::lookup;
 use crate::Address;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,18 +20,6 @@ impl Mutator {
         self.minor_collection();
         self.safepoint();
         self.collect_major_if_grown();
-    }
-
-    /// Starts a major collection if the old space has grown past its
-    /// trigger (or the heap is zealous and a minor collection ran since the
-    /// last check).
-    #[inline]
-    pub fn collect_major_if_grown(&mut self) {
-        let shared = &self.heap.shared;
-        let zeal = shared.options.major_every_minor && self.nursery_used_bytes() == 0;
-        if zeal || shared.old.bytes_in_use() >= shared.next_major_bytes.load(Ordering::Relaxed) {
-            self.collect_major_triggered();
-        }
     }
 
     /// A minor collection and nothing else: no safepoint poll, no major
@@ -206,7 +196,7 @@ impl Mutator {
         };
         // Slots are handed out in address order: fetch the line a few
         // promotions ahead, so that writing it then does not wait.
-        new.offset(crate::mutator::ALLOC_PREFETCH_BYTES).prefetch();
+        new.offset(ALLOC_PREFETCH_BYTES).prefetch();
         // SAFETY: `new` is a slot of at least `bytes` that only this thread
         // owns; `obj` is live and `bytes` long.
         unsafe {
@@ -294,7 +284,7 @@ const SMALL_MINOR_BYTES: usize = 16 << 10;
 /// registry copy, which only grows.
 #[inline(always)]
 fn type_of(types: &[Arc<TypeInfo>], id: u32) -> &TypeInfo {
-    match types.get((id as usize).wrapping_sub(1)) {
+    match lookup(types, id) {
         Some(info) => info,
         None => panic!("heap corruption: object with unregistered type id {id}"),
     }

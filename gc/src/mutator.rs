@@ -1,6 +1,10 @@
-//! An attached thread: its nursery and allocation caches, its roots and
-//! remembered set, and the raw object API (allocation, reference reads and
-//! writes with the write barrier, safepoints).
+//! An attached thread: the `Mutator`, which holds its nursery and
+//! allocation cache, its roots, remembered set and promotion log; attaching
+//! and detaching; a few accessors. The raw object API on it lives with each
+//! mechanism: `allocation.rs`, `barrier.rs` (the write barrier),
+//! `roots.rs`, `identity.rs`, `types.rs` (type lookup), `safepoint.rs`
+//! (safepoints and blocking calls), `promotion_log.rs`, and the collections
+//! in `minor.rs` and `major.rs`.
 //!
 //! A `Mutator` is `!Send`: it belongs to the thread that attached. The raw
 //! API deals in [`Address`]es, which any allocation may invalidate (a minor
@@ -9,41 +13,17 @@
 //! `strata` crate's.
 
 use crate::error::HeapError;
-use crate::heap::{GlobalRoot, Heap};
+use crate::heap::Heap;
 use crate::pretenure::Pretenure;
-use crate::roots::SlotTable;
+use crate::roots::HandleTable;
+use crate::safepoint::MutatorShared;
 use crate::stats::MinorBatch;
-use crate::world::{MutatorShared, NO_SNAPSHOT};
+use crate::types::private_copy;
 use crate::Address;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use strata_heap::header::{self, REMEMBERED};
-use strata_heap::{AllocCache, AllocError, Layout, Nursery, TypeId, TypeInfo};
-
-/// A fixed-size type checked once, for the inlined allocation fast path.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct FixedType {
-    pub(crate) id: u32,
-    pub(crate) bytes: usize,
-}
-
-impl FixedType {
-    /// The heap's type id.
-    pub fn type_id(self) -> u32 {
-        self.id
-    }
-
-    /// Total bytes of one object, header included.
-    pub fn object_bytes(self) -> usize {
-        self.bytes
-    }
-}
-
-/// A rooted handle slot of a thread (see [`Mutator::root`]).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct HandleSlot(pub(crate) u32);
+use strata_heap::{AllocCache, Nursery, TypeInfo};
 
 /// One thread attached to a [`Heap`].
 pub struct Mutator {
@@ -53,13 +33,13 @@ pub struct Mutator {
     pub(crate) cache: AllocCache,
     pub(crate) types: Arc<Vec<Arc<TypeInfo>>>,
     pub(crate) shadow_stack: Vec<Address>,
-    pub(crate) handles: SlotTable,
+    pub(crate) handles: HandleTable,
     pub(crate) client_roots: Vec<Address>,
     /// Old objects the client layer keeps alive (see [`Mutator::push_old_root`]).
-    old_roots: Vec<Address>,
+    pub(crate) old_roots: Vec<Address>,
     /// Old objects the client layer has read, maybe tagged (see
     /// [`Mutator::push_read_root`]).
-    read_roots: Vec<Address>,
+    pub(crate) read_roots: Vec<Address>,
     pub(crate) remembered: Vec<Address>,
     /// Young objects whose identity was asked for: young -> reserved slot.
     pub(crate) identities: HashMap<Address, Address>,
@@ -73,11 +53,11 @@ pub struct Mutator {
     pub(crate) promoted_log: Vec<Address>,
     /// Bytes the last minor collection promoted.
     pub(crate) last_promoted: usize,
-    pretenure: Pretenure,
+    pub(crate) pretenure: Pretenure,
     /// Per size class, the old-space run pretenured and promoted objects
     /// are bumped out of, as `(next, end)` addresses (see `DESIGN.md`,
     /// "Pretenuring").
-    runs: [(usize, usize); strata_heap::size_class::NUM_CLASSES],
+    pub(crate) runs: [(usize, usize); strata_heap::size_class::NUM_CLASSES],
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -86,14 +66,6 @@ thread_local! {
     /// "Safepoints": one attachment per heap and thread).
     static ATTACHED_HEAPS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
-
-/// The low bits of a read root that may carry a client's tag (objects are
-/// 16-byte aligned).
-pub const READ_ROOT_TAG_BITS: usize = 0xF;
-
-/// How far ahead of a version copy's or a promoted object's slot its
-/// allocation prefetches.
-pub(crate) const ALLOC_PREFETCH_BYTES: usize = 256;
 
 impl Mutator {
     pub(crate) fn new(heap: Heap) -> Result<Mutator, HeapError> {
@@ -123,7 +95,7 @@ impl Mutator {
             cache: AllocCache::default(),
             types,
             shadow_stack: Vec::new(),
-            handles: SlotTable::default(),
+            handles: HandleTable::default(),
             client_roots: Vec::new(),
             old_roots: Vec::new(),
             read_roots: Vec::new(),
@@ -153,736 +125,9 @@ impl Mutator {
         self.shared.slot
     }
 
-    /// The registered type `id`, refreshing this thread's copy of the
-    /// registry when it is older than the type.
-    pub fn type_info(&mut self, id: u32) -> Result<Arc<TypeInfo>, AllocError> {
-        self.type_ref(id).cloned()
-    }
-
-    /// [`Mutator::type_info`] borrowed in place. Allocation paths use this:
-    /// every thread's copy of the registry shares the same `TypeInfo`s, so
-    /// cloning one per allocation would make threads that allocate the same
-    /// type contend on its reference count (and costs two atomic
-    /// read-modify-writes even on one thread).
-    #[inline]
-    pub(crate) fn type_ref(&mut self, id: u32) -> Result<&Arc<TypeInfo>, AllocError> {
-        if strata_heap_lookup(&self.types, id).is_none() {
-            self.types = private_copy(&self.heap);
-        }
-        strata_heap_lookup(&self.types, id).ok_or(AllocError::UnknownType(id))
-    }
-
-    /// Checks that `ty` is a registered fixed-size type, for
-    /// [`Mutator::alloc_fixed`].
-    pub fn fixed_type(&mut self, ty: TypeId) -> Result<FixedType, AllocError> {
-        let info = self.type_ref(ty.0)?;
-        match info.layout {
-            Layout::Fixed { .. } => Ok(FixedType {
-                id: ty.0,
-                bytes: info.object_bytes(0)?,
-            }),
-            Layout::Array { .. } => Err(AllocError::BadSize { bytes: 0 }),
-        }
-    }
-
-    /// Allocates a zeroed object of a fixed-size type: the inlined fast path.
-    #[inline(always)]
-    pub fn alloc_fixed(&mut self, ty: FixedType) -> Result<Address, AllocError> {
-        self.alloc_fixed_sized(ty, ty.bytes)
-    }
-
-    /// [`Mutator::alloc_fixed`] for a caller that knows the object size
-    /// (header included) at compile time, such as a host allocating its
-    /// own structs: with `bytes` a constant, the inlined fast path bumps and
-    /// zeroes by constants instead of dispatching on the size.
-    ///
-    /// # Panics
-    /// If `bytes` is not `ty`'s [`FixedType::object_bytes`].
-    #[inline(always)]
-    pub fn alloc_fixed_sized(
-        &mut self,
-        ty: FixedType,
-        bytes: usize,
-    ) -> Result<Address, AllocError> {
-        if ty.bytes != bytes {
-            wrong_size(ty, bytes);
-        }
-        match self.nursery.try_alloc(bytes, ty.id) {
-            Some(obj) => Ok(obj),
-            None => self.alloc_slow(ty.id, bytes),
-        }
-    }
-
-    /// Allocates a zeroed object of type `ty` (an array type gets length 0).
-    pub fn alloc(&mut self, ty: TypeId) -> Result<Address, AllocError> {
-        self.alloc_array(ty, 0)
-    }
-
-    /// Allocates a zeroed array of `len` elements (for a fixed-size type,
-    /// `len` must be 0).
-    pub fn alloc_array(&mut self, ty: TypeId, len: usize) -> Result<Address, AllocError> {
-        let info = self.type_ref(ty.0)?;
-        let is_array = matches!(info.layout, Layout::Array { .. });
-        if !is_array && len != 0 {
-            return Err(AllocError::BadSize { bytes: len as u128 });
-        }
-        let bytes = info.object_bytes(len)?;
-        let obj = self.alloc_raw(ty.0, bytes)?;
-        if is_array {
-            // SAFETY: `obj` is a fresh array object; its body starts with
-            // the element count.
-            unsafe { header::body(obj).as_ptr::<u64>().write(len as u64) };
-        }
-        Ok(obj)
-    }
-
-    /// Allocates `bytes` (16-aligned, header included) with a header of
-    /// `type_id`; the caller fills in the rest.
-    pub(crate) fn alloc_raw(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
-        match self.nursery.try_alloc(bytes, type_id) {
-            Some(obj) => Ok(obj),
-            None => self.alloc_slow(type_id, bytes),
-        }
-    }
-
-    /// The nursery refused `bytes`: while the thread pretenures, the next
-    /// slot of its run for the size class (the common case, kept small so
-    /// that it costs a call and a few tests more than the nursery), else
-    /// [`Mutator::alloc_refill`].
-    #[inline(never)]
-    fn alloc_slow(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
-        if self.pretenure.active() {
-            if let Some(obj) = self.bump_old(bytes) {
-                obj.offset(ALLOC_PREFETCH_BYTES).prefetch();
-                // SAFETY: the slot was just allocated to this thread, is at
-                // least `bytes` long and unreachable by anyone else.
-                unsafe {
-                    header::init(obj, type_id, self.nursery.header_flags());
-                    strata_heap::words::zero(
-                        obj.offset(header::HEADER_BYTES),
-                        bytes - header::HEADER_BYTES,
-                    );
-                }
-                if self.track_promotions {
-                    self.promoted_log.push(obj);
-                }
-                self.allocated_total += bytes as u64;
-                self.minor_batch.bytes_allocated += bytes as u64;
-                self.pretenured(bytes);
-                return Ok(obj);
-            }
-        }
-        self.alloc_refill(type_id, bytes)
-    }
-
-    /// The next old-space slot of this thread's run for `bytes`' size
-    /// class (pretenuring, promotion), taking the rest of its cache page's
-    /// free run when the run is used up; `None` when that page has no free
-    /// slot (or `bytes` is large).
-    #[inline(always)]
-    pub(crate) fn bump_old(&mut self, bytes: usize) -> Option<Address> {
-        let class = strata_heap::size_class::class_of(bytes)?;
-        let (next, end) = self.runs[class];
-        let slot = strata_heap::size_class::CLASS_BYTES[class];
-        if next != end {
-            self.runs[class].0 = next + slot;
-            return Some(Address::from_usize(next));
-        }
-        let (start, end) = self.cache.take_run(&self.heap.shared.old, class)?;
-        self.runs[class] = (start.as_usize() + slot, end.as_usize());
-        Some(start)
-    }
-
-    /// Counts `bytes` allocated by pretenuring; opens the nursery again when
-    /// the window is used up.
-    #[inline(always)]
-    fn pretenured(&mut self, bytes: usize) {
-        self.minor_batch.pretenured_bytes += bytes as u64;
-        if self.pretenure.consume(bytes) {
-            self.nursery.open();
-        }
-    }
-
-    /// The rest of the slow path: a pretenured object on a new page, a big
-    /// object, or a full nursery (a minor collection, then the nursery or,
-    /// when most of it survived, pretenuring).
-    #[cold]
-    #[inline(never)]
-    fn alloc_refill(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
-        let shared = self.heap.shared.clone();
-        if bytes > shared.old.limit_bytes() {
-            return Err(AllocError::TooLarge {
-                bytes,
-                limit: shared.old.limit_bytes(),
-            });
-        }
-        if self.pretenure.active() {
-            // A new page: the checks a minor collection's end makes.
-            self.safepoint();
-            self.collect_major_if_grown();
-            let obj = self.alloc_old(type_id, bytes)?;
-            self.pretenured(bytes);
-            return Ok(obj);
-        }
-        if bytes > self.nursery.capacity() / 4 {
-            // A big object adds pages to the old space like a pretenured
-            // one: the same checks. (Without the growth trigger here, a
-            // program making only big objects grew to the heap limit before
-            // its first major collection.)
-            self.safepoint();
-            self.collect_major_if_grown();
-            return self.alloc_old(type_id, bytes);
-        }
-        self.minor_collection();
-        // Read before the safepoint and a major collection run their own
-        // (empty) minor collections.
-        let promoted = self.last_promoted;
-        self.safepoint();
-        self.collect_major_if_grown();
-        if !shared.old.within_limit(self.nursery.capacity()) {
-            self.collect_major();
-            if !shared.old.within_limit(self.nursery.capacity()) {
-                return Err(AllocError::OutOfMemory {
-                    bytes,
-                    limit: shared.old.limit_bytes(),
-                });
-            }
-        }
-        if shared.config.pretenure
-            && self
-                .pretenure
-                .after_full_nursery(promoted, self.nursery.capacity())
-        {
-            // Most of the full nursery was alive: what comes next likely
-            // belongs to the same structure (DESIGN, "Pretenuring").
-            self.nursery.close();
-            return self.alloc_slow(type_id, bytes);
-        }
-        Ok(self
-            .nursery
-            .try_alloc(bytes, type_id)
-            .expect("an empty nursery fits an object of a quarter of it"))
-    }
-
-    /// A big object goes straight to the old space, within the heap limit.
-    fn alloc_old(&mut self, type_id: u32, bytes: usize) -> Result<Address, AllocError> {
-        let shared = self.heap.shared.clone();
-        self.safepoint();
-        if !shared.old.within_limit(bytes) {
-            self.collect_major();
-            if !shared.old.within_limit(bytes) {
-                return Err(AllocError::OutOfMemory {
-                    bytes,
-                    limit: shared.old.limit_bytes(),
-                });
-            }
-        }
-        let obj = self.cache.alloc_zeroed(&shared.old, bytes)?;
-        let mut flags = if strata_heap::size_class::class_of(bytes).is_none() {
-            header::LARGE
-        } else {
-            0
-        };
-        if self.track_promotions {
-            // Made by the running transaction: private like its young
-            // objects, and logged so that commit clears the flag.
-            flags |= header::PRIVATE;
-            self.promoted_log.push(obj);
-        }
-        // SAFETY: the slot was just allocated to this thread, zeroed, and is
-        // unreachable by anyone else.
-        unsafe { header::init(obj, type_id, flags) };
-        self.allocated_total += bytes as u64;
-        shared
-            .stats
-            .bytes_allocated
-            .fetch_add(bytes as u64, Ordering::Relaxed);
-        Ok(obj)
-    }
-
-    /// Allocates `bytes` for an object of `type_id` straight in the old
-    /// space with header `flags`, its body left uninitialised (version
-    /// copies, which the caller fills whole). A slot of a page this thread
-    /// already holds needs no limit check (no page is added); otherwise,
-    /// within the heap limit, no lock, no safepoint and no shared write;
-    /// near the limit it goes through [`Mutator::alloc_old`], which collects
-    /// first.
-    #[inline]
-    pub(crate) fn alloc_old_uninit(
-        &mut self,
-        type_id: u32,
-        bytes: usize,
-        flags: u64,
-    ) -> Result<Address, AllocError> {
-        // A slot of a page this thread already holds (its run for the
-        // class) adds no page: no limit check. Otherwise a page may be
-        // taken, within the limit.
-        let current = self.bump_old(bytes);
-        let shared = &self.heap.shared;
-        let obj = match current {
-            Some(obj) => obj,
-            None if strata_heap::size_class::class_of(bytes).is_none()
-                || !shared.old.within_limit(bytes + strata_heap::PAGE_BYTES) =>
-            {
-                let obj = self.alloc_old(type_id, bytes)?;
-                // SAFETY: `obj` is fresh and unreachable by anyone else.
-                unsafe {
-                    header::clear_flag_unshared(obj, header::PRIVATE);
-                    header::set_flag(obj, flags);
-                }
-                return Ok(obj);
-            }
-            None => self.cache.alloc(&shared.old, bytes)?,
-        };
-        // Slots of a run are handed out in address order: fetch the line a
-        // few allocations ahead, so that writing it later does not wait.
-        obj.offset(ALLOC_PREFETCH_BYTES).prefetch();
-        // SAFETY: the slot was just allocated to this thread and is
-        // unreachable by anyone else; the caller writes the body.
-        unsafe { header::init(obj, type_id, flags) };
-        self.allocated_total += bytes as u64;
-        self.minor_batch.bytes_allocated += bytes as u64;
-        Ok(obj)
-    }
-
-    /// Whether `obj` is in this thread's nursery.
-    #[inline(always)]
-    pub fn is_young(&self, obj: Address) -> bool {
-        self.nursery.contains(obj)
-    }
-
-    /// Reads the reference at byte `offset` of `obj`'s body.
-    ///
-    /// The read touches the body only, not the header: a traversal chases
-    /// one load per object.
-    ///
-    /// # Safety
-    /// `obj` is a live object reachable by this thread (not a version
-    /// record: those are reached only through [`crate::versions`]),
-    /// `offset` one of its type's reference slots, and no other thread
-    /// writes it concurrently.
-    #[inline(always)]
-    pub unsafe fn read_ref(&self, obj: Address, offset: usize) -> Address {
-        // SAFETY: caller's invariant: an ordinary object's body follows its
-        // two-word header.
-        unsafe {
-            obj.offset(header::HEADER_BYTES + offset)
-                .as_ptr::<Address>()
-                .read()
-        }
-    }
-
-    /// Stores `value` at byte `offset` of `obj`'s body, with the write
-    /// barrier.
-    ///
-    /// Like [`Mutator::read_ref`], it takes the body to follow the two-word
-    /// header without reading the header to find out.
-    ///
-    /// # Safety
-    /// `obj` is a live object reachable by this thread (not a version
-    /// record: writers of those use [`Mutator::write_ref_slot`]), `offset`
-    /// one of its type's reference slots, and no other thread accesses it
-    /// concurrently; `value` is null or a live object reachable by this
-    /// thread. If `obj` is old and other threads can reach it, storing a
-    /// young `value` would let them see this thread's nursery: the caller
-    /// must not (the transactional layer never does).
-    #[inline(always)]
-    pub unsafe fn write_ref(&mut self, obj: Address, offset: usize, value: Address) {
-        debug_assert!(
-            // SAFETY: caller's invariant.
-            !unsafe { header::has_flag(obj, header::VERSION) },
-            "write_ref on a version record"
-        );
-        // SAFETY: caller's invariant: an ordinary object's body follows its
-        // two-word header.
-        unsafe { self.write_ref_slot(obj, obj.offset(header::HEADER_BYTES + offset), value) };
-    }
-
-    /// [`Mutator::write_ref`] for a caller that has the address of the
-    /// reference slot already (it knows where `obj`'s body starts).
-    ///
-    /// # Safety
-    /// As for [`Mutator::write_ref`]; `slot` is one of `obj`'s reference
-    /// slots.
-    #[inline(always)]
-    pub unsafe fn write_ref_slot(&mut self, obj: Address, slot: Address, value: Address) {
-        // SAFETY: caller's invariant.
-        unsafe { slot.as_ptr::<Address>().write(value) };
-        if !self.nursery.contains(obj) && self.nursery.contains(value) {
-            // SAFETY: `obj` is a live old object (caller's invariant).
-            unsafe { self.remember(obj) };
-        }
-    }
-
-    /// Records an old object that may now hold young references.
-    ///
-    /// # Safety
-    /// `obj` is a live old object.
-    #[inline]
-    pub unsafe fn remember(&mut self, obj: Address) {
-        // SAFETY: caller's invariant.
-        if !unsafe { header::has_flag(obj, REMEMBERED) } {
-            // SAFETY: as above.
-            unsafe { header::set_flag(obj, REMEMBERED) };
-            self.remembered.push(obj);
-        }
-    }
-
-    /// Pushes a reference on the shadow stack; collections update it.
-    ///
-    /// # Safety
-    /// `obj` is null or a live object reachable by this thread.
-    #[inline]
-    pub unsafe fn push_root(&mut self, obj: Address) {
-        self.shadow_stack.push(obj);
-    }
-
-    /// Pops the top of the shadow stack (its current address), or `None`
-    /// when the stack is empty.
-    #[inline]
-    pub fn pop_root(&mut self) -> Option<Address> {
-        self.shadow_stack.pop()
-    }
-
-    /// The shadow stack entry `depth` from the top (0 = top).
-    pub fn peek_root(&self, depth: usize) -> Option<Address> {
-        let len = self.shadow_stack.len();
-        len.checked_sub(depth + 1).map(|i| self.shadow_stack[i])
-    }
-
-    /// Depth of the shadow stack.
-    pub fn shadow_stack_depth(&self) -> usize {
-        self.shadow_stack.len()
-    }
-
-    /// Roots `obj` in a handle slot until [`Mutator::unroot`].
-    ///
-    /// # Safety
-    /// `obj` is null or a live object reachable by this thread.
-    pub unsafe fn root(&mut self, obj: Address) -> HandleSlot {
-        HandleSlot(self.handles.insert(obj))
-    }
-
-    /// The current address of a rooted object.
-    pub fn rooted(&self, slot: HandleSlot) -> Address {
-        self.handles.get(slot.0)
-    }
-
-    /// Replaces a rooted object.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`].
-    pub unsafe fn set_rooted(&mut self, slot: HandleSlot, obj: Address) {
-        self.handles.set(slot.0, obj)
-    }
-
-    /// Frees a handle slot.
-    pub fn unroot(&mut self, slot: HandleSlot) {
-        self.handles.remove(slot.0)
-    }
-
-    /// Adds `obj` to the client roots (references the client layer, the
-    /// transactions' handle arena, keeps; traced and updated like the
-    /// shadow stack) and returns its index.
-    ///
-    /// # Safety
-    /// `obj` is null or a live object reachable by this thread.
-    #[inline(always)]
-    pub unsafe fn push_client_root(&mut self, obj: Address) -> usize {
-        self.client_roots.push(obj);
-        self.client_roots.len() - 1
-    }
-
-    /// Drops every client root from index `len` on.
-    #[inline]
-    pub fn truncate_client_roots(&mut self, len: usize) {
-        self.client_roots.truncate(len);
-    }
-
-    /// How many client roots there are.
-    #[inline]
-    pub fn client_roots_len(&self) -> usize {
-        self.client_roots.len()
-    }
-
-    /// Capacity of the client-root list (see [`Mutator::shrink_buffers`]).
-    pub fn client_roots_capacity(&self) -> usize {
-        self.client_roots.capacity()
-    }
-
-    /// Client root `index`, without the bounds check (the barriers' path).
-    ///
-    /// # Safety
-    /// `index` is below the number of client roots.
-    #[inline(always)]
-    pub unsafe fn client_root_unchecked(&self, index: usize) -> Address {
-        debug_assert!(
-            index < self.client_roots.len(),
-            "client root {index} out of bounds"
-        );
-        // SAFETY: the caller keeps `index` in bounds.
-        unsafe { *self.client_roots.get_unchecked(index) }
-    }
-
-    /// Keeps the old object `obj` alive until [`Mutator::clear_old_roots`]:
-    /// major collections mark it; minor collections leave it alone (it
-    /// does not move, and a young reference stored into it is recorded by
-    /// the write barrier). Transactions keep their private copies this way.
-    ///
-    /// # Safety
-    /// `obj` is a live old object.
-    #[inline(always)]
-    pub unsafe fn push_old_root(&mut self, obj: Address) {
-        debug_assert!(
-            !obj.is_null() && !self.is_young(obj),
-            "old root {obj:?} is not an old object"
-        );
-        self.old_roots.push(obj);
-    }
-
-    /// Drops every old root.
-    #[inline]
-    pub fn clear_old_roots(&mut self) {
-        self.old_roots.clear();
-    }
-
-    /// Keeps the old object `obj` alive until
-    /// [`Mutator::clear_read_roots`], like an old root. Its low
-    /// [`READ_ROOT_TAG_BITS`] bits may carry a tag of the client's (objects
-    /// are 16-byte aligned), which collections ignore. Transactions keep
-    /// their read sets here: validation looks at every anchor read, so
-    /// none may be freed while the transaction runs, even when no handle
-    /// holds it any more.
-    ///
-    /// # Safety
-    /// `obj`, its tag masked off, is a live old object.
-    #[inline(always)]
-    pub unsafe fn push_read_root(&mut self, obj: Address) {
-        debug_assert!(
-            {
-                let untagged = Address::from_usize(obj.as_usize() & !READ_ROOT_TAG_BITS);
-                !untagged.is_null() && !self.is_young(untagged)
-            },
-            "read root {obj:?} is not an old object"
-        );
-        self.read_roots.push(obj);
-    }
-
-    /// The read root pushed last, tag included.
-    #[inline(always)]
-    pub fn last_read_root(&self) -> Option<Address> {
-        self.read_roots.last().copied()
-    }
-
-    /// The read roots in the order pushed, tags included.
-    #[inline]
-    pub fn read_roots(&self) -> &[Address] {
-        &self.read_roots
-    }
-
-    /// Drops every read root.
-    #[inline]
-    pub fn clear_read_roots(&mut self) {
-        self.read_roots.clear();
-    }
-
-    /// Capacity of the read-root list (see [`Mutator::shrink_buffers`]).
-    pub fn read_roots_capacity(&self) -> usize {
-        self.read_roots.capacity()
-    }
-
     /// Bytes this thread has allocated since it attached (monotonic).
     pub fn allocated_bytes(&self) -> u64 {
         self.allocated_total + self.nursery.used_bytes() as u64
-    }
-
-    /// Makes `obj` a global root, promoting it first if it is young.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`].
-    pub unsafe fn global_root(&mut self, obj: Address) -> GlobalRoot {
-        // SAFETY: caller's invariant.
-        let old = unsafe { self.promote(obj) };
-        GlobalRoot::new(self.heap.shared.clone(), old)
-    }
-
-    /// Replaces a global root's object, promoting it first if it is young.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`]; `root` belongs to this heap.
-    pub unsafe fn set_global_root(&mut self, root: &GlobalRoot, obj: Address) {
-        assert_eq!(
-            root.heap_id(),
-            self.heap.shared.id,
-            "global root of another heap"
-        );
-        // SAFETY: caller's invariant.
-        let old = unsafe { self.promote(obj) };
-        root.set_old(old);
-    }
-
-    /// Moves `obj` (and what it reaches) out of the nursery if it is young,
-    /// by a minor collection; returns its old-space address.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`].
-    pub unsafe fn promote(&mut self, obj: Address) -> Address {
-        if !self.is_young(obj) {
-            return obj;
-        }
-        self.shadow_stack.push(obj);
-        self.collect_minor();
-        self.shadow_stack.pop().expect("pushed above")
-    }
-
-    /// The stable identity of `obj`: its old-space address, reserved now if
-    /// the object is young.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`], and `obj` is not null.
-    pub unsafe fn identity(&mut self, obj: Address) -> Result<u64, AllocError> {
-        if !self.is_young(obj) {
-            return Ok(obj.as_usize() as u64);
-        }
-        if let Some(reserved) = self.identities.get(&obj) {
-            return Ok(reserved.as_usize() as u64);
-        }
-        // SAFETY: `obj` is a live young object of this thread.
-        let info = self.type_ref(unsafe { header::type_id(obj) })?;
-        // SAFETY: as above.
-        let bytes = unsafe { info.size_of(obj) };
-        let reserved = self.cache.alloc(&self.heap.shared.old, bytes)?;
-        // SAFETY: `reserved` is a fresh slot of at least `bytes`; copying the
-        // object makes it a well-formed object until promotion rewrites it.
-        unsafe {
-            std::ptr::copy_nonoverlapping(obj.as_ptr::<u8>(), reserved.as_ptr::<u8>(), bytes);
-            header::set_flag(obj, header::HAS_ID);
-            header::clear_flag(reserved, header::HAS_ID);
-        }
-        self.identities.insert(obj, reserved);
-        Ok(reserved.as_usize() as u64)
-    }
-
-    /// The identity hash of `obj`, stable across collections.
-    ///
-    /// # Safety
-    /// As for [`Mutator::identity`].
-    pub unsafe fn identity_hash(&mut self, obj: Address) -> Result<u64, AllocError> {
-        // SAFETY: caller's invariant.
-        let id = unsafe { self.identity(obj) }?;
-        let mut x = id ^ (id >> 33);
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        Ok(x ^ (x >> 33))
-    }
-
-    /// Checks for a stop request and parks until the collection ends.
-    #[inline(always)]
-    pub fn safepoint(&mut self) {
-        if self.stop_requested() {
-            self.park();
-        }
-    }
-
-    /// Whether a collection is waiting for this thread at its next
-    /// safepoint.
-    #[inline]
-    pub fn stop_requested(&self) -> bool {
-        self.heap.shared.world.stop_requested()
-    }
-
-    #[cold]
-    fn park(&mut self) {
-        self.minor_collection();
-        self.publish_roots();
-        self.heap.shared.world.park(&self.shared);
-    }
-
-    /// Leaves the heap for a blocking call: collections no longer wait for
-    /// this thread until [`Mutator::leave_blocking`]. Young objects are
-    /// promoted first. Prefer [`Mutator::blocking`].
-    pub fn enter_blocking(&mut self) {
-        self.minor_collection();
-        self.publish_roots();
-        self.heap.shared.world.block(&self.shared);
-    }
-
-    /// Returns from a blocking call, waiting for a collection in progress.
-    pub fn leave_blocking(&mut self) {
-        self.heap.shared.world.unblock(&self.shared);
-    }
-
-    /// Runs `f` outside the heap (it must not touch heap objects). If `f`
-    /// panics, the thread is back in the heap before the panic goes on:
-    /// a thread left blocked would run on while collections no longer wait
-    /// for it.
-    pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        /// Leaves the blocking state when dropped, also on unwind.
-        struct Unblock<'a>(&'a mut Mutator);
-        impl Drop for Unblock<'_> {
-            fn drop(&mut self) {
-                self.0.leave_blocking();
-            }
-        }
-        self.enter_blocking();
-        let _unblock = Unblock(self);
-        f()
-    }
-
-    /// Publishes the snapshot time of this thread's running transaction
-    /// (`None`: no transaction), an input of the collector's horizon.
-    #[inline]
-    pub fn set_snapshot(&mut self, snapshot: Option<u64>) {
-        self.shared
-            .snapshot
-            // The collector reads it only after this thread parks or blocks,
-            // both under the world lock: relaxed is enough.
-            .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::Relaxed);
-    }
-
-    /// Also drops the pretenuring runs: a major collection may follow, and
-    /// its sweep frees their unused slots.
-    pub(crate) fn publish_roots(&mut self) {
-        self.runs = [(0, 0); strata_heap::size_class::NUM_CLASSES];
-        let mut published = self
-            .shared
-            .published_roots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        published.clear();
-        published.extend(self.shadow_stack.iter().copied().filter(|a| !a.is_null()));
-        published.extend(self.handles.values());
-        published.extend(self.client_roots.iter().copied().filter(|a| !a.is_null()));
-        published.extend_from_slice(&self.old_roots);
-        // A transaction clears `PRIVATE` on what it promoted at commit, so
-        // none of it may be freed before then, even if unreachable.
-        published.extend_from_slice(&self.promoted_log);
-        published.extend(
-            self.read_roots
-                .iter()
-                .map(|a| Address::from_usize(a.as_usize() & !READ_ROOT_TAG_BITS)),
-        );
-    }
-
-    /// While on, objects promoted by minor collections get the `PRIVATE`
-    /// flag and are logged (a transaction's objects stay private until its
-    /// commit; see [`Mutator::take_promoted`]).
-    pub fn track_promotions(&mut self, on: bool) {
-        self.track_promotions = on;
-        self.nursery
-            .set_header_flags(if on { header::PRIVATE } else { 0 });
-    }
-
-    /// Whether objects were promoted while tracking was on since the last
-    /// [`Mutator::take_promoted`] (most commits promote nothing).
-    #[inline]
-    pub fn has_promoted(&self) -> bool {
-        !self.promoted_log.is_empty()
-    }
-
-    /// The objects promoted while tracking was on, since the last call.
-    pub fn take_promoted(&mut self, into: &mut Vec<Address>) {
-        into.clear();
-        std::mem::swap(into, &mut self.promoted_log);
     }
 
     /// Gives back the spare capacity of this thread's working lists (the
@@ -911,30 +156,10 @@ impl Mutator {
     }
 }
 
-/// This thread's own copy of the registry: collections clone the `Arc`, and
-/// a copy shared by all threads would make every commit (which runs a minor
-/// collection) write the same reference count.
-fn private_copy(heap: &Heap) -> Arc<Vec<Arc<TypeInfo>>> {
-    Arc::new(heap.shared.types.snapshot().to_vec())
-}
-
-#[cold]
-#[inline(never)]
-fn wrong_size(ty: FixedType, bytes: usize) -> ! {
-    panic!(
-        "strata: type {} has objects of {} bytes, not {bytes}",
-        ty.id, ty.bytes
-    )
-}
-
-fn strata_heap_lookup(types: &[Arc<TypeInfo>], id: u32) -> Option<&Arc<TypeInfo>> {
-    types.get((id as usize).wrapping_sub(1))
-}
-
 impl Drop for Mutator {
     fn drop(&mut self) {
         self.shadow_stack.clear();
-        self.handles = SlotTable::default();
+        self.handles = HandleTable::default();
         self.client_roots.clear();
         self.old_roots.clear();
         self.read_roots.clear();

@@ -1,20 +1,255 @@
-//! Root tables: rooted handle slots (per thread) and global roots (per heap).
+//! Roots: what collections start from and update in place. A thread has
+//! its shadow stack, handle slots and client roots (any object: minor
+//! collections trace and update them), and its old roots and read roots
+//! (old objects only: major collections mark them, minor collections leave
+//! them alone). The heap has the global roots (old objects only, read from
+//! any thread without a lock).
 //!
-//! A slot table is a vector of references with a free list threaded through
-//! the empty slots' indices; collections visit the occupied slots and update
-//! them in place.
+//! A thread's roots are its own while it runs; when it parks or blocks,
+//! [`Mutator::publish_roots`] copies them for the major collection, which
+//! marks from every thread's published roots and the global roots.
+//!
+//! A handle table is a vector of references with a free list threaded
+//! through the empty slots' indices; collections visit the occupied slots
+//! and update them in place.
 
+use crate::heap::HeapShared;
+use crate::mutator::Mutator;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use strata_heap::Address;
+
+/// A rooted handle slot of a thread (see [`Mutator::root`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct HandleSlot(pub(crate) u32);
+
+/// The low bits of a read root that may carry a client's tag (objects are
+/// 16-byte aligned).
+pub const READ_ROOT_TAG_BITS: usize = 0xF;
+
+impl Mutator {
+    /// Pushes a reference on the shadow stack; collections update it.
+    ///
+    /// # Safety
+    /// `obj` is null or a live object reachable by this thread.
+    #[inline]
+    pub unsafe fn push_root(&mut self, obj: Address) {
+        self.shadow_stack.push(obj);
+    }
+
+    /// Pops the top of the shadow stack (its current address), or `None`
+    /// when the stack is empty.
+    #[inline]
+    pub fn pop_root(&mut self) -> Option<Address> {
+        self.shadow_stack.pop()
+    }
+
+    /// The shadow stack entry `depth` from the top (0 = top).
+    pub fn peek_root(&self, depth: usize) -> Option<Address> {
+        let len = self.shadow_stack.len();
+        len.checked_sub(depth + 1).map(|i| self.shadow_stack[i])
+    }
+
+    /// Depth of the shadow stack.
+    pub fn shadow_stack_depth(&self) -> usize {
+        self.shadow_stack.len()
+    }
+
+    /// Roots `obj` in a handle slot until [`Mutator::unroot`].
+    ///
+    /// # Safety
+    /// `obj` is null or a live object reachable by this thread.
+    pub unsafe fn root(&mut self, obj: Address) -> HandleSlot {
+        HandleSlot(self.handles.insert(obj))
+    }
+
+    /// The current address of a rooted object.
+    pub fn rooted(&self, slot: HandleSlot) -> Address {
+        self.handles.get(slot.0)
+    }
+
+    /// Replaces a rooted object.
+    ///
+    /// # Safety
+    /// As for [`Mutator::root`].
+    pub unsafe fn set_rooted(&mut self, slot: HandleSlot, obj: Address) {
+        self.handles.set(slot.0, obj)
+    }
+
+    /// Frees a handle slot.
+    pub fn unroot(&mut self, slot: HandleSlot) {
+        self.handles.remove(slot.0)
+    }
+
+    /// Adds `obj` to the client roots (references the client layer, the
+    /// transactions' handle arena, keeps; traced and updated like the
+    /// shadow stack) and returns its index.
+    ///
+    /// # Safety
+    /// `obj` is null or a live object reachable by this thread.
+    #[inline(always)]
+    pub unsafe fn push_client_root(&mut self, obj: Address) -> usize {
+        self.client_roots.push(obj);
+        self.client_roots.len() - 1
+    }
+
+    /// Drops every client root from index `len` on.
+    #[inline]
+    pub fn truncate_client_roots(&mut self, len: usize) {
+        self.client_roots.truncate(len);
+    }
+
+    /// How many client roots there are.
+    #[inline]
+    pub fn client_roots_len(&self) -> usize {
+        self.client_roots.len()
+    }
+
+    /// Capacity of the client-root list (see [`Mutator::shrink_buffers`]).
+    pub fn client_roots_capacity(&self) -> usize {
+        self.client_roots.capacity()
+    }
+
+    /// Client root `index`, without the bounds check (the barriers' path).
+    ///
+    /// # Safety
+    /// `index` is below the number of client roots.
+    #[inline(always)]
+    pub unsafe fn client_root_unchecked(&self, index: usize) -> Address {
+        debug_assert!(
+            index < self.client_roots.len(),
+            "client root {index} out of bounds"
+        );
+        // SAFETY: the caller keeps `index` in bounds.
+        unsafe { *self.client_roots.get_unchecked(index) }
+    }
+
+    /// Keeps the old object `obj` alive until [`Mutator::clear_old_roots`]:
+    /// major collections mark it; minor collections leave it alone (it
+    /// does not move, and a young reference stored into it is recorded by
+    /// the write barrier). Transactions keep their private copies this way.
+    ///
+    /// # Safety
+    /// `obj` is a live old object.
+    #[inline(always)]
+    pub unsafe fn push_old_root(&mut self, obj: Address) {
+        debug_assert!(
+            !obj.is_null() && !self.is_young(obj),
+            "old root {obj:?} is not an old object"
+        );
+        self.old_roots.push(obj);
+    }
+
+    /// Drops every old root.
+    #[inline]
+    pub fn clear_old_roots(&mut self) {
+        self.old_roots.clear();
+    }
+
+    /// Keeps the old object `obj` alive until
+    /// [`Mutator::clear_read_roots`], like an old root. Its low
+    /// [`READ_ROOT_TAG_BITS`] bits may carry a tag of the client's (objects
+    /// are 16-byte aligned), which collections ignore. Transactions keep
+    /// their read sets here: validation looks at every anchor read, so
+    /// none may be freed while the transaction runs, even when no handle
+    /// holds it any more.
+    ///
+    /// # Safety
+    /// `obj`, its tag masked off, is a live old object.
+    #[inline(always)]
+    pub unsafe fn push_read_root(&mut self, obj: Address) {
+        debug_assert!(
+            {
+                let untagged = Address::from_usize(obj.as_usize() & !READ_ROOT_TAG_BITS);
+                !untagged.is_null() && !self.is_young(untagged)
+            },
+            "read root {obj:?} is not an old object"
+        );
+        self.read_roots.push(obj);
+    }
+
+    /// The read root pushed last, tag included.
+    #[inline(always)]
+    pub fn last_read_root(&self) -> Option<Address> {
+        self.read_roots.last().copied()
+    }
+
+    /// The read roots in the order pushed, tags included.
+    #[inline]
+    pub fn read_roots(&self) -> &[Address] {
+        &self.read_roots
+    }
+
+    /// Drops every read root.
+    #[inline]
+    pub fn clear_read_roots(&mut self) {
+        self.read_roots.clear();
+    }
+
+    /// Capacity of the read-root list (see [`Mutator::shrink_buffers`]).
+    pub fn read_roots_capacity(&self) -> usize {
+        self.read_roots.capacity()
+    }
+
+    /// Makes `obj` a global root, promoting it first if it is young.
+    ///
+    /// # Safety
+    /// As for [`Mutator::root`].
+    pub unsafe fn global_root(&mut self, obj: Address) -> GlobalRoot {
+        // SAFETY: caller's invariant.
+        let old = unsafe { self.promote(obj) };
+        GlobalRoot::new(self.heap.shared.clone(), old)
+    }
+
+    /// Replaces a global root's object, promoting it first if it is young.
+    ///
+    /// # Safety
+    /// As for [`Mutator::root`]; `root` belongs to this heap.
+    pub unsafe fn set_global_root(&mut self, root: &GlobalRoot, obj: Address) {
+        assert_eq!(
+            root.heap_id(),
+            self.heap.shared.id,
+            "global root of another heap"
+        );
+        // SAFETY: caller's invariant.
+        let old = unsafe { self.promote(obj) };
+        root.set_old(old);
+    }
+
+    /// Also drops the pretenuring runs: a major collection may follow, and
+    /// its sweep frees their unused slots.
+    pub(crate) fn publish_roots(&mut self) {
+        self.runs = [(0, 0); strata_heap::size_class::NUM_CLASSES];
+        let mut published = self
+            .shared
+            .published_roots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        published.clear();
+        published.extend(self.shadow_stack.iter().copied().filter(|a| !a.is_null()));
+        published.extend(self.handles.values());
+        published.extend(self.client_roots.iter().copied().filter(|a| !a.is_null()));
+        published.extend_from_slice(&self.old_roots);
+        // A transaction clears `PRIVATE` on what it promoted at commit, so
+        // none of it may be freed before then, even if unreachable.
+        published.extend_from_slice(&self.promoted_log);
+        published.extend(
+            self.read_roots
+                .iter()
+                .map(|a| Address::from_usize(a.as_usize() & !READ_ROOT_TAG_BITS)),
+        );
+    }
+}
 
 /// Slots holding references, reused through a free list.
 #[derive(Default)]
-pub struct SlotTable {
+pub struct HandleTable {
     slots: Vec<Address>,
     occupied: Vec<bool>,
     free: Vec<u32>,
 }
 
-impl SlotTable {
+impl HandleTable {
     /// Stores `value` in a free slot and returns its index.
     pub fn insert(&mut self, value: Address) -> u32 {
         if let Some(index) = self.free.pop() {
@@ -60,13 +295,58 @@ impl SlotTable {
     }
 }
 
+/// A global root: keeps an old object alive and can be read from any thread
+/// without a lock. Made by [`Mutator::global_root`], which promotes a young
+/// object first.
+pub struct GlobalRoot {
+    heap: Arc<HeapShared>,
+    cell: Arc<AtomicUsize>,
+}
+
+impl GlobalRoot {
+    pub(crate) fn new(heap: Arc<HeapShared>, value: Address) -> GlobalRoot {
+        debug_assert!(value.is_null() || heap.old.contains(value));
+        let cell = Arc::new(AtomicUsize::new(value.as_usize()));
+        heap.globals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cell.clone());
+        GlobalRoot { heap, cell }
+    }
+
+    /// The object held (an old-space address, never moved).
+    #[inline]
+    pub fn get(&self) -> Address {
+        Address::from_usize(self.cell.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn set_old(&self, value: Address) {
+        debug_assert!(value.is_null() || self.heap.old.contains(value));
+        self.cell.store(value.as_usize(), Ordering::Release);
+    }
+
+    pub(crate) fn heap_id(&self) -> u64 {
+        self.heap.id
+    }
+}
+
+impl Drop for GlobalRoot {
+    fn drop(&mut self) {
+        self.heap
+            .globals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|cell| !Arc::ptr_eq(cell, &self.cell));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn slots_are_reused() {
-        let mut table = SlotTable::default();
+        let mut table = HandleTable::default();
         let a = table.insert(Address::from_usize(16));
         let b = table.insert(Address::from_usize(32));
         table.remove(a);

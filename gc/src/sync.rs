@@ -1,5 +1,5 @@
 //! The locks, condition variables and atomics of the stop-the-world
-//! handshake (`world.rs`) and of parallel marking (`work_pool.rs`), swapped
+//! handshake (`safepoint.rs`) and of parallel marking (`work_pool.rs`), swapped
 //! for loom's under `--cfg loom` so that the model checks (`loom_model.rs`,
 //! `work_pool.rs`) run the real protocols.
 

@@ -1,5 +1,9 @@
 //! Safepoints: the registry of attached threads and the stop-the-world
-//! protocol of major collections (see `DESIGN.md`, "Safepoints").
+//! protocol of major collections (see `DESIGN.md`, "Safepoints"), and a
+//! thread's side of it: polling for a stop request, parking and blocking
+//! calls (each with its nursery emptied and its roots published first, so
+//! that the collector may run while the thread waits), and the snapshot
+//! time it publishes for the collector's horizon.
 //!
 //! One mutex guards the list of attached threads and the `collecting` flag;
 //! `stop_requested` mirrors `collecting` in an atomic so that threads poll it
@@ -8,6 +12,7 @@
 //! locks and atomics are loom's (`sync.rs`), for the model in
 //! `loom_model.rs`.
 
+use crate::mutator::Mutator;
 use crate::sync::{AtomicBool, AtomicU64, AtomicU8, Condvar, Mutex, MutexGuard};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -221,4 +226,70 @@ pub fn published(m: &MutatorShared) -> Vec<Address> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone()
+}
+
+impl Mutator {
+    /// Checks for a stop request and parks until the collection ends.
+    #[inline(always)]
+    pub fn safepoint(&mut self) {
+        if self.stop_requested() {
+            self.park();
+        }
+    }
+
+    /// Whether a collection is waiting for this thread at its next
+    /// safepoint.
+    #[inline]
+    pub fn stop_requested(&self) -> bool {
+        self.heap.shared.world.stop_requested()
+    }
+
+    #[cold]
+    fn park(&mut self) {
+        self.minor_collection();
+        self.publish_roots();
+        self.heap.shared.world.park(&self.shared);
+    }
+
+    /// Leaves the heap for a blocking call: collections no longer wait for
+    /// this thread until [`Mutator::leave_blocking`]. Young objects are
+    /// promoted first. Prefer [`Mutator::blocking`].
+    pub fn enter_blocking(&mut self) {
+        self.minor_collection();
+        self.publish_roots();
+        self.heap.shared.world.block(&self.shared);
+    }
+
+    /// Returns from a blocking call, waiting for a collection in progress.
+    pub fn leave_blocking(&mut self) {
+        self.heap.shared.world.unblock(&self.shared);
+    }
+
+    /// Runs `f` outside the heap (it must not touch heap objects). If `f`
+    /// panics, the thread is back in the heap before the panic goes on:
+    /// a thread left blocked would run on while collections no longer wait
+    /// for it.
+    pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        /// Leaves the blocking state when dropped, also on unwind.
+        struct Unblock<'a>(&'a mut Mutator);
+        impl Drop for Unblock<'_> {
+            fn drop(&mut self) {
+                self.0.leave_blocking();
+            }
+        }
+        self.enter_blocking();
+        let _unblock = Unblock(self);
+        f()
+    }
+
+    /// Publishes the snapshot time of this thread's running transaction
+    /// (`None`: no transaction), an input of the collector's horizon.
+    #[inline]
+    pub fn set_snapshot(&mut self, snapshot: Option<u64>) {
+        self.shared
+            .snapshot
+            // The collector reads it only after this thread parks or blocks,
+            // both under the world lock: relaxed is enough.
+            .store(snapshot.unwrap_or(NO_SNAPSHOT), Ordering::Relaxed);
+    }
 }
