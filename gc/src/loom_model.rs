@@ -85,7 +85,7 @@ impl Model {
     }
 }
 
-/// Enough for the three-thread model to fail when `World::park` waits only
+/// Enough for the three-thread model to fail when `World::wait_for_collection` waits only
 /// once (`if` for `while`), few enough for it to end in seconds.
 const PREEMPTIONS: usize = 4;
 

@@ -8,7 +8,6 @@ use crate::heap::HeapShared;
 use crate::mutator::Mutator;
 use crate::safepoint::{self, MutatorShared, NO_SNAPSHOT};
 use crate::stats::PauseKind;
-use crate::types::lookup;
 use crate::versions;
 use crate::work_pool::WorkPool;
 use crate::Address;
@@ -16,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use strata_heap::header::{self, VERSION};
-use strata_heap::TypeInfo;
+use strata_heap::{lookup_type, TypeInfo};
 
 impl Mutator {
     /// Runs a major collection with the horizon taken from the running
@@ -344,7 +343,7 @@ impl<'a> Marker<'a> {
         let types = self.types;
         // SAFETY: marked objects are live old objects of registered types.
         let id = unsafe { header::type_id(obj) };
-        let info: &TypeInfo = match lookup(types, id) {
+        let info: &TypeInfo = match lookup_type(types, id) {
             Some(info) => info,
             None => corrupt(format_args!("{obj:?} has unregistered type id {id}")),
         };

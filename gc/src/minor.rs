@@ -5,13 +5,12 @@
 use crate::allocation::ALLOC_PREFETCH_BYTES;
 use crate::mutator::Mutator;
 use crate::stats::MINOR_BATCH;
-use crate::types::lookup;
 use crate::Address;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use strata_heap::header::{self, FORWARDED, HAS_ID, LARGE, PRIVATE, REMEMBERED};
-use strata_heap::TypeInfo;
+use strata_heap::{lookup_type, TypeInfo};
 
 impl Mutator {
     /// Runs a minor collection, then answers a pending stop request and
@@ -284,7 +283,7 @@ const SMALL_MINOR_BYTES: usize = 16 << 10;
 /// registry copy, which only grows.
 #[inline(always)]
 fn type_of(types: &[Arc<TypeInfo>], id: u32) -> &TypeInfo {
-    match lookup(types, id) {
+    match lookup_type(types, id) {
         Some(info) => info,
         None => panic!("heap corruption: object with unregistered type id {id}"),
     }

@@ -93,6 +93,22 @@ impl World {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Waits, holding `state` between wake-ups, until no collection runs.
+    fn wait_for_collection<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, WorldState>,
+    ) -> MutexGuard<'a, WorldState> {
+        while state.collecting {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state
+    }
+
+    /// The world lock, taken when no collection runs.
+    fn lock_between_collections(&self) -> MutexGuard<'_, WorldState> {
+        self.wait_for_collection(self.lock())
+    }
+
     /// Whether a collector asked threads to stop.
     #[inline(always)]
     pub fn stop_requested(&self) -> bool {
@@ -102,10 +118,7 @@ impl World {
     /// Registers a new thread once no collection runs; `None` when every
     /// owner slot is taken.
     pub fn attach(&self) -> Option<Arc<MutatorShared>> {
-        let mut state = self.lock();
-        while state.collecting {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
+        let mut state = self.lock_between_collections();
         let slot = match state.free_slots.pop() {
             Some(slot) => slot,
             None if state.next_slot <= MAX_MUTATORS => {
@@ -135,12 +148,10 @@ impl World {
     /// Parks `me` until the running collection ends. Its roots must be
     /// published and its nursery empty.
     pub fn park(&self, me: &MutatorShared) {
-        let mut state = self.lock();
+        let state = self.lock();
         me.state.store(PARKED, Ordering::Relaxed);
         self.changed.notify_all();
-        while state.collecting {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
+        let _state = self.wait_for_collection(state);
         me.state.store(RUNNING, Ordering::Relaxed);
     }
 
@@ -153,10 +164,7 @@ impl World {
 
     /// Returns `me` to running, after any collection in progress.
     pub fn unblock(&self, me: &MutatorShared) {
-        let mut state = self.lock();
-        while state.collecting {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
+        let _state = self.lock_between_collections();
         me.state.store(RUNNING, Ordering::Relaxed);
     }
 

@@ -1,6 +1,6 @@
 //! Types by id: a thread's private copy of the type registry, refreshed
-//! when it lacks an id, and [`lookup`], the one place that turns a type id
-//! into an index of a copy or snapshot of the registry (ids start at 1).
+//! when it lacks an id. Ids are looked up in it, as in the collectors'
+//! snapshots, with [`strata_heap::lookup_type`].
 //!
 //! The registry only grows, so a copy or snapshot stays valid for every id
 //! it holds: allocation checks an object's type against its thread's copy,
@@ -9,7 +9,7 @@
 use crate::heap::Heap;
 use crate::mutator::Mutator;
 use std::sync::Arc;
-use strata_heap::{AllocError, TypeInfo};
+use strata_heap::{lookup_type, AllocError, TypeInfo};
 
 impl Mutator {
     /// The registered type `id`, refreshing this thread's copy of the
@@ -25,10 +25,10 @@ impl Mutator {
     /// read-modify-writes even on one thread).
     #[inline]
     pub(crate) fn type_ref(&mut self, id: u32) -> Result<&Arc<TypeInfo>, AllocError> {
-        if lookup(&self.types, id).is_none() {
+        if lookup_type(&self.types, id).is_none() {
             self.types = private_copy(&self.heap);
         }
-        lookup(&self.types, id).ok_or(AllocError::UnknownType(id))
+        lookup_type(&self.types, id).ok_or(AllocError::UnknownType(id))
     }
 }
 
@@ -37,10 +37,4 @@ impl Mutator {
 /// collection) write the same reference count.
 pub(crate) fn private_copy(heap: &Heap) -> Arc<Vec<Arc<TypeInfo>>> {
     Arc::new(heap.shared.types.snapshot().to_vec())
-}
-
-/// The type with id `id` in `types`, a copy or snapshot of the registry.
-#[inline(always)]
-pub(crate) fn lookup(types: &[Arc<TypeInfo>], id: u32) -> Option<&Arc<TypeInfo>> {
-    types.get((id as usize).wrapping_sub(1))
 }

@@ -3,12 +3,11 @@
 //! `DESIGN.md` ("Heap verifier"). On by default with the `verify` feature.
 
 use crate::heap::HeapShared;
-use crate::types::lookup;
 use crate::Address;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use strata_heap::header::{self, FORWARDED, HAS_ID, REMEMBERED, VERSION};
-use strata_heap::TypeInfo;
+use strata_heap::{lookup_type, TypeInfo};
 
 /// Checks every old object; returns the first problem found.
 ///
@@ -21,8 +20,8 @@ pub(crate) unsafe fn verify_heap(heap: &HeapShared, types: &[Arc<TypeInfo>]) -> 
         // SAFETY: the world is stopped; `obj` is an allocated old slot.
         let word = unsafe { header::word0(obj) }.load(Ordering::Relaxed);
         let id = header::type_id_of_word(word);
-        let info =
-            lookup(types, id).ok_or_else(|| format!("{obj:?} has unregistered type id {id}"))?;
+        let info = lookup_type(types, id)
+            .ok_or_else(|| format!("{obj:?} has unregistered type id {id}"))?;
         if word & (FORWARDED | HAS_ID | REMEMBERED) != 0 {
             return Err(format!("{obj:?} has a young-only or stale flag: {word:#x}"));
         }

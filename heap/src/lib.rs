@@ -38,4 +38,6 @@ pub use error::{AllocError, ConfigError, TypeError};
 pub use nursery::Nursery;
 pub use old_space::{AllocCache, LargeObject, OldSpace, OldSpaceStats, POISON};
 pub use page::{PageKind, PAGE_BYTES};
-pub use types::{Layout, RefSlots, TraceFn, TypeDesc, TypeId, TypeInfo, TypeRegistry, VisitFn};
+pub use types::{
+    lookup_type, Layout, RefSlots, TraceFn, TypeDesc, TypeId, TypeInfo, TypeRegistry, VisitFn,
+};

@@ -295,13 +295,15 @@ impl TypeRegistry {
 
     /// Looks a type up by id.
     pub fn get(&self, id: u32) -> Option<Arc<TypeInfo>> {
-        lookup(&self.snapshot(), id).cloned()
+        lookup_type(&self.snapshot(), id).cloned()
     }
 }
 
-/// Looks `id` up in a snapshot.
+/// The type with id `id` in `types`, a snapshot of the registry or a copy
+/// of one: the one place that turns a type id into an index (ids start at
+/// 1, so that 0 never names a type).
 #[inline(always)]
-pub fn lookup(types: &[Arc<TypeInfo>], id: u32) -> Option<&Arc<TypeInfo>> {
+pub fn lookup_type(types: &[Arc<TypeInfo>], id: u32) -> Option<&Arc<TypeInfo>> {
     types.get((id as usize).wrapping_sub(1))
 }
 
