@@ -167,11 +167,6 @@ impl Heap {
         self.shared.world.attached()
     }
 
-    /// Whether `other` is the same heap.
-    pub fn same_heap(&self, other: &Heap) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
-
     /// This heap's unique id.
     pub fn id(&self) -> u64 {
         self.shared.id

@@ -50,11 +50,6 @@ impl Mutator {
         len.checked_sub(depth + 1).map(|i| self.shadow_stack[i])
     }
 
-    /// Depth of the shadow stack.
-    pub fn shadow_stack_depth(&self) -> usize {
-        self.shadow_stack.len()
-    }
-
     /// Roots `obj` in a handle slot until [`Mutator::unroot`].
     ///
     /// # Safety
@@ -201,21 +196,6 @@ impl Mutator {
         GlobalRoot::new(self.heap.shared.clone(), old)
     }
 
-    /// Replaces a global root's object, promoting it first if it is young.
-    ///
-    /// # Safety
-    /// As for [`Mutator::root`]; `root` belongs to this heap.
-    pub unsafe fn set_global_root(&mut self, root: &GlobalRoot, obj: Address) {
-        assert_eq!(
-            root.heap_id(),
-            self.heap.shared.id,
-            "global root of another heap"
-        );
-        // SAFETY: caller's invariant.
-        let old = unsafe { self.promote(obj) };
-        root.set_old(old);
-    }
-
     /// Also drops the pretenuring runs: a major collection may follow, and
     /// its sweep frees their unused slots.
     pub(crate) fn publish_roots(&mut self) {
@@ -318,15 +298,6 @@ impl GlobalRoot {
     #[inline]
     pub fn get(&self) -> Address {
         Address::from_usize(self.cell.load(Ordering::Acquire))
-    }
-
-    pub(crate) fn set_old(&self, value: Address) {
-        debug_assert!(value.is_null() || self.heap.old.contains(value));
-        self.cell.store(value.as_usize(), Ordering::Release);
-    }
-
-    pub(crate) fn heap_id(&self) -> u64 {
-        self.heap.id
     }
 }
 

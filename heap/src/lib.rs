@@ -36,7 +36,7 @@ pub use address::Address;
 pub use config::{HeapConfig, MAX_GC_THREADS};
 pub use error::{AllocError, ConfigError, TypeError};
 pub use nursery::Nursery;
-pub use old_space::{AllocCache, LargeObject, OldSpace, OldSpaceStats, POISON};
+pub use old_space::{AllocCache, OldSpace, OldSpaceStats, POISON};
 pub use page::{PageKind, PAGE_BYTES};
 pub use types::{
     lookup_type, Layout, RefSlots, TraceFn, TypeDesc, TypeId, TypeInfo, TypeRegistry, VisitFn,

@@ -20,7 +20,7 @@ mod mark_sweep;
 mod page_allocator;
 mod reservation;
 
-pub use mark_sweep::{LargeObject, POISON};
+pub use mark_sweep::POISON;
 
 use crate::address::Address;
 use crate::config::HeapConfig;

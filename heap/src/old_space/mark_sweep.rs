@@ -19,14 +19,6 @@ use crate::size_class::slot_at;
 /// [`OldSpace::sweep`]).
 pub const POISON: u8 = 0xFB;
 
-/// A large object of the old space: its address and how many pages it
-/// spans.
-#[derive(Debug, Clone, Copy)]
-pub struct LargeObject {
-    pub address: Address,
-    pub pages: usize,
-}
-
 impl OldSpace {
     /// Marks the object at `obj`; returns true if it was not marked before
     /// (exactly one of several markers racing on it gets true). Returns
