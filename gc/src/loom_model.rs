@@ -114,9 +114,9 @@ fn check(threads: usize, body: fn(&Model, &MutatorShared, usize)) {
     });
 }
 
-#[test]
-fn a_collection_waits_for_a_running_thread_to_reach_a_safepoint() {
-    check(2, |model, me, i| {
+/// Thread 0 collects while the others run through a safepoint.
+fn one_collector_and_running_threads(threads: usize) {
+    check(threads, |model, me, i| {
         if i == 0 {
             model.collect(me);
         } else {
@@ -125,6 +125,11 @@ fn a_collection_waits_for_a_running_thread_to_reach_a_safepoint() {
             model.heap.run();
         }
     });
+}
+
+#[test]
+fn a_collection_waits_for_a_running_thread_to_reach_a_safepoint() {
+    one_collector_and_running_threads(2);
 }
 
 #[test]
@@ -153,13 +158,5 @@ fn of_two_threads_collecting_at_once_one_collects_and_the_other_parks() {
 
 #[test]
 fn a_parked_thread_woken_by_another_thread_stopping_stays_parked() {
-    check(3, |model, me, i| {
-        if i == 0 {
-            model.collect(me);
-        } else {
-            model.heap.run();
-            model.safepoint(me);
-            model.heap.run();
-        }
-    });
+    one_collector_and_running_threads(3);
 }

@@ -218,14 +218,20 @@ fn builder(preemptions: usize) -> loom::model::Builder {
     builder
 }
 
+/// Runs `f` on a new loom thread with its own handle on `model`.
+fn spawn<T: Send + 'static>(
+    model: &Arc<Model>,
+    f: impl FnOnce(&Model) -> T + Send + 'static,
+) -> loom::thread::JoinHandle<T> {
+    let model = model.clone();
+    loom::thread::spawn(move || f(&model))
+}
+
 #[test]
 fn two_writers_commit_a_serial_order() {
     builder(3).check(|| {
         let model = Model::new();
-        let other = {
-            let model = model.clone();
-            loom::thread::spawn(move || transfer(&model, 2, 1, 0))
-        };
+        let other = spawn(&model, |model| transfer(model, 2, 1, 0));
         let mine = transfer(&model, 1, 0, 1);
         let theirs = other.join().unwrap();
         check_final(&model, mine as i64 - theirs as i64);
@@ -236,10 +242,7 @@ fn two_writers_commit_a_serial_order() {
 fn a_reader_never_sees_a_torn_state() {
     builder(3).check(|| {
         let model = Model::new();
-        let reader = {
-            let model = model.clone();
-            loom::thread::spawn(move || audit(&model, 2))
-        };
+        let reader = spawn(&model, |model| audit(model, 2));
         assert!(transfer(&model, 1, 0, 1), "alone, a writer commits");
         reader.join().unwrap();
         check_final(&model, 1);
@@ -251,14 +254,8 @@ fn two_writers_and_a_reader() {
     // Three threads: one preemption keeps the search to minutes.
     builder(1).check(|| {
         let model = Model::new();
-        let reader = {
-            let model = model.clone();
-            loom::thread::spawn(move || audit(&model, 3))
-        };
-        let other = {
-            let model = model.clone();
-            loom::thread::spawn(move || transfer(&model, 2, 1, 0))
-        };
+        let reader = spawn(&model, |model| audit(model, 3));
+        let other = spawn(&model, |model| transfer(model, 2, 1, 0));
         let mine = transfer(&model, 1, 0, 1);
         let theirs = other.join().unwrap();
         reader.join().unwrap();
@@ -270,10 +267,7 @@ fn two_writers_and_a_reader() {
 fn writers_of_different_accounts_do_not_both_act_on_a_stale_total() {
     builder(3).check(|| {
         let model = Model::new();
-        let other = {
-            let model = model.clone();
-            loom::thread::spawn(move || withdraw(&model, 2, 1))
-        };
+        let other = spawn(&model, |model| withdraw(model, 2, 1));
         withdraw(&model, 1, 0);
         other.join().unwrap();
         let now = model.stm.now();
@@ -286,27 +280,24 @@ fn writers_of_different_accounts_do_not_both_act_on_a_stale_total() {
 fn nobody_publishes_while_the_token_is_held() {
     builder(3).check(|| {
         let model = Model::new();
-        let holder = {
-            let model = model.clone();
-            loom::thread::spawn(move || {
-                // `Thread::try_take_token`, then the snapshot of the
-                // extension that follows it.
-                assert!(model.stm.take_token(), "the only candidate");
-                model.stm.wait_for_commits_in_flight(2);
-                let snapshot = model.stm.now();
-                let mut reads = Vec::new();
-                let a = read(&model, 2, snapshot, 0, &mut reads);
-                let b = read(&model, 2, snapshot, 1, &mut reads);
-                assert_eq!(a + b, 20, "the token holder saw a torn state");
-                for &account in &model.accounts {
-                    // SAFETY: a live anchor.
-                    let newest = unsafe { newest_stamp(account) };
-                    assert!(newest <= snapshot, "a commit published under the token");
-                }
-                model.stm.release_token();
-                a
-            })
-        };
+        let holder = spawn(&model, |model| {
+            // `Thread::try_take_token`, then the snapshot of the
+            // extension that follows it.
+            assert!(model.stm.take_token(), "the only candidate");
+            model.stm.wait_for_commits_in_flight(2);
+            let snapshot = model.stm.now();
+            let mut reads = Vec::new();
+            let a = read(model, 2, snapshot, 0, &mut reads);
+            let b = read(model, 2, snapshot, 1, &mut reads);
+            assert_eq!(a + b, 20, "the token holder saw a torn state");
+            for &account in &model.accounts {
+                // SAFETY: a live anchor.
+                let newest = unsafe { newest_stamp(account) };
+                assert!(newest <= snapshot, "a commit published under the token");
+            }
+            model.stm.release_token();
+            a
+        });
         // The transfer waits at its commit while the token is held, so it
         // commits before the holder's snapshot or after the token is back.
         let committed = transfer(&model, 1, 0, 1);
