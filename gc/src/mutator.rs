@@ -37,6 +37,9 @@ pub struct Mutator {
     pub(crate) client_roots: Vec<Address>,
     /// Old objects the client layer keeps alive (see [`Mutator::push_old_root`]).
     pub(crate) old_roots: Vec<Address>,
+    /// Pairs of old objects the client layer keeps alive (see
+    /// [`Mutator::push_old_root_pair`]).
+    pub(crate) old_root_pairs: Vec<(Address, Address)>,
     /// Old objects the client layer has read, maybe tagged (see
     /// [`Mutator::push_read_root`]).
     pub(crate) read_roots: Vec<Address>,
@@ -98,6 +101,7 @@ impl Mutator {
             handles: HandleTable::default(),
             client_roots: Vec::new(),
             old_roots: Vec::new(),
+            old_root_pairs: Vec::new(),
             read_roots: Vec::new(),
             remembered: Vec::new(),
             identities: HashMap::new(),
@@ -131,13 +135,14 @@ impl Mutator {
     }
 
     /// Gives back the spare capacity of this thread's working lists (the
-    /// handle arena, old roots, promotion log, remembered set, the minor
+    /// handle arena, old roots and pairs, promotion log, remembered set, the minor
     /// collection's work list) beyond `keep` entries each: they keep the
     /// largest size they reached, which one huge transaction or collection
     /// can make megabytes.
     pub fn shrink_buffers(&mut self, keep: usize) {
         self.client_roots.shrink_to(keep);
         self.old_roots.shrink_to(keep);
+        self.old_root_pairs.shrink_to(keep);
         self.read_roots.shrink_to(keep);
         self.promoted_log.shrink_to(keep);
         self.remembered.shrink_to(keep);
@@ -162,6 +167,7 @@ impl Drop for Mutator {
         self.handles = HandleTable::default();
         self.client_roots.clear();
         self.old_roots.clear();
+        self.old_root_pairs.clear();
         self.read_roots.clear();
         // Young objects still reachable from remembered old objects survive.
         self.minor_collection();

@@ -135,10 +135,35 @@ impl Mutator {
         self.old_roots.push(obj);
     }
 
-    /// Drops every old root.
+    /// Keeps the old objects `a` and `b` alive until
+    /// [`Mutator::clear_old_roots`], like two old roots, and keeps them as a
+    /// pair: [`Mutator::old_root_pairs`] gives the pairs back in the order
+    /// they were pushed. A transaction's write set (each anchor it owns
+    /// with its private copy) lives here, stored once.
+    ///
+    /// # Safety
+    /// `a` and `b` are live old objects.
+    #[inline(always)]
+    pub unsafe fn push_old_root_pair(&mut self, a: Address, b: Address) {
+        debug_assert!(
+            !a.is_null() && !self.is_young(a) && !b.is_null() && !self.is_young(b),
+            "old root pair ({a:?}, {b:?}) is not two old objects"
+        );
+        self.old_root_pairs.push((a, b));
+    }
+
+    /// The pairs pushed by [`Mutator::push_old_root_pair`] since the last
+    /// [`Mutator::clear_old_roots`], in order.
+    #[inline(always)]
+    pub fn old_root_pairs(&self) -> &[(Address, Address)] {
+        &self.old_root_pairs
+    }
+
+    /// Drops every old root and old root pair.
     #[inline]
     pub fn clear_old_roots(&mut self) {
         self.old_roots.clear();
+        self.old_root_pairs.clear();
     }
 
     /// Keeps the old object `obj` alive until
@@ -210,6 +235,7 @@ impl Mutator {
         published.extend(self.handles.values());
         published.extend(self.client_roots.iter().copied().filter(|a| !a.is_null()));
         published.extend_from_slice(&self.old_roots);
+        published.extend(self.old_root_pairs.iter().flat_map(|&(a, b)| [a, b]));
         // A transaction clears `PRIVATE` on what it promoted at commit, so
         // none of it may be freed before then, even if unreachable.
         published.extend_from_slice(&self.promoted_log);

@@ -163,7 +163,7 @@ impl Thread {
         let copy = self
             .tx
             .write_set
-            .get(anchor)
+            .get(self.m.old_root_pairs(), anchor)
             .expect("an anchor this transaction owns has a copy");
         self.tx.last_copy = (anchor, copy);
         copy
@@ -202,13 +202,10 @@ impl Thread {
             Err(e) => self.abort_attempt(Conflict::Alloc(e)),
         };
         // SAFETY: `copy` is a fresh old object, and `anchor` a live old
-        // one: the anchor stays alive while the transaction owns it, even
-        // once no handle holds it (commit and abort write its header).
-        unsafe {
-            self.m.push_old_root(copy);
-            self.m.push_old_root(anchor);
-        }
-        self.tx.write_set.insert(anchor, copy);
+        // one. The pair is the write set's entry, and keeps the anchor alive
+        // while the transaction owns it, even once no handle holds it
+        // (commit and abort write its header).
+        unsafe { self.m.push_old_root_pair(anchor, copy) };
         self.tx.acquiring = Address::NULL;
         self.tx.last_copy = (anchor, copy);
         copy

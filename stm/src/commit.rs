@@ -53,7 +53,7 @@ impl Thread {
         self.truncate_handles(0);
         // Promote what the transaction made (still marked PRIVATE).
         self.m.collect_minor_only();
-        if self.tx.write_set.is_empty() {
+        if self.m.old_root_pairs().is_empty() {
             // Read-only: serialised at its snapshot, nothing to validate.
             // A doom cannot concern it (it owns nothing; a doom aimed at an
             // earlier attempt of this slot may land late) and is ignored.
@@ -89,10 +89,11 @@ impl Thread {
             return Err(Conflict::Validation);
         }
         self.clear_private();
+        let write_set = self.m.old_root_pairs().iter().copied();
         // SAFETY: we own every anchor of the write set, each copy is its
         // old, fully written private record, and `commit_time` is above
         // every published stamp.
-        unsafe { publish_and_release(&self.heap.stm, slot, commit_time, self.tx.write_set.iter()) };
+        unsafe { publish_and_release(&self.heap.stm, slot, commit_time, write_set) };
         self.finish_commit();
         Ok(())
     }
@@ -211,7 +212,7 @@ impl Thread {
     /// world stopped), so a release store of the word without our owner
     /// bits does it, with no locked instruction.
     fn release_owned(&mut self) {
-        for (anchor, _) in self.tx.write_set.iter() {
+        for &(anchor, _) in self.m.old_root_pairs() {
             // SAFETY: we own `anchor`, a live old anchor.
             unsafe { release_owner(anchor) };
         }
