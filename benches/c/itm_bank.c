@@ -10,11 +10,11 @@ static inline uint64_t next(uint64_t *s) {
     return *s;
 }
 
-/* Runs transfers (and every read_every-th an audit) until *stop is set.
- * Returns the number of audits whose sum was wrong; *ops gets the count of
- * transactions. */
-uint64_t itm_bank_run(int64_t *accounts, size_t n, uint64_t seed, uint32_t read_every,
-                      const volatile int *stop, uint64_t *ops) {
+/* Runs transfers among the len accounts from first (and every read_every-th
+ * transaction an audit of all n) until *stop is set. Returns the number of
+ * audits whose sum was wrong; *ops gets the count of transactions. */
+uint64_t itm_bank_run(int64_t *accounts, size_t n, size_t first, size_t len, uint64_t seed,
+                      uint32_t read_every, const volatile int *stop, uint64_t *ops) {
     uint64_t done = 0, wrong = 0, state = seed | 1;
     int64_t expected = (int64_t)n * 1000;
     while (!*stop) {
@@ -28,8 +28,9 @@ uint64_t itm_bank_run(int64_t *accounts, size_t n, uint64_t seed, uint32_t read_
                 if (sum != expected) wrong++;
                 continue;
             }
-            size_t from = next(&state) % n;
-            size_t to = (from + 1 + next(&state) % (n - 1)) % n;
+            size_t from = next(&state) % len;
+            size_t to = first + (from + 1 + next(&state) % (len - 1)) % len;
+            from += first;
             int64_t amount = (int64_t)(next(&state) % 100);
             __transaction_atomic {
                 accounts[from] -= amount;

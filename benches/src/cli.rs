@@ -9,12 +9,16 @@ pub const USAGE: &str = "usage: strata-bench WORKLOAD [--runtime a,b,...] [--thr
 workloads:
   binary-trees --depth D                 runtimes: strata, strata-raw, box, arena, boehm
   gcbench [--max-depth D]                runtimes: strata, strata-raw, box, boehm
-  bank --accounts N --read-every K       runtimes: strata, libitm, stm-core, mutex
+  bank --accounts N --read-every K [--partitioned]
+                                         runtimes: strata, libitm, libitm-stm, stm-core, mutex
   intset --structure rbtree|skiplist|hash|list --range R --update P
-                                         runtimes: strata, libitm, stm-core, rwlock
+                                         runtimes: strata, libitm, libitm-stm, stm-core, rwlock
   churn --live-mb M                      runtimes: strata
   pauses                                 runtimes: strata
   suite [--rounds N]                     short runs of all of the above, table and report";
+
+/// Workload options that take no value.
+const WORKLOAD_FLAGS: &[&str] = &["partitioned"];
 
 /// Parsed arguments.
 #[derive(Debug, Clone)]
@@ -51,6 +55,10 @@ impl Args {
             };
             if name == "json" {
                 args.json = true;
+                continue;
+            }
+            if WORKLOAD_FLAGS.contains(&name) {
+                args.options.insert(name.to_owned(), String::new());
                 continue;
             }
             let value = words.next().ok_or(format!("--{name} needs a value"))?;
@@ -95,6 +103,11 @@ impl Args {
                 .map_err(|_| format!("--{name} {v:?}: not a number")),
             None => Ok(default),
         }
+    }
+
+    /// Whether a workload flag (an option without a value) was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.options.contains_key(name)
     }
 
     /// A text workload option, or its default.

@@ -7,6 +7,8 @@ extern "C" {
     pub fn itm_bank_run(
         accounts: *mut i64,
         n: usize,
+        first: usize,
+        len: usize,
         seed: u64,
         read_every: u32,
         stop: *const i32,

@@ -99,6 +99,46 @@ impl RunResult {
         self.live_bytes = Some(stats.live_bytes_after_major);
     }
 
+    /// A result read back from [`RunResult::to_json`]'s line (a child
+    /// run's), without the report's series, which the line does not carry.
+    pub fn from_json(v: &Value) -> Result<RunResult, String> {
+        let text = |key: &str| {
+            v[key]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or(format!("result line without {key:?}"))
+        };
+        let number = |key: &str| {
+            v[key]
+                .as_u64()
+                .ok_or(format!("result line without {key:?}"))
+        };
+        let mut r = RunResult::new(
+            &text("workload")?,
+            &text("runtime")?,
+            number("threads")? as usize,
+            v["params"].clone(),
+        );
+        r.seconds = v["seconds"]
+            .as_f64()
+            .ok_or("result line without \"seconds\"")?;
+        r.ops = number("ops")?;
+        r.check = text("check")?;
+        r.commits = v["commits"].as_u64();
+        r.aborts = v["aborts"].as_u64();
+        r.peak_rss_bytes = v["peak_rss_bytes"].as_u64();
+        r.minor_gcs = v["minor_gcs"].as_u64();
+        r.major_gcs = v["major_gcs"].as_u64();
+        r.gc_pause_max_us = v["gc_pause_max_us"].as_f64();
+        r.gc_pause_p99_us = v["gc_pause_p99_us"].as_f64();
+        r.gc_minor_seconds = v["gc_minor_seconds"].as_f64();
+        r.gc_major_seconds = v["gc_major_seconds"].as_f64();
+        if let Some(rounds) = v["round_ops_per_sec"].as_array() {
+            r.round_ops_per_sec = rounds.iter().filter_map(Value::as_f64).collect();
+        }
+        Ok(r)
+    }
+
     pub fn to_json(&self) -> Value {
         json!({
             "workload": self.workload,
@@ -160,5 +200,20 @@ mod tests {
         r.fail("total 3 != 4");
         r.fail("second");
         assert_eq!(r.to_json()["check"], "total 3 != 4");
+    }
+
+    #[test]
+    fn a_json_line_reads_back_as_the_result_it_was() {
+        let mut r = RunResult::new("bank", "libitm", 2, json!({"accounts": 4}));
+        r.seconds = 1.5;
+        r.ops = 12;
+        r.aborts = Some(3);
+        r.peak_rss_bytes = Some(1 << 20);
+        r.gc_pause_max_us = Some(2.5);
+        r.round_ops_per_sec = vec![4.0, 8.0];
+        r.fail("total 3 != 4");
+        let back = RunResult::from_json(&r.to_json()).unwrap();
+        assert_eq!(back.to_json(), r.to_json());
+        assert!(RunResult::from_json(&json!({"workload": "bank"})).is_err());
     }
 }

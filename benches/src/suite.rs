@@ -19,6 +19,10 @@ const RUNS: &[(&str, &str)] = &[
     ("bank --accounts 4096 --read-every 0 --seconds 2", "1,2"),
     ("bank --accounts 4096 --read-every 10 --seconds 2", "1,2"),
     (
+        "bank --accounts 4096 --read-every 0 --seconds 2 --partitioned",
+        "1,2",
+    ),
+    (
         "bank --accounts 1000000 --read-every 0 --seconds 2 --runtime strata,mutex",
         "1,2",
     ),

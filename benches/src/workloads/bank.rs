@@ -2,6 +2,11 @@
 //! between two random distinct accounts; every K-th transaction (K > 0) sums
 //! all accounts and checks the sum. Runs for `--seconds`; the final total
 //! must be exact. ops = transactions committed.
+//!
+//! With `--partitioned` thread `t` of `T` transfers only among its own block
+//! of accounts (`t * N / T` up to `(t + 1) * N / T`), so that the threads
+//! share no account and only the runtime's own shared state can keep them
+//! from scaling; audits still sum the whole bank.
 
 use super::{on_threads, Outcome};
 use crate::cli::Args;
@@ -12,15 +17,53 @@ use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-pub const RUNTIMES: &[&str] = &["strata", "libitm", "stm-core", "mutex"];
+pub const RUNTIMES: &[&str] = &["strata", "libitm", "libitm-stm", "stm-core", "mutex"];
 
-/// One transfer's parameters, drawn the same way by every runtime.
+/// The accounts a thread transfers among: `len` (at least 2) from `first`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Accounts {
+    pub first: usize,
+    pub len: usize,
+}
+
+/// What thread `t` of `threads` transfers among, out of `n` accounts.
+pub fn accounts_of(t: usize, threads: usize, n: usize, partitioned: bool) -> Accounts {
+    if partitioned {
+        let first = t * n / threads;
+        Accounts {
+            first,
+            len: (t + 1) * n / threads - first,
+        }
+    } else {
+        Accounts { first: 0, len: n }
+    }
+}
+
+/// One transfer's parameters, drawn the same way by every runtime (and by
+/// `c/itm_bank.c`).
 #[inline]
-pub fn draw(rng: &mut Rng, n: usize) -> (usize, usize, i64) {
-    let from = rng.below(n as u64) as usize;
-    let to = (from + 1 + rng.below(n as u64 - 1) as usize) % n;
+pub fn draw(rng: &mut Rng, among: Accounts) -> (usize, usize, i64) {
+    let Accounts { first, len } = among;
+    let from = rng.below(len as u64) as usize;
+    let to = (from + 1 + rng.below(len as u64 - 1) as usize) % len;
     let amount = rng.below(100) as i64;
-    (from, to, amount)
+    (first + from, first + to, amount)
+}
+
+/// The shape of one run.
+#[derive(Clone, Copy)]
+struct Bank {
+    n: usize,
+    read_every: u64,
+    threads: usize,
+    partitioned: bool,
+    duration: Duration,
+}
+
+impl Bank {
+    fn accounts_of(&self, t: usize) -> Accounts {
+        accounts_of(t, self.threads, self.n, self.partitioned)
+    }
 }
 
 /// What one thread did.
@@ -33,24 +76,37 @@ struct ThreadCount {
 pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String> {
     let n = args.number("accounts", 4096)? as usize;
     let read_every = args.number("read-every", 0)?;
+    let partitioned = args.flag("partitioned");
     if n < 2 {
         return Err("--accounts must be at least 2".into());
+    }
+    if partitioned && n / threads < 2 {
+        return Err(format!(
+            "--partitioned with {threads} threads needs at least {} accounts",
+            2 * threads
+        ));
     }
     let mut result = RunResult::new(
         "bank",
         runtime,
         threads,
-        json!({ "accounts": n, "read_every": read_every }),
+        json!({ "accounts": n, "read_every": read_every, "partitioned": partitioned }),
     );
-    let duration = Duration::from_secs_f64(args.seconds);
+    let bank = Bank {
+        n,
+        read_every,
+        threads,
+        partitioned,
+        duration: Duration::from_secs_f64(args.seconds),
+    };
     let sampler = rss::Sampler::start();
     let start = Instant::now();
     super::take_window();
     let (counts, final_total) = match runtime {
-        "mutex" => mutex(n, read_every, threads, duration),
-        "stm-core" => stm_core(n, read_every, threads, duration),
-        "libitm" => libitm(n, read_every, threads, duration),
-        _ => strata_bank(n, read_every, threads, duration, &mut result),
+        "mutex" => mutex(bank),
+        "stm-core" => stm_core(bank),
+        "libitm" => libitm(bank),
+        _ => strata_bank(bank, &mut result),
     };
     result.seconds = super::take_window().unwrap_or_else(|| start.elapsed().as_secs_f64());
     let (peak, series) = sampler.finish();
@@ -128,15 +184,17 @@ fn drive(
     count
 }
 
-fn mutex(n: usize, read_every: u64, threads: usize, duration: Duration) -> (Vec<ThreadCount>, i64) {
+fn mutex(bank: Bank) -> (Vec<ThreadCount>, i64) {
+    let Bank { n, read_every, .. } = bank;
     let accounts = std::sync::Mutex::new(vec![1000i64; n]);
     let expected = n as i64 * 1000;
-    let counts = timed(threads, duration, |t, stopped| {
+    let counts = timed(bank.threads, bank.duration, |t, stopped| {
+        let among = bank.accounts_of(t);
         drive(t, stopped, |rng, k| {
             if read_every > 0 && k % read_every == 0 {
                 return accounts.lock().unwrap().iter().sum::<i64>() == expected;
             }
-            let (from, to, amount) = draw(rng, n);
+            let (from, to, amount) = draw(rng, among);
             let mut a = accounts.lock().unwrap();
             a[from] -= amount;
             a[to] += amount;
@@ -147,16 +205,13 @@ fn mutex(n: usize, read_every: u64, threads: usize, duration: Duration) -> (Vec<
     (counts, total)
 }
 
-fn stm_core(
-    n: usize,
-    read_every: u64,
-    threads: usize,
-    duration: Duration,
-) -> (Vec<ThreadCount>, i64) {
+fn stm_core(bank: Bank) -> (Vec<ThreadCount>, i64) {
     use stm_core::{atomically, TVar};
+    let Bank { n, read_every, .. } = bank;
     let accounts: Vec<TVar<i64>> = (0..n).map(|_| TVar::new(1000)).collect();
     let expected = n as i64 * 1000;
-    let counts = timed(threads, duration, |t, stopped| {
+    let counts = timed(bank.threads, bank.duration, |t, stopped| {
+        let among = bank.accounts_of(t);
         drive(t, stopped, |rng, k| {
             if read_every > 0 && k % read_every == 0 {
                 let sum = atomically(|tx| {
@@ -168,7 +223,7 @@ fn stm_core(
                 });
                 return sum == expected;
             }
-            let (from, to, amount) = draw(rng, n);
+            let (from, to, amount) = draw(rng, among);
             atomically(|tx| {
                 let a = accounts[from].read(tx)?;
                 accounts[from].write(tx, a - amount)?;
@@ -182,24 +237,24 @@ fn stm_core(
     (counts, total)
 }
 
-fn libitm(
-    n: usize,
-    read_every: u64,
-    threads: usize,
-    duration: Duration,
-) -> (Vec<ThreadCount>, i64) {
+fn libitm(bank: Bank) -> (Vec<ThreadCount>, i64) {
+    let n = bank.n;
     let mut accounts = vec![1000i64; n];
     let base = accounts.as_mut_ptr() as usize;
-    let counts = timed_c(threads, duration, |t, stop| {
+    let counts = timed_c(bank.threads, bank.duration, |t, stop| {
+        let among = bank.accounts_of(t);
         let mut ops = 0u64;
-        // SAFETY: the accounts outlive the scope; every access in C is
-        // inside __transaction_atomic; `stop` is read as a volatile int.
+        // SAFETY: the accounts outlive the scope and `among` lies within
+        // them; every access in C is inside __transaction_atomic; `stop` is
+        // read as a volatile int.
         let wrong = unsafe {
             crate::ffi::itm_bank_run(
                 base as *mut i64,
                 n,
+                among.first,
+                among.len,
                 thread_seed(t),
-                read_every as u32,
+                bank.read_every as u32,
                 stop.as_ptr(),
                 &mut ops,
             )
@@ -212,14 +267,9 @@ fn libitm(
     (counts, accounts.iter().sum())
 }
 
-fn strata_bank(
-    n: usize,
-    read_every: u64,
-    threads: usize,
-    duration: Duration,
-    result: &mut RunResult,
-) -> (Vec<ThreadCount>, i64) {
+fn strata_bank(bank_shape: Bank, result: &mut RunResult) -> (Vec<ThreadCount>, i64) {
     use strata::Heap;
+    let Bank { n, read_every, .. } = bank_shape;
 
     let heap = Heap::from_env().expect("heap configuration");
     let mut main = heap.attach().expect("attach");
@@ -236,7 +286,8 @@ fn strata_bank(
     let bank = main.global(&bank);
     let expected = n as i64 * 1000;
     let counts = main.blocking(|| {
-        timed(threads, duration, |t, stopped| {
+        timed(bank_shape.threads, bank_shape.duration, |t, stopped| {
+            let among = bank_shape.accounts_of(t);
             let mut th = heap.attach().expect("attach");
             drive(t, stopped, |rng, k| {
                 if read_every > 0 && k % read_every == 0 {
@@ -248,7 +299,7 @@ fn strata_bank(
                         .expect("heap limit");
                     return total == expected;
                 }
-                let (from, to, amount) = draw(rng, n);
+                let (from, to, amount) = draw(rng, among);
                 th.atomically(|tx| {
                     let array = tx.get_global(&bank);
                     let a = tx.get_for_update::<Account>(array, from).expect("account");
@@ -296,10 +347,11 @@ fn sum<'tx>(tx: &mut strata::Tx<'tx>, array: strata::Obj<'tx, strata::RefArray>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workloads::in_process;
 
     #[test]
     fn every_runtime_keeps_the_total() {
-        for runtime in RUNTIMES {
+        for runtime in in_process(RUNTIMES) {
             let args = crate::cli::Args::parse(
                 [
                     "bank",
@@ -315,6 +367,57 @@ mod tests {
             )
             .unwrap();
             match run(runtime, 2, &args).unwrap() {
+                Outcome::Done(r) => {
+                    assert_eq!(r.check, "ok", "{runtime}");
+                    assert!(r.ops > 0, "{runtime} did nothing");
+                }
+                Outcome::Skipped(note) => panic!("{note}"),
+            }
+        }
+    }
+
+    #[test]
+    fn partitioned_threads_draw_only_their_own_accounts() {
+        let blocks: Vec<Accounts> = (0..3).map(|t| accounts_of(t, 3, 10, true)).collect();
+        assert_eq!(
+            blocks,
+            [(0, 3), (3, 3), (6, 4)].map(|(first, len)| Accounts { first, len })
+        );
+        for (t, &among) in blocks.iter().enumerate() {
+            let mut rng = Rng::new(thread_seed(t));
+            for _ in 0..1000 {
+                let (from, to, _) = draw(&mut rng, among);
+                assert_ne!(from, to);
+                for a in [from, to] {
+                    assert!(
+                        (among.first..among.first + among.len).contains(&a),
+                        "{a} of {among:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(accounts_of(2, 3, 10, false), Accounts { first: 0, len: 10 });
+    }
+
+    #[test]
+    fn every_runtime_keeps_the_total_partitioned() {
+        for runtime in in_process(RUNTIMES) {
+            let args = crate::cli::Args::parse(
+                [
+                    "bank",
+                    "--accounts",
+                    "16",
+                    "--read-every",
+                    "5",
+                    "--seconds",
+                    "0.2",
+                    "--partitioned",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            )
+            .unwrap();
+            match run(runtime, 3, &args).unwrap() {
                 Outcome::Done(r) => {
                     assert_eq!(r.check, "ok", "{runtime}");
                     assert!(r.ops > 0, "{runtime} did nothing");

@@ -20,7 +20,7 @@ use crate::rss;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-pub const RUNTIMES: &[&str] = &["strata", "libitm", "stm-core", "rwlock"];
+pub const RUNTIMES: &[&str] = &["strata", "libitm", "libitm-stm", "stm-core", "rwlock"];
 
 /// What one thread did: operations and inserts minus removes.
 pub struct Count {
@@ -463,11 +463,12 @@ mod strata_set {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workloads::in_process;
 
     #[test]
     fn every_runtime_keeps_its_set_consistent() {
         for structure in ["list", "hash", "skiplist", "rbtree"] {
-            for runtime in RUNTIMES {
+            for runtime in in_process(RUNTIMES) {
                 let args = crate::cli::Args::parse(
                     [
                         "intset",

@@ -6,6 +6,7 @@ pub mod churn;
 pub mod gcbench;
 pub mod intset;
 mod intset_ordered;
+mod libitm_stm;
 mod ordered;
 mod ordered_runtimes;
 pub mod pauses;
@@ -21,7 +22,7 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
     let (available, known): (&[&str], &[&str]) = match args.workload.as_str() {
         "binary-trees" => (binary_trees::RUNTIMES, &["depth"]),
         "gcbench" => (gcbench::RUNTIMES, &["max-depth"]),
-        "bank" => (bank::RUNTIMES, &["accounts", "read-every"]),
+        "bank" => (bank::RUNTIMES, &["accounts", "read-every", "partitioned"]),
         "intset" => (intset::RUNTIMES, &["structure", "range", "update"]),
         "churn" => (churn::RUNTIMES, &["live-mb"]),
         "pauses" => (pauses::RUNTIMES, &[]),
@@ -53,6 +54,7 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
                 timed.then(|| std::time::Duration::from_secs_f64(args.seconds)),
             );
             let outcome = match args.workload.as_str() {
+                _ if runtime == "libitm-stm" => libitm_stm::run(args, threads),
                 "binary-trees" => binary_trees::run(runtime, threads, args),
                 "gcbench" => gcbench::run(runtime, threads, args),
                 "bank" => bank::run(runtime, threads, args),
@@ -93,6 +95,14 @@ fn median_run(mut runs: Vec<RunResult>) -> RunResult {
         chosen.round_ops_per_sec = rounds;
     }
     chosen
+}
+
+/// The runtimes of `all` that run in this process (`libitm-stm` runs in a
+/// child `strata-bench`, which a unit test's binary is not; the integration
+/// test `tests/child_runtimes.rs` runs it).
+#[cfg(test)]
+pub fn in_process<'a>(all: &'a [&'a str]) -> impl Iterator<Item = &'a &'a str> {
+    all.iter().filter(|&&r| r != "libitm-stm")
 }
 
 /// A run, or why this runtime cannot run this configuration.
