@@ -123,7 +123,10 @@ mod write_set;
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
-pub use strata_gc::{AllocError, GcOptions, GcStats, HeapConfig, HeapError, PauseKind};
+pub use strata_gc::{
+    AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots, TraceFn,
+    TypeDesc, TypeError, TypeId, VisitFn,
+};
 pub use thread::Thread;
 pub use tx::Tx;
 pub use view::{Ref, View};

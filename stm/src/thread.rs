@@ -248,6 +248,27 @@ impl Thread {
         self.m.blocking(f)
     }
 
+    /// Leaves the heap until [`Thread::leave_blocking`], as
+    /// [`Thread::blocking`] does around its closure, for hosts that cannot
+    /// pass one (the C ABI). Prefer [`Thread::blocking`].
+    ///
+    /// # Safety
+    /// Until `leave_blocking`, the thread must not use the heap: no
+    /// transaction, safepoint or collection, and the `Thread` is not
+    /// dropped (collections no longer wait for it).
+    pub unsafe fn enter_blocking(&mut self) {
+        self.m.enter_blocking()
+    }
+
+    /// Returns to the heap after [`Thread::enter_blocking`], waiting for a
+    /// collection in progress.
+    ///
+    /// # Safety
+    /// The thread is in a blocking section entered by `enter_blocking`.
+    pub unsafe fn leave_blocking(&mut self) {
+        self.m.leave_blocking()
+    }
+
     /// Answers a pending stop-the-world request (threads that run no
     /// transaction for a long time should call it now and then).
     pub fn safepoint(&mut self) {
