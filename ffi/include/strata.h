@@ -1,0 +1,330 @@
+/*
+ * strata.h: the C interface of Strata, a multi-threaded, transactional,
+ * garbage-collected object heap for language runtimes.
+ *
+ * Link with -lstrata (libstrata.so) or with libstrata.a and the system
+ * libraries listed in ffi/README.md. This header compiles as C11 and as C++.
+ *
+ * Rules that hold for every function:
+ *
+ * - Errors. A function that can fail returns a strata_status; STRATA_OK is
+ *   0. Results are written through out-pointers, which are left untouched
+ *   on failure. A failing call also sets the calling thread's last error,
+ *   a message for humans (strata_last_error). Each code below means the
+ *   same thing for every function; each function lists the codes it
+ *   returns beyond STRATA_ERROR_NULL_ARGUMENT (any required pointer
+ *   argument that is NULL) and STRATA_ERROR_INTERNAL (a bug in Strata).
+ * - Handles. strata_heap and strata_thread are opaque. Every function
+ *   checks a handle before it uses it: a destroyed heap, a detached
+ *   thread, a thread handle used on another OS thread are reported with a
+ *   status, not a crash. (A stale pointer is detected unless a new handle
+ *   of the same kind has since been made at the same address.)
+ * - Threads. A heap may be used from any thread. A strata_thread belongs
+ *   to the OS thread that attached it: only that thread may pass it.
+ * - Callbacks. A trace callback runs during collections, possibly on a
+ *   collector thread and on several threads at once: it must only report
+ *   slots, and must not call any strata function.
+ * - No exceptions or unwinding cross this interface in either direction:
+ *   a Rust panic inside Strata is caught and returned as
+ *   STRATA_ERROR_INTERNAL, and callbacks must return normally.
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions ------------------------------------------------------- */
+
+/* The version of Strata this header belongs to. */
+#define STRATA_VERSION_MAJOR 0
+#define STRATA_VERSION_MINOR 1
+#define STRATA_VERSION_PATCH 0
+/* The same, packed as strata_version() returns it. */
+#define STRATA_VERSION \
+    ((STRATA_VERSION_MAJOR << 16) | (STRATA_VERSION_MINOR << 8) | STRATA_VERSION_PATCH)
+
+/*
+ * Counts incompatible changes of what this header bakes into a program
+ * (struct layouts, status values, object layout). strata_heap_create
+ * passes it to the library, which refuses to make a heap for a program
+ * compiled against another ABI version.
+ */
+#define STRATA_ABI_VERSION 1
+
+/* The library's version, packed like STRATA_VERSION. Any thread. */
+uint32_t strata_version(void);
+
+/* The library's ABI version (compare with STRATA_ABI_VERSION). Any thread. */
+uint32_t strata_abi_version(void);
+
+/* ---- Status codes and the last error -------------------------------- */
+
+typedef enum strata_status {
+    /* Success. */
+    STRATA_OK = 0,
+    /* A required pointer argument is NULL. */
+    STRATA_ERROR_NULL_ARGUMENT = 1,
+    /* The heap pointer is not a live heap: destroyed, or never created. */
+    STRATA_ERROR_INVALID_HEAP = 2,
+    /* The thread pointer is not an attached thread: detached already
+     * (a second detach), or never returned by strata_thread_attach. */
+    STRATA_ERROR_NOT_ATTACHED = 3,
+    /* The thread handle is attached, but on another OS thread: only the
+     * thread that attached may use it. */
+    STRATA_ERROR_WRONG_THREAD = 4,
+    /* The calling thread is already attached to this heap: use its handle
+     * (two handles of one heap on one thread would deadlock a collection). */
+    STRATA_ERROR_ALREADY_ATTACHED = 5,
+    /* The heap still has attached threads. */
+    STRATA_ERROR_HEAP_BUSY = 6,
+    /* A configuration value is out of range (the message names it). */
+    STRATA_ERROR_INVALID_CONFIG = 7,
+    /* The program was compiled against a strata.h of another ABI version. */
+    STRATA_ERROR_ABI_MISMATCH = 8,
+    /* A type description is refused (the message says why). */
+    STRATA_ERROR_INVALID_TYPE = 9,
+    /* The thread is in a blocking section: leave it before this call. */
+    STRATA_ERROR_BLOCKED = 10,
+    /* The thread is not in a blocking section. */
+    STRATA_ERROR_NOT_BLOCKED = 11,
+    /* Every thread slot of the heap is taken (65,535 threads attached). */
+    STRATA_ERROR_TOO_MANY_THREADS = 12,
+    /* The operating system refused memory (mapping the heap failed). */
+    STRATA_ERROR_SYSTEM = 13,
+    /* A bug in Strata, caught before it could unwind into the program
+     * (the message has the details; please report it). The heap that was
+     * being used may be inconsistent: stop using it. */
+    STRATA_ERROR_INTERNAL = 14
+} strata_status;
+
+/*
+ * The message of the calling thread's last failing strata call, naming the
+ * function and what was wrong; "" if no call of this thread has failed.
+ * Owned by the library: valid until this thread's next failing call.
+ * Successful calls leave it (like errno). Any thread, attached or not.
+ */
+const char *strata_last_error(void);
+
+/* ---- Configuration -------------------------------------------------- */
+
+/* Sizes and policies of a heap. Fill it with strata_config_init, then
+ * change what you need. */
+typedef struct strata_config {
+    /* Bytes of each attached thread's nursery (at least 4 KiB).
+     * Default 4 MiB. */
+    size_t nursery_bytes;
+    /* The heap limit: bytes of old space in use (at least 1 MiB). Address
+     * space is reserved for it, memory committed on use. Default 8 GiB. */
+    size_t max_heap_bytes;
+    /* No major collection is triggered by growth below this many bytes of
+     * old space in use. Default 32 MiB. */
+    size_t min_major_bytes;
+    /* A major collection starts when the old space has grown to this many
+     * times the live bytes after the last one (at least 1.0). Default 2.0. */
+    double growth_factor;
+    /* A collection that has waited this long for threads to reach a
+     * safepoint names them once on stderr; 0: never. Default 10000. */
+    uint64_t stall_warning_ms;
+    /* strata_should_break turns true once a transaction has allocated this
+     * many bytes; 0: half the nursery. Default 0. */
+    size_t break_bytes;
+    /* Threads that mark in a big major collection; 0: one per core, at
+     * most 8 (at most 64). Default 0. */
+    uint32_t gc_threads;
+    /* After this many aborts in a row a transaction runs its next attempt
+     * inevitably, so it commits. Default 64. */
+    uint32_t max_retries;
+    /* Whether a thread whose nursery survives allocates straight in the
+     * old space for a while. Default true. */
+    bool pretenure;
+    /* Whether to ask the kernel for transparent huge pages. Default true. */
+    bool huge_pages;
+} strata_config;
+
+/*
+ * Fills *config with the defaults, overridden by the environment as for
+ * Rust programs (STRATA_NURSERY_BYTES, STRATA_MAX_HEAP_BYTES,
+ * STRATA_GC_THREADS, STRATA_HUGE_PAGES). Any thread.
+ * STRATA_ERROR_INVALID_CONFIG: an environment value does not parse;
+ * *config then holds the defaults without overrides.
+ */
+strata_status strata_config_init(strata_config *config);
+
+/* ---- Heaps ---------------------------------------------------------- */
+
+/* A heap: its old space, its type registry, its attached threads. */
+typedef struct strata_heap strata_heap;
+
+/* What strata_heap_create calls: the ABI version and the size of
+ * strata_config the program was compiled with come first, so that the
+ * library can refuse a program compiled against another header. Prefer
+ * strata_heap_create. */
+strata_status strata_heap_create_checked(uint32_t abi_version, size_t config_size,
+                                         const strata_config *config,
+                                         strata_heap **heap_out);
+
+/*
+ * Makes a heap configured by *config (read, not kept) and stores it in
+ * *heap_out. The caller owns the heap and destroys it with
+ * strata_heap_destroy. Any thread; the calling thread is not attached.
+ * STRATA_ERROR_INVALID_CONFIG: a field of *config is out of range.
+ * STRATA_ERROR_ABI_MISMATCH: this header and the library disagree.
+ * STRATA_ERROR_SYSTEM: reserving the heap's memory failed.
+ */
+static inline strata_status strata_heap_create(const strata_config *config,
+                                               strata_heap **heap_out) {
+    return strata_heap_create_checked(STRATA_ABI_VERSION, sizeof(strata_config), config,
+                                      heap_out);
+}
+
+/*
+ * Destroys a heap and every object in it. Any thread; no other call on
+ * this heap may run meanwhile, and none may follow (a later call gets
+ * STRATA_ERROR_INVALID_HEAP).
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap (a second destroy).
+ * STRATA_ERROR_HEAP_BUSY: threads are still attached; nothing is done.
+ */
+strata_status strata_heap_destroy(strata_heap *heap);
+
+/* ---- Threads -------------------------------------------------------- */
+
+/* The calling OS thread's attachment to one heap. */
+typedef struct strata_thread strata_thread;
+
+/*
+ * Attaches the calling OS thread to heap and stores its handle in
+ * *thread_out: the thread gets a nursery and may run transactions. The
+ * handle belongs to this OS thread: only it may pass the handle, and it
+ * detaches with strata_thread_detach. A thread that exits attached is
+ * detached at its exit (so it does not hold up the other threads'
+ * collections), but detaching explicitly is better: until then its
+ * memory stays with it.
+ * While attached, a thread must reach a safepoint now and then
+ * (strata_thread_safepoint) or be in a blocking section: a major
+ * collection waits for every attached thread.
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap.
+ * STRATA_ERROR_ALREADY_ATTACHED: this thread is attached to heap already.
+ * STRATA_ERROR_TOO_MANY_THREADS, STRATA_ERROR_SYSTEM: no room for one more.
+ */
+strata_status strata_thread_attach(strata_heap *heap, strata_thread **thread_out);
+
+/*
+ * Detaches the calling thread: a last minor collection, its memory given
+ * back; the handle is invalid afterwards. Allowed in a blocking section
+ * (which it leaves first). Only the thread that attached.
+ * STRATA_ERROR_NOT_ATTACHED: not an attached thread (a second detach).
+ * STRATA_ERROR_WRONG_THREAD: the handle is another thread's.
+ */
+strata_status strata_thread_detach(strata_thread *thread);
+
+/*
+ * Enters a blocking section: until strata_thread_leave_blocking, the
+ * thread promises not to touch heap objects, and collections no longer
+ * wait for it. Wrap sleeps, joins, locks and I/O in one. Every call on the
+ * handle but leave and detach is refused meanwhile. Only the thread that
+ * attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section already.
+ */
+strata_status strata_thread_enter_blocking(strata_thread *thread);
+
+/*
+ * Leaves the blocking section, waiting for a collection in progress to
+ * end. Only the thread that attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_NOT_BLOCKED: the thread is not in a blocking section.
+ */
+strata_status strata_thread_leave_blocking(strata_thread *thread);
+
+/*
+ * Answers a collection waiting for this thread, if any: call it now and
+ * then in long stretches of work that make no other strata call. Only the
+ * thread that attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section.
+ */
+strata_status strata_thread_safepoint(strata_thread *thread);
+
+/*
+ * Runs a major collection of the heap now, stopping every attached thread
+ * at its next safepoint. Only the thread that attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section.
+ */
+strata_status strata_thread_collect_major(strata_thread *thread);
+
+/* ---- Types ---------------------------------------------------------- */
+
+/* A registered type: 1-based, stable for the heap's lifetime; 0 is never
+ * a type. */
+typedef uint32_t strata_type_id;
+
+/*
+ * Object layout. Every object starts with a 16-byte header that Strata
+ * owns; the body follows it. A reference is the address of an object (its
+ * header), or NULL.
+ */
+typedef enum strata_layout {
+    /* Every object has a body of body_bytes. */
+    STRATA_LAYOUT_FIXED = 0,
+    /* The body is a 64-bit element count (Strata's, read-only), then
+     * body_bytes of fixed part, then count elements of element_bytes. */
+    STRATA_LAYOUT_ARRAY = 1
+} strata_layout;
+
+/* Called by a trace callback once for each reference slot: slot points at
+ * a slot holding a reference or NULL; pass ctx along unchanged. */
+typedef void (*strata_visit_fn)(void **slot, void *ctx);
+
+/* A type's trace callback: for the object whose body starts at body, call
+ * visit(slot, ctx) once for every reference slot, then return. See the
+ * rules on callbacks at the top. */
+typedef void (*strata_trace_fn)(void *body, strata_visit_fn visit, void *ctx);
+
+/* What a type looks like. Reference slots are 8 bytes, 8-aligned, and
+ * given either as offsets or by a trace callback (at most one of the two). */
+typedef struct strata_type_desc {
+    /* A name for diagnostics, NUL-terminated; copied. Required. */
+    const char *name;
+    /* STRATA_LAYOUT_FIXED or STRATA_LAYOUT_ARRAY. */
+    strata_layout layout;
+    /* Fixed: the body's size. Array: the fixed part after the count. */
+    size_t body_bytes;
+    /* Array: bytes per element. Fixed: 0. */
+    size_t element_bytes;
+    /* Byte offsets of the reference slots from the body's start (for an
+     * array the count is at offset 0, so the fixed part starts at 8), each
+     * inside the fixed part; read, not kept. NULL when ref_offset_count is 0. */
+    const uint32_t *ref_offsets;
+    size_t ref_offset_count;
+    /* Array: every element is a reference (element_bytes must be 8). */
+    bool elements_are_refs;
+    /* The trace callback, or NULL. */
+    strata_trace_fn trace;
+} strata_type_desc;
+
+/*
+ * Registers a type described by *desc (read, not kept) and stores its id in
+ * *id_out. Any thread, attached or not, also while other threads run
+ * transactions.
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap.
+ * STRATA_ERROR_NULL_ARGUMENT: also desc->name, or desc->ref_offsets with a
+ * non-zero ref_offset_count.
+ * STRATA_ERROR_INVALID_TYPE: an unknown layout, elements in a fixed layout,
+ * an offset unaligned or outside the fixed part, both offsets and a trace
+ * callback, elements_are_refs without 8-byte array elements, an absurd size.
+ */
+strata_status strata_register_type(strata_heap *heap, const strata_type_desc *desc,
+                                   strata_type_id *id_out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRATA_H */

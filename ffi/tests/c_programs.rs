@@ -1,0 +1,203 @@
+//! Runs the C tests in `tests/c/`: each program is compiled with the
+//! system C compiler (`cc`, strict C11, every warning an error) against
+//! `include/strata.h`, linked against `libstrata.so` (and once
+//! `libstrata.a`), and run with the heap verifier on and a deadline, so
+//! that a hang (a collection waiting for a thread forever) fails the test.
+//! The header is also compiled as C++ when a C++ compiler is installed.
+//!
+//! `cargo test` does not build a package's `cdylib` and `staticlib` for
+//! its integration tests (they link only an rlib, which this package has
+//! not: see `DESIGN.md`, "C ABI"), so the first test to need the library
+//! builds it with cargo, into the target directory and profile of this
+//! test (cargo holds no lock while tests run).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long a compiler or a program may run: far above what each takes.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// How long building the library may take (from clean, on a slow machine).
+const BUILD_DEADLINE: Duration = Duration::from_secs(1800);
+
+/// The system libraries a program linked with `libstrata.a` needs (what
+/// `rustc --print native-static-libs` lists on Linux).
+const STATIC_LIBS: &[&str] = &[
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
+
+const C_FLAGS: &[&str] = &["-std=c11", "-pedantic", "-Wall", "-Wextra", "-Werror"];
+
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// This build's `libstrata.so` and `libstrata.a`, built once, up to date:
+/// the directory that holds them.
+fn library_dir() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        // This test is `<target>/<profile dir>/deps/c_programs-<hash>`.
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+        let target_dir = profile_dir.parent().unwrap();
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args(["build", "--quiet", "--lib", "--manifest-path"])
+            .arg(crate_dir().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir);
+        match profile_dir.file_name().and_then(|name| name.to_str()) {
+            Some("release") => cargo.arg("--release"),
+            _ => cargo.args(["--profile", "test"]),
+        };
+        run_within(cargo, "cargo build -p strata-ffi", BUILD_DEADLINE);
+        for library in ["libstrata.so", "libstrata.a"] {
+            assert!(
+                profile_dir.join(library).exists(),
+                "no {library} in {}",
+                profile_dir.display()
+            );
+        }
+        profile_dir
+    })
+}
+
+fn output_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+/// Runs `command` to its end within `deadline`; panics with its output if
+/// it fails. The output goes to files, which a chatty program cannot fill
+/// as it can a pipe nobody reads while we wait.
+fn run_within(mut command: Command, what: &str, deadline: Duration) {
+    let log = |stream: &str| {
+        let name: String = what
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        output_path(&format!(
+            "{}.{stream}",
+            &name[name.len().saturating_sub(60)..]
+        ))
+    };
+    let (stdout, stderr) = (log("stdout"), log("stderr"));
+    let mut child = command
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > deadline {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("{what}: still running after {deadline:?} (a hang)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        status.success(),
+        "{what}: {status}\n--- stdout\n{}--- stderr\n{}",
+        std::fs::read_to_string(&stdout).unwrap_or_default(),
+        std::fs::read_to_string(&stderr).unwrap_or_default()
+    );
+}
+
+/// Runs a compiler or a test program.
+fn run(command: Command, what: &str) {
+    run_within(command, what, DEADLINE);
+}
+
+/// How a test program is linked.
+enum Linking {
+    Shared,
+    Static,
+}
+
+/// Compiles `tests/c/<name>.c`, linked as `linking` says, and runs it.
+fn compile_and_run(name: &str, linking: Linking) {
+    let lib = library_dir();
+    let source = crate_dir().join("tests/c").join(format!("{name}.c"));
+    let exe = output_path(&format!(
+        "{name}-{}",
+        match linking {
+            Linking::Shared => "shared",
+            Linking::Static => "static",
+        }
+    ));
+    let mut cc = Command::new("cc");
+    cc.args(C_FLAGS)
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg(&source)
+        .arg("-o")
+        .arg(&exe);
+    match linking {
+        Linking::Shared => {
+            cc.arg("-L").arg(lib).arg("-lstrata").arg("-lpthread");
+            cc.arg(format!("-Wl,-rpath,{}", lib.display()));
+        }
+        Linking::Static => {
+            cc.arg(lib.join("libstrata.a")).args(STATIC_LIBS);
+        }
+    }
+    run(cc, &format!("cc {}", source.display()));
+    let mut program = Command::new(&exe);
+    program.env("STRATA_VERIFY", "1");
+    run(program, &exe.display().to_string());
+}
+
+#[test]
+fn lifecycle() {
+    compile_and_run("lifecycle", Linking::Shared);
+}
+
+#[test]
+fn types() {
+    compile_and_run("types", Linking::Shared);
+}
+
+#[test]
+fn bad_input() {
+    compile_and_run("bad_input", Linking::Shared);
+}
+
+#[test]
+fn lifecycle_linked_statically() {
+    compile_and_run("lifecycle", Linking::Static);
+}
+
+#[test]
+fn header_compiles_as_cplusplus() {
+    if Command::new("c++").arg("--version").output().is_err() {
+        eprintln!("no C++ compiler (c++): the header's C++ check is skipped");
+        return;
+    }
+    let lib = library_dir();
+    let exe = output_path("cplusplus");
+    let mut cxx = Command::new("c++");
+    cxx.args(["-std=c++11", "-pedantic", "-Wall", "-Wextra", "-Werror"])
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg(crate_dir().join("tests/c/cplusplus.cpp"))
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(lib)
+        .arg("-lstrata")
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    run(cxx, "c++ tests/c/cplusplus.cpp");
+    run(Command::new(&exe), "cplusplus");
+}
