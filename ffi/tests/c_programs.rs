@@ -179,6 +179,32 @@ fn lifecycle_linked_statically() {
     compile_and_run("lifecycle", Linking::Static);
 }
 
+/// The example of `ffi/README.md` compiles as it stands and runs.
+#[test]
+fn readme_example() {
+    let readme = std::fs::read_to_string(crate_dir().join("README.md")).unwrap();
+    let start = readme.find("```c\n").expect("README.md has a C example") + "```c\n".len();
+    let example = &readme[start..start + readme[start..].find("```").unwrap()];
+    let source = output_path("readme_example.c");
+    std::fs::write(&source, example).unwrap();
+    let lib = library_dir();
+    let exe = output_path("readme_example");
+    let mut cc = Command::new("cc");
+    cc.args(C_FLAGS)
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg(&source)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(lib)
+        .arg("-lstrata")
+        .arg("-lpthread")
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    run(cc, "cc README.md's example");
+    run(Command::new(&exe), "README.md's example");
+}
+
 #[test]
 fn header_compiles_as_cplusplus() {
     if Command::new("c++").arg("--version").output().is_err() {
