@@ -26,18 +26,6 @@ const DEADLINE: Duration = Duration::from_secs(120);
 /// How long building the library may take (from clean, on a slow machine).
 const BUILD_DEADLINE: Duration = Duration::from_secs(1800);
 
-/// The system libraries a program linked with `libstrata.a` needs (what
-/// `rustc --print native-static-libs` lists on Linux).
-const STATIC_LIBS: &[&str] = &[
-    "-lgcc_s",
-    "-lutil",
-    "-lrt",
-    "-lpthread",
-    "-lm",
-    "-ldl",
-    "-lc",
-];
-
 const C_FLAGS: &[&str] = &["-std=c11", "-pedantic", "-Wall", "-Wextra", "-Werror"];
 
 fn crate_dir() -> &'static Path {
@@ -124,6 +112,18 @@ fn run(command: Command, what: &str) {
     run_within(command, what, DEADLINE);
 }
 
+/// The system libraries a program linked with `libstrata.a` needs, as
+/// `strata.pc` lists them (what `rustc --print native-static-libs` says on
+/// Linux).
+fn static_libs() -> Vec<String> {
+    let pc = std::fs::read_to_string(crate_dir().join("strata.pc.in")).unwrap();
+    let libs = pc
+        .lines()
+        .find_map(|line| line.strip_prefix("Libs.private:"))
+        .expect("strata.pc.in has Libs.private");
+    libs.split_whitespace().map(str::to_owned).collect()
+}
+
 /// How a test program is linked.
 enum Linking {
     Shared,
@@ -154,7 +154,7 @@ fn compile_and_run(name: &str, linking: Linking) {
             cc.arg(format!("-Wl,-rpath,{}", lib.display()));
         }
         Linking::Static => {
-            cc.arg(lib.join("libstrata.a")).args(STATIC_LIBS);
+            cc.arg(lib.join("libstrata.a")).args(static_libs());
         }
     }
     run(cc, &format!("cc {}", source.display()));
@@ -207,21 +207,27 @@ fn lifecycle_linked_statically() {
     compile_and_run("lifecycle", Linking::Static);
 }
 
-/// The example of `ffi/README.md` compiles as it stands and runs.
-#[test]
-fn readme_example() {
+/// The example of `ffi/README.md`, written to `<name>.c` (one file per
+/// test: tests run at once).
+fn readme_example_source(name: &str) -> PathBuf {
     let readme = std::fs::read_to_string(crate_dir().join("README.md")).unwrap();
     let start = readme.find("```c\n").expect("README.md has a C example") + "```c\n".len();
     let example = &readme[start..start + readme[start..].find("```").unwrap()];
-    let source = output_path("readme_example.c");
+    let source = output_path(&format!("{name}.c"));
     std::fs::write(&source, example).unwrap();
+    source
+}
+
+/// The example of `ffi/README.md` compiles as it stands and runs.
+#[test]
+fn readme_example() {
     let lib = library_dir();
     let exe = output_path("readme_example");
     let mut cc = Command::new("cc");
     cc.args(C_FLAGS)
         .arg("-I")
         .arg(crate_dir().join("include"))
-        .arg(&source)
+        .arg(readme_example_source("readme_example"))
         .arg("-o")
         .arg(&exe)
         .arg("-L")
@@ -231,6 +237,50 @@ fn readme_example() {
         .arg(format!("-Wl,-rpath,{}", lib.display()));
     run(cc, "cc README.md's example");
     run(Command::new(&exe), "README.md's example");
+}
+
+/// After `install.sh`, `pkg-config --cflags --libs strata` is all a
+/// program needs to compile and link.
+#[test]
+fn installed_with_pkg_config() {
+    if !installed("pkg-config") {
+        eprintln!("no pkg-config: the install check is skipped");
+        return;
+    }
+    let prefix = output_path("prefix");
+    let _ = std::fs::remove_dir_all(&prefix);
+    let mut install = Command::new("sh");
+    install
+        .arg(crate_dir().join("install.sh"))
+        .arg(&prefix)
+        .arg(library_dir());
+    run(install, "install.sh");
+    let pkg_config = |args: &[&str]| {
+        let output = Command::new("pkg-config")
+            .args(args)
+            .arg("strata")
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "pkg-config {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(
+        pkg_config(&["--modversion"]).trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let exe = output_path("pkg_config_example");
+    let mut cc = Command::new("cc");
+    cc.args(C_FLAGS)
+        .arg(readme_example_source("pkg_config_example"))
+        .arg("-o")
+        .arg(&exe)
+        .args(pkg_config(&["--cflags", "--libs"]).split_whitespace())
+        .arg("-lpthread");
+    run(cc, "cc $(pkg-config --cflags --libs strata)");
+    let mut example = Command::new(&exe);
+    example.env("LD_LIBRARY_PATH", prefix.join("lib"));
+    run(example, "the example built with pkg-config");
 }
 
 #[test]
