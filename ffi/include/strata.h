@@ -323,6 +323,48 @@ typedef struct strata_type_desc {
 strata_status strata_register_type(strata_heap *heap, const strata_type_desc *desc,
                                    strata_type_id *id_out);
 
+/* ---- Statistics ----------------------------------------------------- */
+
+/* A heap's counters. An attached thread adds its recent minor collections
+ * and its transaction counts when it detaches (its minor collections also
+ * at its major collections and every 256 minor ones), so the figures of
+ * running threads lag. Times are in nanoseconds. */
+typedef struct strata_stats {
+    /* Transactions committed and aborted by threads that have detached. */
+    uint64_t commits;
+    uint64_t aborts;
+    /* Bytes handed out by allocation (nursery and straight to old space). */
+    uint64_t bytes_allocated;
+    /* Bytes copied out of nurseries into the old space. */
+    uint64_t promoted_bytes;
+    /* Bytes allocated straight in the old space by pretenuring threads
+     * (included in bytes_allocated). */
+    uint64_t pretenured_bytes;
+    /* Bytes alive after the last major collection. */
+    uint64_t live_bytes_after_major;
+    /* Minor collections: how many, their total time (small ones are timed
+     * one in 16), the longest pause, the 99th percentile of recent ones. */
+    uint64_t minor_collections;
+    uint64_t minor_nanos;
+    uint64_t minor_pause_max_nanos;
+    uint64_t minor_pause_p99_nanos;
+    /* Major collections: how many, their total time, the longest pause. */
+    uint64_t major_collections;
+    uint64_t major_nanos;
+    uint64_t major_pause_max_nanos;
+    /* Major collections that marked on several threads. */
+    uint64_t parallel_majors;
+    /* Major collections that waited longer than stall_warning_ms for the
+     * other threads to stop. */
+    uint64_t stalled_collections;
+} strata_stats;
+
+/*
+ * Stores the heap's statistics in *stats_out. Any thread, attached or not.
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap.
+ */
+strata_status strata_heap_stats(strata_heap *heap, strata_stats *stats_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 //! library's.
 
 use crate::config::strata_config;
+use crate::stats::strata_stats;
 use crate::status::Status;
 use crate::types::{strata_type_desc, LAYOUT_ARRAY, LAYOUT_FIXED};
 use crate::version::ABI_VERSION;
@@ -156,7 +157,8 @@ fn header_layouts_and_struct_sizes_are_the_library_ones() {
             ("STRATA_LAYOUT_ARRAY".to_owned(), LAYOUT_ARRAY as i64)
         ]
     );
-    // ffi/tests/c/types.c asserts the same sizes on the C side.
+    // ffi/tests/c/types.c and lifecycle.c assert the same sizes in C.
     assert_eq!(size_of::<strata_config>(), 64);
     assert_eq!(size_of::<strata_type_desc>(), 64);
+    assert_eq!(size_of::<strata_stats>(), 120);
 }

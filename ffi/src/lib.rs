@@ -3,7 +3,7 @@
 //! part of the ABI: `status` (status codes, the last error, the panic
 //! boundary), `version`, `config`, `heap` (heap handles), `thread` (thread
 //! handles, attach, detach, blocking sections), `types` (type
-//! registration). The decisions behind it are in `DESIGN.md`, "C ABI"; the
+//! registration), `stats` (statistics). The decisions behind it are in `DESIGN.md`, "C ABI"; the
 //! header is the host's manual.
 //!
 //! Every function maps onto the Rust API of the `strata` crate (renamed
@@ -32,6 +32,7 @@ mod config;
 #[cfg(test)]
 mod header_check;
 mod heap;
+mod stats;
 mod status;
 mod thread;
 mod types;

@@ -51,13 +51,19 @@ static void heaps(void) {
     strata_thread *thread = NULL;
     EXPECT_OK(strata_thread_attach(heap, &thread));
     EXPECT(strata_heap_destroy(heap), STRATA_ERROR_HEAP_BUSY);
+    EXPECT(strata_heap_stats(heap, NULL), STRATA_ERROR_NULL_ARGUMENT);
     /* Still usable. */
     EXPECT_OK(strata_thread_collect_major(thread));
     EXPECT_OK(strata_thread_detach(thread));
     EXPECT_OK(strata_heap_destroy(heap));
 
+    strata_stats stats;
+    EXPECT(strata_heap_stats(NULL, &stats), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_heap_stats((strata_heap *)&not_a_handle, &stats), STRATA_ERROR_INVALID_HEAP);
+
     /* Use after destroy. */
     EXPECT(strata_heap_destroy(heap), STRATA_ERROR_INVALID_HEAP);
+    EXPECT(strata_heap_stats(heap, &stats), STRATA_ERROR_INVALID_HEAP);
     EXPECT(strata_thread_attach(heap, &thread), STRATA_ERROR_INVALID_HEAP);
     strata_type_desc desc = {0};
     desc.name = "late";

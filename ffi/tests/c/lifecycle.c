@@ -6,6 +6,9 @@
 
 #include "check.h"
 
+/* The library checks the same size (ffi/src/header_check.rs). */
+_Static_assert(sizeof(strata_stats) == 120, "strata_stats layout");
+
 static void versions(void) {
     CHECK(strata_version() == STRATA_VERSION);
     CHECK(strata_abi_version() == STRATA_ABI_VERSION);
@@ -14,12 +17,21 @@ static void versions(void) {
 
 static void create_attach_collect_destroy(void) {
     strata_heap *heap = small_heap();
+    strata_stats fresh;
+    EXPECT_OK(strata_heap_stats(heap, &fresh));
+    CHECK(fresh.major_collections == 0 && fresh.commits == 0 && fresh.aborts == 0);
     strata_thread *thread = NULL;
     EXPECT_OK(strata_thread_attach(heap, &thread));
     CHECK(thread != NULL);
     EXPECT_OK(strata_thread_safepoint(thread));
     EXPECT_OK(strata_thread_collect_major(thread));
     EXPECT_OK(strata_thread_detach(thread));
+    strata_stats after;
+    EXPECT_OK(strata_heap_stats(heap, &after));
+    CHECK(after.major_collections == 1);
+    CHECK(after.major_pause_max_nanos > 0 && after.major_nanos >= after.major_pause_max_nanos);
+    /* Nothing was allocated: nothing was promoted. */
+    CHECK(after.promoted_bytes == 0);
     /* Attaching again after detaching is allowed. */
     for (int i = 0; i < 3; i++) {
         EXPECT_OK(strata_thread_attach(heap, &thread));
