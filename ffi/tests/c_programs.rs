@@ -130,9 +130,28 @@ enum Linking {
     Static,
 }
 
+/// `cc` with the tests' flags, compiling `source` into `exe`.
+fn cc(source: &Path, exe: &Path) -> Command {
+    let mut cc = Command::new("cc");
+    cc.args(C_FLAGS).arg(source).arg("-o").arg(exe);
+    cc
+}
+
+/// Adds the header and the shared library to a compiler's command.
+fn use_shared_library(compiler: &mut Command) {
+    let lib = library_dir();
+    compiler
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg("-L")
+        .arg(lib)
+        .arg("-lstrata")
+        .arg("-lpthread")
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+}
+
 /// Compiles `tests/c/<name>.c`, linked as `linking` says, and runs it.
 fn compile_and_run(name: &str, linking: Linking) {
-    let lib = library_dir();
     let source = crate_dir().join("tests/c").join(format!("{name}.c"));
     let exe = output_path(&format!(
         "{name}-{}",
@@ -141,20 +160,14 @@ fn compile_and_run(name: &str, linking: Linking) {
             Linking::Static => "static",
         }
     ));
-    let mut cc = Command::new("cc");
-    cc.args(C_FLAGS)
-        .arg("-I")
-        .arg(crate_dir().join("include"))
-        .arg(&source)
-        .arg("-o")
-        .arg(&exe);
+    let mut cc = cc(&source, &exe);
     match linking {
-        Linking::Shared => {
-            cc.arg("-L").arg(lib).arg("-lstrata").arg("-lpthread");
-            cc.arg(format!("-Wl,-rpath,{}", lib.display()));
-        }
+        Linking::Shared => use_shared_library(&mut cc),
         Linking::Static => {
-            cc.arg(lib.join("libstrata.a")).args(static_libs());
+            cc.arg("-I")
+                .arg(crate_dir().join("include"))
+                .arg(library_dir().join("libstrata.a"))
+                .args(static_libs());
         }
     }
     run(cc, &format!("cc {}", source.display()));
@@ -221,20 +234,9 @@ fn readme_example_source(name: &str) -> PathBuf {
 /// The example of `ffi/README.md` compiles as it stands and runs.
 #[test]
 fn readme_example() {
-    let lib = library_dir();
     let exe = output_path("readme_example");
-    let mut cc = Command::new("cc");
-    cc.args(C_FLAGS)
-        .arg("-I")
-        .arg(crate_dir().join("include"))
-        .arg(readme_example_source("readme_example"))
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(lib)
-        .arg("-lstrata")
-        .arg("-lpthread")
-        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    let mut cc = cc(&readme_example_source("readme_example"), &exe);
+    use_shared_library(&mut cc);
     run(cc, "cc README.md's example");
     run(Command::new(&exe), "README.md's example");
 }
@@ -270,12 +272,8 @@ fn installed_with_pkg_config() {
         env!("CARGO_PKG_VERSION")
     );
     let exe = output_path("pkg_config_example");
-    let mut cc = Command::new("cc");
-    cc.args(C_FLAGS)
-        .arg(readme_example_source("pkg_config_example"))
-        .arg("-o")
-        .arg(&exe)
-        .args(pkg_config(&["--cflags", "--libs"]).split_whitespace())
+    let mut cc = cc(&readme_example_source("pkg_config_example"), &exe);
+    cc.args(pkg_config(&["--cflags", "--libs"]).split_whitespace())
         .arg("-lpthread");
     run(cc, "cc $(pkg-config --cflags --libs strata)");
     let mut example = Command::new(&exe);
@@ -289,19 +287,13 @@ fn header_compiles_as_cplusplus() {
         eprintln!("no C++ compiler (c++): the header's C++ check is skipped");
         return;
     }
-    let lib = library_dir();
     let exe = output_path("cplusplus");
     let mut cxx = Command::new("c++");
     cxx.args(["-std=c++11", "-pedantic", "-Wall", "-Wextra", "-Werror"])
-        .arg("-I")
-        .arg(crate_dir().join("include"))
         .arg(crate_dir().join("tests/c/cplusplus.cpp"))
         .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(lib)
-        .arg("-lstrata")
-        .arg(format!("-Wl,-rpath,{}", lib.display()));
+        .arg(&exe);
+    use_shared_library(&mut cxx);
     run(cxx, "c++ tests/c/cplusplus.cpp");
     run(Command::new(&exe), "cplusplus");
 }

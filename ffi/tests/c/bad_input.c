@@ -186,12 +186,7 @@ static void trace_nothing(void *body, strata_visit_fn visit, void *ctx) {
 static void types(void) {
     strata_heap *heap = small_heap();
     uint32_t offsets[2] = {0, 8};
-    strata_type_desc valid = {0};
-    valid.name = "valid";
-    valid.layout = STRATA_LAYOUT_FIXED;
-    valid.body_bytes = 16;
-    valid.ref_offsets = offsets;
-    valid.ref_offset_count = 2;
+    strata_type_desc valid = fixed_type("valid", 16, offsets, 2);
 
     strata_type_id id = 12345;
     EXPECT(strata_register_type(NULL, &valid, &id), STRATA_ERROR_NULL_ARGUMENT);

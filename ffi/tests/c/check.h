@@ -35,6 +35,18 @@ static inline void expect_status(strata_status got, strata_status want, const ch
 /* The last error names the function that failed. */
 #define CHECK_LAST_ERROR_NAMES(function) CHECK(strstr(strata_last_error(), function) != NULL)
 
+/* A fixed-size type of body_bytes with reference slots at offsets. */
+static inline strata_type_desc fixed_type(const char *name, size_t body_bytes,
+                                          const uint32_t *offsets, size_t offset_count) {
+    strata_type_desc desc = {0};
+    desc.name = name;
+    desc.layout = STRATA_LAYOUT_FIXED;
+    desc.body_bytes = body_bytes;
+    desc.ref_offsets = offsets;
+    desc.ref_offset_count = offset_count;
+    return desc;
+}
+
 /* A small heap, so that tests start fast and collect often. */
 static inline strata_heap *small_heap(void) {
     strata_config config;

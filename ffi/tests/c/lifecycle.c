@@ -127,12 +127,7 @@ static void *register_many(void *arg) {
     struct registration *r = (struct registration *)arg;
     for (int i = 0; i < REGISTERED; i++) {
         uint32_t offsets[1] = {0};
-        strata_type_desc desc = {0};
-        desc.name = "pair";
-        desc.layout = STRATA_LAYOUT_FIXED;
-        desc.body_bytes = 16;
-        desc.ref_offsets = offsets;
-        desc.ref_offset_count = 1;
+        strata_type_desc desc = fixed_type("pair", 16, offsets, 1);
         EXPECT_OK(strata_register_type(r->heap, &desc, &r->ids[i]));
     }
     return NULL;

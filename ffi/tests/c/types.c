@@ -29,17 +29,9 @@ static strata_type_id registered(strata_heap *heap, const strata_type_desc *desc
 int main(void) {
     strata_heap *heap = small_heap();
 
-    strata_type_desc plain = {0};
-    plain.name = "plain";
-    plain.layout = STRATA_LAYOUT_FIXED;
-    plain.body_bytes = 24;
-
+    strata_type_desc plain = fixed_type("plain", 24, NULL, 0);
     uint32_t node_offsets[2] = {0, 8};
-    strata_type_desc node = plain;
-    node.name = "node";
-    node.ref_offsets = node_offsets;
-    node.ref_offset_count = 2;
-
+    strata_type_desc node = fixed_type("node", 24, node_offsets, 2);
     strata_type_desc traced = plain;
     traced.name = "traced node";
     traced.trace = trace_node;
