@@ -14,7 +14,17 @@ static void configs(void) {
     EXPECT(strata_config_init(NULL), STRATA_ERROR_NULL_ARGUMENT);
     CHECK_LAST_ERROR_NAMES("strata_config_init");
 
+    /* An environment override that does not parse: the plain defaults. */
     strata_config config;
+    CHECK(setenv("STRATA_NURSERY_BYTES", "lots", 1) == 0);
+    EXPECT(strata_config_init(&config), STRATA_ERROR_INVALID_CONFIG);
+    CHECK(strstr(strata_last_error(), "STRATA_NURSERY_BYTES") != NULL);
+    CHECK(config.nursery_bytes == 4 << 20 && config.max_retries == 64);
+    CHECK(setenv("STRATA_NURSERY_BYTES", "64K", 1) == 0);
+    EXPECT_OK(strata_config_init(&config));
+    CHECK(config.nursery_bytes == 64 << 10);
+    CHECK(unsetenv("STRATA_NURSERY_BYTES") == 0);
+
     EXPECT_OK(strata_config_init(&config));
     strata_heap *heap = (strata_heap *)&not_a_handle;
     EXPECT(strata_heap_create(NULL, &heap), STRATA_ERROR_NULL_ARGUMENT);
