@@ -108,6 +108,7 @@ mod heap;
 mod inevitable;
 #[cfg(all(test, loom))]
 mod loom_model;
+mod manual;
 mod mix_hash;
 mod object;
 mod reads;
@@ -122,10 +123,11 @@ mod write_set;
 
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
+pub use manual::{ManualError, Untyped};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 pub use strata_gc::{
-    AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots, TraceFn,
-    TypeDesc, TypeError, TypeId, VisitFn,
+    Address, AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots,
+    TraceFn, TypeDesc, TypeError, TypeId, VisitFn,
 };
 pub use thread::Thread;
 pub use tx::Tx;

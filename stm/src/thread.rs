@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::heap::Heap;
+use crate::manual::ManualRoots;
 use crate::object::{FreedRoots, GlobalRoot, Obj, Root};
 use crate::tx::{Conflict, Tx};
 use crate::type_cache::TypeCache;
@@ -87,6 +88,8 @@ pub struct Thread {
     pub(crate) types: TypeCache,
     pub(crate) ref_array: TypeId,
     pub(crate) freed_roots: FreedRoots,
+    /// The shadow stack's depth, for attempts driven call by call.
+    pub(crate) manual_roots: ManualRoots,
     seed: u64,
 }
 
@@ -110,6 +113,7 @@ impl Thread {
             types: TypeCache::default(),
             ref_array,
             freed_roots: FreedRoots::default(),
+            manual_roots: ManualRoots::default(),
             seed: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
         })
     }
@@ -195,7 +199,7 @@ impl Thread {
         }
     }
 
-    fn backoff(&mut self, attempts: u32) {
+    pub(crate) fn backoff(&mut self, attempts: u32) {
         self.seed ^= self.seed << 13;
         self.seed ^= self.seed >> 7;
         self.seed ^= self.seed << 17;
@@ -293,6 +297,11 @@ impl Thread {
 
 impl Drop for Thread {
     fn drop(&mut self) {
+        // An attempt driven call by call may be open: its ownerships must
+        // not outlive the thread (see `manual.rs`).
+        if self.tx.active {
+            self.abort_open_attempt();
+        }
         self.heap
             .stm
             .commits

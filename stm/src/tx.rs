@@ -24,6 +24,8 @@ pub(crate) enum Conflict {
     Alloc(AllocError),
     /// The closure panicked.
     Panic,
+    /// The host aborted the attempt (the manual API's `abort_manual`).
+    Requested,
 }
 
 /// An open transaction, given to the closure of
