@@ -100,7 +100,37 @@ typedef enum strata_status {
     /* A bug in Strata, caught before it could unwind into the program
      * (the message has the details; please report it). The heap that was
      * being used may be inconsistent: stop using it. */
-    STRATA_ERROR_INTERNAL = 14
+    STRATA_ERROR_INTERNAL = 14,
+    /* A transaction is open on the thread: the call needs none. */
+    STRATA_ERROR_IN_TRANSACTION = 15,
+    /* No transaction is open on the thread: the call needs one. */
+    STRATA_ERROR_NO_TRANSACTION = 16,
+    /* The transaction's attempt is doomed (a conflict) or, from
+     * strata_tx_commit, aborted: nothing it did remains. Run the block
+     * again from strata_tx_begin (after strata_tx_commit or
+     * strata_tx_abort when it is still open). Not a bug: a normal outcome
+     * under contention. */
+    STRATA_ABORTED = 17,
+    /* The type id was never registered with this heap. */
+    STRATA_ERROR_UNKNOWN_TYPE = 18,
+    /* An array length that is absurd, or a length for a fixed-size type. */
+    STRATA_ERROR_BAD_SIZE = 19,
+    /* The object is bigger than the whole heap limit: it can never fit. */
+    STRATA_ERROR_TOO_LARGE = 20,
+    /* The heap is full: even after a major collection the object does not
+     * fit under the heap limit. The heap stays usable; objects that die
+     * make room. */
+    STRATA_ERROR_OUT_OF_MEMORY = 21,
+    /* A pop or peek past the shadow stack's bottom, or a pop, inside a
+     * transaction, of an entry pushed before it began. */
+    STRATA_ERROR_ROOT_STACK = 22,
+    /* The offset is not a reference slot of the object's type. */
+    STRATA_ERROR_NOT_A_REF_SLOT = 23,
+    /* The global root belongs to another heap than the thread's. */
+    STRATA_ERROR_OTHER_HEAP = 24,
+    /* The global root pointer is not a live global root: freed, or never
+     * made. */
+    STRATA_ERROR_INVALID_GLOBAL = 25
 } strata_status;
 
 /*
@@ -253,9 +283,11 @@ strata_status strata_thread_safepoint(strata_thread *thread);
 
 /*
  * Runs a major collection of the heap now, stopping every attached thread
- * at its next safepoint. Only the thread that attached.
+ * at its next safepoint. Between transactions only. Only the thread that
+ * attached.
  * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
  * STRATA_ERROR_BLOCKED: the thread is in a blocking section.
+ * STRATA_ERROR_IN_TRANSACTION: a transaction is open.
  */
 strata_status strata_thread_collect_major(strata_thread *thread);
 
@@ -322,6 +354,195 @@ typedef struct strata_type_desc {
  */
 strata_status strata_register_type(strata_heap *heap, const strata_type_desc *desc,
                                    strata_type_id *id_out);
+
+/* ---- Transactions --------------------------------------------------- */
+
+/*
+ * A block of host code runs as a transaction between strata_tx_begin and
+ * strata_tx_commit: either everything it did to the heap happens, at one
+ * instant, or nothing. The host reruns the block while commit says
+ * STRATA_ABORTED:
+ *
+ *     for (;;) {
+ *         if (strata_tx_begin(thread) != STRATA_OK) { ...error... }
+ *         ... run the block: strata_alloc, strata_read, strata_write ...
+ *         strata_status status = strata_tx_commit(thread);
+ *         if (status == STRATA_OK) break;
+ *         if (status != STRATA_ABORTED) { ...error... }
+ *     }
+ *
+ * The abort model: nothing ever jumps out of the host's code (no longjmp,
+ * no unwinding). A conflict dooms the attempt: from then on writes return
+ * STRATA_ABORTED, while reads keep working and see one consistent snapshot
+ * (a doomed attempt never sees a torn state), so the host may also run on
+ * to strata_tx_commit, which aborts it. strata_tx_doomed tells the host
+ * early that it can stop. The host's own side effects (I/O, its memory)
+ * are not undone: keep them out of blocks, or after commit.
+ *
+ * Reruns back off, and after max_retries aborts in a row (strata_config)
+ * the next attempt runs inevitably: it cannot abort, so every block
+ * eventually commits.
+ *
+ * Objects are the addresses of their headers (references in bodies hold
+ * the same addresses). An object the transaction made is its own until
+ * commit, so another thread never sees it half built.
+ *
+ * Addresses move. Any call that may allocate may run a collection, which
+ * moves young objects: strata_alloc, strata_alloc_array, strata_write,
+ * strata_write_ref, strata_tx_commit, strata_thread_safepoint. Object
+ * addresses and body pointers the host holds are valid until its next
+ * such call; what it keeps across one goes on the shadow stack
+ * (strata_push_root), which collections update, and is read back with
+ * strata_peek_root or strata_pop_root.
+ */
+
+/*
+ * Begins a transaction on the calling thread. Only the thread that
+ * attached.
+ * STRATA_ERROR_IN_TRANSACTION: one is open already.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section.
+ */
+strata_status strata_tx_begin(strata_thread *thread);
+
+/*
+ * Commits the open transaction; either way none is open afterwards.
+ * STRATA_OK: it committed. STRATA_ABORTED: it aborted; run it again.
+ * STRATA_ERROR_NO_TRANSACTION: none is open.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD, STRATA_ERROR_BLOCKED:
+ * as for strata_tx_begin.
+ */
+strata_status strata_tx_commit(strata_thread *thread);
+
+/*
+ * Aborts the open transaction: nothing it did remains, and the entries it
+ * pushed on the shadow stack are popped.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_abort(strata_thread *thread);
+
+/*
+ * Stores in *doomed_out whether the open transaction is doomed: it will
+ * abort at commit, so the block may stop now.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_doomed(strata_thread *thread, bool *doomed_out);
+
+/* ---- Objects --------------------------------------------------------- */
+
+/*
+ * Makes a zeroed object of the fixed-size type type_id (an array type: of
+ * length 0) in the open transaction and stores its address in *obj_out.
+ * The transaction may write it in place until it commits. May collect.
+ * STRATA_ERROR_NO_TRANSACTION: none is open.
+ * STRATA_ERROR_UNKNOWN_TYPE: type_id is not a type of this heap.
+ * STRATA_ERROR_OUT_OF_MEMORY: the heap is full (the transaction goes on).
+ * Others as for strata_tx_commit.
+ */
+strata_status strata_alloc(strata_thread *thread, strata_type_id type_id, void **obj_out);
+
+/*
+ * As strata_alloc, an array of length elements (zeroed) of the array type
+ * type_id. The element count is at the start of its body.
+ * STRATA_ERROR_BAD_SIZE: a fixed-size type with a length, or an absurd
+ * length. STRATA_ERROR_TOO_LARGE: more than the whole heap limit.
+ * Others as for strata_alloc.
+ */
+strata_status strata_alloc_array(strata_thread *thread, strata_type_id type_id,
+                                 size_t length, void **obj_out);
+
+/*
+ * Stores in *body_out the body of obj as the open transaction sees it
+ * (its snapshot's version, or the transaction's own writes), for reading
+ * only. Never fails for a conflict. Does not collect. obj: a live object
+ * the transaction holds, at its current address.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_read(strata_thread *thread, const void *obj, const void **body_out);
+
+/*
+ * Stores in *body_out the body to write obj's data (non-reference) fields
+ * into: the object's own when the transaction made it, else the
+ * transaction's private copy, made at the first write (which collects
+ * maybe). Store references with strata_write_ref, not through this
+ * pointer. obj: as for strata_read.
+ * STRATA_ABORTED: the transaction is doomed (a conflict): commit or abort
+ * it and run the block again. STRATA_ERROR_OUT_OF_MEMORY: no room for the
+ * copy (the transaction is doomed too).
+ * Others as for strata_read.
+ */
+strata_status strata_write(strata_thread *thread, void *obj, void **body_out);
+
+/*
+ * Stores the reference value (an object the transaction holds, or NULL)
+ * into the reference slot at byte offset of obj's body, through the write
+ * barriers. May collect (the first write of obj makes its copy).
+ * STRATA_ERROR_NOT_A_REF_SLOT: offset is not a reference slot of obj's
+ * type (with a trace callback: not an aligned word of its body).
+ * Others as for strata_write.
+ */
+strata_status strata_write_ref(strata_thread *thread, void *obj, size_t offset, void *value);
+
+/* ---- The shadow stack ----------------------------------------------- */
+
+/*
+ * Pushes obj (an object the thread holds, or NULL) on the thread's shadow
+ * stack: collections keep it alive and update the entry when it moves.
+ * Between transactions the stack holds committed objects. Only the thread
+ * that attached. Errors as for strata_thread_safepoint.
+ */
+strata_status strata_push_root(strata_thread *thread, void *obj);
+
+/*
+ * Pops the top entry and stores its current address in *obj_out (if
+ * obj_out is not NULL).
+ * STRATA_ERROR_ROOT_STACK: the stack is empty, or, in a transaction, its
+ * top was pushed before the transaction began (those stay until it ends).
+ * Others as for strata_push_root.
+ */
+strata_status strata_pop_root(strata_thread *thread, void **obj_out);
+
+/*
+ * Stores in *obj_out the current address of the entry depth from the top
+ * (0: the top).
+ * STRATA_ERROR_ROOT_STACK: the stack holds no such entry.
+ * Others as for strata_push_root.
+ */
+strata_status strata_peek_root(strata_thread *thread, size_t depth, void **obj_out);
+
+/* ---- Global roots --------------------------------------------------- */
+
+/* A root any thread of its heap may read: how threads share objects. */
+typedef struct strata_global strata_global;
+
+/*
+ * Makes a global root of obj, a committed object the thread holds (on its
+ * shadow stack, say), and stores it in *global_out. Outside a transaction.
+ * The caller owns the root and frees it with strata_global_free; it keeps
+ * its object alive until then.
+ * STRATA_ERROR_IN_TRANSACTION: a transaction is open.
+ * Others as for strata_push_root.
+ */
+strata_status strata_global_new(strata_thread *thread, void *obj, strata_global **global_out);
+
+/*
+ * Stores in *obj_out the object the global root holds, for the open
+ * transaction of the calling thread. Any thread of the root's heap.
+ * STRATA_ABORTED: the root was made after the transaction began and what
+ * it read has changed since: it is doomed.
+ * STRATA_ERROR_INVALID_GLOBAL: not a live global root.
+ * STRATA_ERROR_OTHER_HEAP: the root belongs to another heap.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_global_get(strata_thread *thread, const strata_global *global,
+                                void **obj_out);
+
+/*
+ * Frees a global root: its object may die. Any thread; no other call may
+ * use the root meanwhile or after.
+ * STRATA_ERROR_INVALID_GLOBAL: not a live global root (a second free).
+ */
+strata_status strata_global_free(strata_global *global);
 
 /* ---- Statistics ----------------------------------------------------- */
 

@@ -109,10 +109,10 @@ fn header_versions_are_the_library_versions() {
 
 /// `STRATA_ERROR_NULL_ARGUMENT` for `NullArgument`.
 fn c_name(status: Status) -> String {
-    let mut name = String::from(if status == Status::Ok {
-        "STRATA"
-    } else {
-        "STRATA_ERROR"
+    // Success and an abort are outcomes, not errors.
+    let mut name = String::from(match status {
+        Status::Ok | Status::Aborted => "STRATA",
+        _ => "STRATA_ERROR",
     });
     for c in format!("{status:?}").chars() {
         if c.is_ascii_uppercase() {
@@ -142,10 +142,25 @@ fn header_status_codes_are_the_library_codes() {
         TooManyThreads,
         System,
         Internal,
+        InTransaction,
+        NoTransaction,
+        Aborted,
+        UnknownType,
+        BadSize,
+        TooLarge,
+        OutOfMemory,
+        RootStack,
+        NotARefSlot,
+        OtherHeap,
+        InvalidGlobal,
     ];
     let rust: Vec<(String, i64)> = all.iter().map(|&s| (c_name(s), s as i64)).collect();
     assert_eq!(enum_values("strata_status"), rust);
-    assert_eq!(Internal as usize + 1, all.len(), "a status is missing here");
+    assert_eq!(
+        InvalidGlobal as usize + 1,
+        all.len(),
+        "a status is missing here"
+    );
 }
 
 #[test]

@@ -11,40 +11,27 @@
 //! holds an address, the box there is alive and may be read.
 
 use crate::config::strata_config;
+use crate::registry::{self, Registry};
 use crate::status::{boundary, Failure, Status};
 use crate::version::ABI_VERSION;
-use std::sync::{Mutex, MutexGuard};
 
 /// `strata_heap`, opaque to C.
 pub struct strata_heap {
     heap: strata_rs::Heap,
 }
 
-static LIVE_HEAPS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-fn live_heaps() -> MutexGuard<'static, Vec<usize>> {
-    LIVE_HEAPS.lock().unwrap_or_else(|e| e.into_inner())
-}
+static LIVE_HEAPS: Registry = Registry::new();
 
 /// Where the registry `live` lists `heap`, which must be a live heap handle.
 fn position(live: &[usize], heap: *const strata_heap) -> Result<usize, Failure> {
-    if heap.is_null() {
-        return Err(Failure::null("heap"));
-    }
-    live.iter()
-        .position(|&h| h == heap as usize)
-        .ok_or_else(|| {
-            Failure::new(
-                Status::InvalidHeap,
-                format!("{heap:p} is not a live heap (destroyed, or never created)"),
-            )
-        })
+    let what = "heap (destroyed, or never created)";
+    registry::position(live, heap, "heap", Status::InvalidHeap, what)
 }
 
 /// The Rust heap behind `heap`, which must be a live heap handle. The
 /// clone keeps it alive through the call whatever another thread does.
 pub fn heap_of(heap: *const strata_heap) -> Result<strata_rs::Heap, Failure> {
-    let live = live_heaps();
+    let live = LIVE_HEAPS.lock();
     position(&live, heap)?;
     // SAFETY: the registry lists `heap` and its lock is held: its box is
     // alive (module invariant).
@@ -86,7 +73,7 @@ pub unsafe extern "C" fn strata_heap_create_checked(
         let (heap_config, tx_config) = unsafe { config.read() }.to_rust();
         let heap = strata_rs::Heap::new(heap_config)?.with_tx_config(tx_config);
         let handle = Box::into_raw(Box::new(strata_heap { heap }));
-        live_heaps().push(handle as usize);
+        LIVE_HEAPS.lock().push(handle as usize);
         // SAFETY: not NULL, and writable by the caller's promise.
         unsafe { heap_out.write(handle) };
         Ok(())
@@ -100,7 +87,7 @@ pub unsafe extern "C" fn strata_heap_create_checked(
 #[no_mangle]
 pub unsafe extern "C" fn strata_heap_destroy(heap: *mut strata_heap) -> Status {
     boundary("strata_heap_destroy", || {
-        let mut live = live_heaps();
+        let mut live = LIVE_HEAPS.lock();
         let index = position(&live, heap)?;
         // SAFETY: the registry lists `heap` and its lock is held: its box is
         // alive (module invariant).

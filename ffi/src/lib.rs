@@ -3,7 +3,8 @@
 //! part of the ABI: `status` (status codes, the last error, the panic
 //! boundary), `version`, `config`, `heap` (heap handles), `thread` (thread
 //! handles, attach, detach, blocking sections), `types` (type
-//! registration), `stats` (statistics). The decisions behind it are in `DESIGN.md`, "C ABI"; the
+//! registration), `tx` (transactions), `objects` (allocation, barriers,
+//! the shadow stack, global roots), `stats` (statistics). The decisions behind it are in `DESIGN.md`, "C ABI"; the
 //! header is the host's manual.
 //!
 //! Every function maps onto the Rust API of the `strata` crate (renamed
@@ -12,14 +13,15 @@
 //! # Invariants the unsafe code relies on
 //!
 //! - **Handles are looked up before they are used.** A `strata_heap`
-//!   pointer is dereferenced only while the heap registry's lock is held
-//!   and the registry lists it; an address is listed exactly while its box
-//!   is alive (`heap.rs`). A `strata_thread` pointer is dereferenced only
+//!   (or `strata_global`) pointer is dereferenced only while its
+//!   registry's lock is held and the registry lists it; an address is
+//!   listed exactly while its box is alive (`heap.rs`, `objects.rs`). A `strata_thread` pointer is dereferenced only
 //!   when it was found, by address, in the calling OS thread's list of
 //!   attachments, which owns the boxes (`thread.rs`). A pointer that is not
 //!   listed is reported, never read.
 //! - **The host's promises.** Input pointers other than handles (a config,
-//!   a type description, a name, an offsets array) point at readable,
+//!   a type description, a name, an offsets array, an object: a live one
+//!   the thread holds, at its current address) point at readable,
 //!   initialised memory of their declared type and length, and out-pointers
 //!   at writable memory, as the header states; the library checks them for
 //!   NULL only, which is all it can check.
@@ -32,8 +34,11 @@ mod config;
 #[cfg(test)]
 mod header_check;
 mod heap;
+mod objects;
+mod registry;
 mod stats;
 mod status;
 mod thread;
+mod tx;
 mod types;
 mod version;

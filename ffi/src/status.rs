@@ -28,6 +28,17 @@ pub enum Status {
     TooManyThreads = 12,
     System = 13,
     Internal = 14,
+    InTransaction = 15,
+    NoTransaction = 16,
+    Aborted = 17,
+    UnknownType = 18,
+    BadSize = 19,
+    TooLarge = 20,
+    OutOfMemory = 21,
+    RootStack = 22,
+    NotARefSlot = 23,
+    OtherHeap = 24,
+    InvalidGlobal = 25,
 }
 
 /// A failed call: its status and the message the last error gets.
@@ -72,6 +83,25 @@ impl From<strata_rs::Error> for Failure {
             // governs: an allocation error there is a bug.
             strata_rs::Error::Alloc(e) => Failure::new(Status::Internal, e.to_string()),
         }
+    }
+}
+
+impl From<strata_rs::ManualError> for Failure {
+    fn from(e: strata_rs::ManualError) -> Failure {
+        use strata_rs::{AllocError, ManualError};
+        let status = match &e {
+            ManualError::NoTransaction => Status::NoTransaction,
+            ManualError::InTransaction => Status::InTransaction,
+            ManualError::Doomed => Status::Aborted,
+            ManualError::Alloc(AllocError::UnknownType(_)) => Status::UnknownType,
+            ManualError::Alloc(AllocError::BadSize { .. }) => Status::BadSize,
+            ManualError::Alloc(AllocError::TooLarge { .. }) => Status::TooLarge,
+            ManualError::Alloc(AllocError::OutOfMemory { .. }) => Status::OutOfMemory,
+            ManualError::RootStack => Status::RootStack,
+            ManualError::NotARefSlot { .. } => Status::NotARefSlot,
+            ManualError::OtherHeap => Status::OtherHeap,
+        };
+        Failure::new(status, e.to_string())
     }
 }
 

@@ -18,20 +18,25 @@
 //! a dead one (`STRATA_ERROR_NOT_ATTACHED`) when the lookup fails.
 
 use crate::heap::{heap_of, strata_heap};
+use crate::registry::Registry;
 use crate::status::{boundary, Failure, Status};
 use std::cell::RefCell;
-use std::sync::{Mutex, MutexGuard};
 
 /// `strata_thread`, opaque to C.
 pub struct strata_thread {
-    thread: strata_rs::Thread,
+    pub(crate) thread: strata_rs::Thread,
     /// Between `strata_thread_enter_blocking` and `..._leave_blocking`.
     blocked: bool,
+    /// Attempts of the host's current block that aborted in a row (see
+    /// `tx.rs`).
+    pub(crate) aborts_in_a_row: u32,
 }
 
 impl Drop for strata_thread {
     fn drop(&mut self) {
-        live_threads().retain(|&t| t != self as *mut strata_thread as usize);
+        LIVE_THREADS
+            .lock()
+            .retain(|&t| t != self as *mut strata_thread as usize);
         if self.blocked {
             // SAFETY: the thread entered the blocking section that
             // `blocked` records. It must be back in the heap before its
@@ -49,15 +54,11 @@ thread_local! {
     static ATTACHED: RefCell<Vec<Box<strata_thread>>> = const { RefCell::new(Vec::new()) };
 }
 
-static LIVE_THREADS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-fn live_threads() -> MutexGuard<'static, Vec<usize>> {
-    LIVE_THREADS.lock().unwrap_or_else(|e| e.into_inner())
-}
+static LIVE_THREADS: Registry = Registry::new();
 
 /// Why `thread`, not found in the calling thread's list, is refused.
 fn not_ours(thread: *const strata_thread) -> Failure {
-    if live_threads().contains(&(thread as usize)) {
+    if LIVE_THREADS.lock().contains(&(thread as usize)) {
         Failure::new(
             Status::WrongThread,
             format!("{thread:p} is attached on another OS thread: only that thread may use it"),
@@ -81,13 +82,13 @@ fn reentered() -> Failure {
 
 /// Whether a call may run on a handle in a blocking section.
 #[derive(PartialEq)]
-enum WhenBlocked {
+pub(crate) enum WhenBlocked {
     Refuse,
     Allow,
 }
 
 /// Runs `f` on `thread`, which must be a live handle of the calling thread.
-fn with_thread<R>(
+pub(crate) fn with_thread<R>(
     thread: *mut strata_thread,
     when_blocked: WhenBlocked,
     f: impl FnOnce(&mut strata_thread) -> Result<R, Failure>,
@@ -130,9 +131,10 @@ pub unsafe extern "C" fn strata_thread_attach(
         let mut handle = Box::new(strata_thread {
             thread: heap.attach()?,
             blocked: false,
+            aborts_in_a_row: 0,
         });
         let address: *mut strata_thread = &mut *handle;
-        live_threads().push(address as usize);
+        LIVE_THREADS.lock().push(address as usize);
         ATTACHED.with(|attached| {
             attached
                 .try_borrow_mut()
@@ -232,6 +234,12 @@ pub unsafe extern "C" fn strata_thread_safepoint(thread: *mut strata_thread) -> 
 pub unsafe extern "C" fn strata_thread_collect_major(thread: *mut strata_thread) -> Status {
     boundary("strata_thread_collect_major", || {
         with_thread(thread, WhenBlocked::Refuse, |handle| {
+            if handle.thread.in_transaction() {
+                return Err(Failure::new(
+                    Status::InTransaction,
+                    "a major collection runs between transactions",
+                ));
+            }
             handle.thread.collect();
             Ok(())
         })

@@ -211,6 +211,11 @@ fn types() {
 }
 
 #[test]
+fn transactions() {
+    compile_and_run("transactions", Linking::Shared);
+}
+
+#[test]
 fn bad_input() {
     compile_and_run("bad_input", Linking::Shared);
 }

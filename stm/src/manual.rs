@@ -346,9 +346,7 @@ impl Thread {
         if root.heap_id != self.heap.gc.id() {
             return Err(ManualError::OtherHeap);
         }
-        if self.tx.poisoned.is_some() {
-            return Err(ManualError::Doomed);
-        }
+        // Like a read, it works in a doomed attempt (which commit aborts).
         if root.since > self.tx.snapshot && !self.extend() {
             self.tx.poisoned = Some(Conflict::Validation);
             return Err(ManualError::Doomed);

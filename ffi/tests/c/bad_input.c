@@ -247,12 +247,150 @@ static void types(void) {
     EXPECT_OK(strata_heap_destroy(heap));
 }
 
+static strata_type_id register_fixed(strata_heap *heap, size_t body_bytes,
+                                     const uint32_t *offsets, size_t count) {
+    strata_type_desc desc = fixed_type("fixed", body_bytes, offsets, count);
+    strata_type_id id = 0;
+    EXPECT_OK(strata_register_type(heap, &desc, &id));
+    return id;
+}
+
+static void transactions(void) {
+    strata_heap *heap = small_heap();
+    uint32_t first_slot[1] = {0};
+    strata_type_id cell = register_fixed(heap, 16, first_slot, 1);
+    strata_type_desc bytes_desc = {0};
+    bytes_desc.name = "bytes";
+    bytes_desc.layout = STRATA_LAYOUT_ARRAY;
+    bytes_desc.element_bytes = 1;
+    strata_type_id bytes = 0;
+    EXPECT_OK(strata_register_type(heap, &bytes_desc, &bytes));
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    void *obj = (void *)&not_a_handle;
+    const void *body = NULL;
+    bool doomed = false;
+
+    /* Calls that need a transaction, without one. */
+    EXPECT(strata_tx_commit(thread), STRATA_ERROR_NO_TRANSACTION);
+    CHECK_LAST_ERROR_NAMES("strata_tx_commit");
+    EXPECT(strata_tx_abort(thread), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT(strata_tx_doomed(thread, &doomed), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT(strata_alloc(thread, cell, &obj), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT(strata_alloc_array(thread, bytes, 4, &obj), STRATA_ERROR_NO_TRANSACTION);
+    CHECK(obj == (void *)&not_a_handle);
+    EXPECT(strata_pop_root(thread, NULL), STRATA_ERROR_ROOT_STACK);
+    EXPECT(strata_peek_root(thread, 0, &obj), STRATA_ERROR_ROOT_STACK);
+
+    /* Handles and NULLs. */
+    strata_thread *garbage = (strata_thread *)&not_a_handle;
+    EXPECT(strata_tx_begin(NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_tx_begin(garbage), STRATA_ERROR_NOT_ATTACHED);
+    EXPECT(strata_alloc(garbage, cell, &obj), STRATA_ERROR_NOT_ATTACHED);
+    EXPECT(strata_tx_doomed(thread, NULL), STRATA_ERROR_NULL_ARGUMENT);
+
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT(strata_tx_begin(thread), STRATA_ERROR_IN_TRANSACTION);
+    EXPECT(strata_thread_collect_major(thread), STRATA_ERROR_IN_TRANSACTION);
+    EXPECT(strata_alloc(thread, cell, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_alloc(thread, 0, &obj), STRATA_ERROR_UNKNOWN_TYPE);
+    EXPECT(strata_alloc(thread, 9999, &obj), STRATA_ERROR_UNKNOWN_TYPE);
+    CHECK_LAST_ERROR_NAMES("strata_alloc");
+    EXPECT(strata_alloc_array(thread, cell, 3, &obj), STRATA_ERROR_BAD_SIZE);
+    EXPECT(strata_alloc_array(thread, bytes, SIZE_MAX / 2, &obj), STRATA_ERROR_BAD_SIZE);
+    EXPECT(strata_alloc_array(thread, bytes, (size_t)1 << 40, &obj), STRATA_ERROR_TOO_LARGE);
+    CHECK(obj == (void *)&not_a_handle);
+    EXPECT(strata_read(thread, NULL, &body), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_write(thread, NULL, &obj), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_write_ref(thread, NULL, 0, NULL), STRATA_ERROR_NULL_ARGUMENT);
+
+    EXPECT_OK(strata_alloc(thread, cell, &obj));
+    EXPECT(strata_read(thread, obj, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_write(thread, obj, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_write_ref(thread, obj, 8, NULL), STRATA_ERROR_NOT_A_REF_SLOT);
+    EXPECT(strata_write_ref(thread, obj, 4, NULL), STRATA_ERROR_NOT_A_REF_SLOT);
+    EXPECT(strata_write_ref(thread, obj, 64, NULL), STRATA_ERROR_NOT_A_REF_SLOT);
+    EXPECT_OK(strata_write_ref(thread, obj, 0, NULL));
+    EXPECT_OK(strata_push_root(thread, obj));
+    strata_global *global = (strata_global *)&not_a_handle;
+    EXPECT(strata_global_new(thread, obj, &global), STRATA_ERROR_IN_TRANSACTION);
+    EXPECT_OK(strata_tx_commit(thread));
+
+    /* The shadow stack across a transaction. */
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT(strata_pop_root(thread, NULL), STRATA_ERROR_ROOT_STACK); /* pushed before */
+    EXPECT_OK(strata_alloc(thread, cell, &obj));
+    EXPECT_OK(strata_push_root(thread, obj));
+    EXPECT_OK(strata_tx_abort(thread));
+    EXPECT(strata_peek_root(thread, 1, &obj), STRATA_ERROR_ROOT_STACK); /* abort popped it */
+    EXPECT_OK(strata_peek_root(thread, 0, &obj));
+
+    /* Global roots. */
+    EXPECT(strata_global_new(thread, NULL, &global), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_global_new(thread, obj, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT_OK(strata_global_new(thread, obj, &global));
+    EXPECT(strata_global_get(thread, global, &obj), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT(strata_global_get(thread, NULL, &obj), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_global_get(thread, global, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_global_get(thread, (strata_global *)&not_a_handle, &obj),
+           STRATA_ERROR_INVALID_GLOBAL);
+    EXPECT_OK(strata_global_get(thread, global, &obj));
+    EXPECT_OK(strata_tx_commit(thread));
+    strata_heap *other = small_heap();
+    strata_thread *on_other = NULL;
+    EXPECT_OK(strata_thread_attach(other, &on_other));
+    EXPECT_OK(strata_tx_begin(on_other));
+    EXPECT(strata_global_get(on_other, global, &obj), STRATA_ERROR_OTHER_HEAP);
+    EXPECT_OK(strata_tx_commit(on_other));
+    EXPECT_OK(strata_thread_detach(on_other));
+    EXPECT_OK(strata_heap_destroy(other));
+    EXPECT(strata_global_free(NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT_OK(strata_global_free(global));
+    EXPECT(strata_global_free(global), STRATA_ERROR_INVALID_GLOBAL);
+
+    /* The heap full: 1 MiB arrays kept on the shadow stack until the
+     * 64 MiB limit refuses one; the transaction goes on, and after its
+     * abort the memory is there again. */
+    EXPECT_OK(strata_tx_begin(thread));
+    strata_status status = STRATA_OK;
+    int made = 0;
+    while (status == STRATA_OK) {
+        status = strata_alloc_array(thread, bytes, (size_t)1 << 20, &obj);
+        if (status == STRATA_OK) {
+            EXPECT_OK(strata_push_root(thread, obj));
+            made++;
+        }
+    }
+    EXPECT(status, STRATA_ERROR_OUT_OF_MEMORY);
+    CHECK(made > 8 && made < 128);
+    EXPECT_OK(strata_tx_doomed(thread, &doomed));
+    CHECK(!doomed);
+    EXPECT_OK(strata_alloc(thread, cell, &obj));
+    EXPECT_OK(strata_tx_abort(thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    for (int i = 0; i < made; i++) {
+        EXPECT_OK(strata_alloc_array(thread, bytes, (size_t)1 << 20, &obj));
+    }
+    EXPECT_OK(strata_tx_commit(thread));
+
+    /* Detaching with a transaction open aborts it. */
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT_OK(strata_thread_detach(thread));
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_thread_detach(thread));
+    EXPECT_OK(strata_heap_destroy(heap));
+}
+
 int main(void) {
     CHECK(strata_last_error()[0] == '\0');
     configs();
     heaps();
     threads();
     types();
+    transactions();
     puts("bad_input: ok");
     return 0;
 }

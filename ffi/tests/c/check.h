@@ -35,6 +35,20 @@ static inline void expect_status(strata_status got, strata_status want, const ch
 /* The last error names the function that failed. */
 #define CHECK_LAST_ERROR_NAMES(function) CHECK(strstr(strata_last_error(), function) != NULL)
 
+/* A binary tree node, whose type the tests register with a trace
+ * callback. */
+struct node {
+    void *left;
+    void *right;
+    long value;
+};
+
+static inline void trace_node(void *body, strata_visit_fn visit, void *ctx) {
+    struct node *node = (struct node *)body;
+    visit(&node->left, ctx);
+    visit(&node->right, ctx);
+}
+
 /* A fixed-size type of body_bytes with reference slots at offsets. */
 static inline strata_type_desc fixed_type(const char *name, size_t body_bytes,
                                           const uint32_t *offsets, size_t offset_count) {

@@ -7,18 +7,6 @@
 _Static_assert(sizeof(strata_config) == 64, "strata_config layout");
 _Static_assert(sizeof(strata_type_desc) == 64, "strata_type_desc layout");
 
-struct node {
-    void *left;
-    void *right;
-    long value;
-};
-
-static void trace_node(void *body, strata_visit_fn visit, void *ctx) {
-    struct node *node = (struct node *)body;
-    visit(&node->left, ctx);
-    visit(&node->right, ctx);
-}
-
 static strata_type_id registered(strata_heap *heap, const strata_type_desc *desc) {
     strata_type_id id = 0;
     EXPECT_OK(strata_register_type(heap, desc, &id));

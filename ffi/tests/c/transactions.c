@@ -1,0 +1,337 @@
+/* Transactions from C: a tree built across collections through the shadow
+ * stack and traversed; updates kept by commit and undone by abort; a bank
+ * of 8 threads moving money between accounts shared by a global root,
+ * with audits checking the total; a conflict that dooms the second writer;
+ * a thread that exits in the middle of a transaction. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+
+#include "check.h"
+
+static strata_type_id node_type;
+static strata_type_id account_type;
+static strata_type_id accounts_type;
+
+static void register_types(strata_heap *heap) {
+    strata_type_desc node = fixed_type("node", sizeof(struct node), NULL, 0);
+    node.trace = trace_node;
+    EXPECT_OK(strata_register_type(heap, &node, &node_type));
+    strata_type_desc account = fixed_type("account", sizeof(long), NULL, 0);
+    EXPECT_OK(strata_register_type(heap, &account, &account_type));
+    strata_type_desc accounts = {0};
+    accounts.name = "accounts";
+    accounts.layout = STRATA_LAYOUT_ARRAY;
+    accounts.element_bytes = 8;
+    accounts.elements_are_refs = true;
+    EXPECT_OK(strata_register_type(heap, &accounts, &accounts_type));
+}
+
+static void *peek(strata_thread *thread, size_t depth) {
+    void *obj = NULL;
+    EXPECT_OK(strata_peek_root(thread, depth, &obj));
+    return obj;
+}
+
+/* A tree of the given depth; its address is valid until the next call
+ * that may collect. Every address kept across one is on the shadow stack. */
+static void *make_tree(strata_thread *thread, int depth) {
+    void *node = NULL;
+    EXPECT_OK(strata_alloc(thread, node_type, &node));
+    EXPECT_OK(strata_push_root(thread, node));
+    if (depth > 0) {
+        EXPECT_OK(strata_push_root(thread, make_tree(thread, depth - 1)));
+        EXPECT_OK(strata_push_root(thread, make_tree(thread, depth - 1)));
+        /* The stack: node, left, right (top). */
+        EXPECT_OK(strata_write_ref(thread, peek(thread, 2), offsetof(struct node, left),
+                                   peek(thread, 1)));
+        EXPECT_OK(strata_write_ref(thread, peek(thread, 2), offsetof(struct node, right),
+                                   peek(thread, 0)));
+        EXPECT_OK(strata_pop_root(thread, NULL));
+        EXPECT_OK(strata_pop_root(thread, NULL));
+    }
+    struct node *body = NULL;
+    EXPECT_OK(strata_write(thread, peek(thread, 0), (void **)&body));
+    body->value = depth;
+    EXPECT_OK(strata_pop_root(thread, &node));
+    return node;
+}
+
+/* Counts the nodes of a tree and sums their values. Reads do not collect,
+ * so the addresses stay valid. */
+static long walk(strata_thread *thread, const void *tree, long *sum) {
+    if (tree == NULL) {
+        return 0;
+    }
+    const struct node *body = NULL;
+    EXPECT_OK(strata_read(thread, tree, (const void **)&body));
+    *sum += body->value;
+    return 1 + walk(thread, body->left, sum) + walk(thread, body->right, sum);
+}
+
+enum { DEPTH = 12 };
+
+static long expected_sum(int depth) {
+    return depth == 0 ? 0 : depth + 2 * expected_sum(depth - 1);
+}
+
+static void commit(strata_thread *thread) {
+    EXPECT_OK(strata_tx_commit(thread));
+}
+
+static void trees(strata_heap *heap) {
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    strata_stats before;
+    EXPECT_OK(strata_heap_stats(heap, &before));
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT_OK(strata_push_root(thread, make_tree(thread, DEPTH)));
+    commit(thread);
+    EXPECT_OK(strata_thread_collect_major(thread));
+
+    long sum = 0;
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(walk(thread, peek(thread, 0), &sum) == (1L << (DEPTH + 1)) - 1);
+    CHECK(sum == expected_sum(DEPTH));
+    commit(thread);
+
+    /* An update, aborted, then committed. */
+    for (int keep = 0; keep < 2; keep++) {
+        EXPECT_OK(strata_tx_begin(thread));
+        struct node *root = NULL;
+        EXPECT_OK(strata_write(thread, peek(thread, 0), (void **)&root));
+        root->value += 1000;
+        bool doomed = true;
+        EXPECT_OK(strata_tx_doomed(thread, &doomed));
+        CHECK(!doomed);
+        if (keep) {
+            commit(thread);
+        } else {
+            EXPECT_OK(strata_tx_abort(thread));
+        }
+        sum = 0;
+        EXPECT_OK(strata_tx_begin(thread));
+        walk(thread, peek(thread, 0), &sum);
+        commit(thread);
+        CHECK(sum == expected_sum(DEPTH) + 1000 * keep);
+    }
+
+    strata_stats after;
+    EXPECT_OK(strata_heap_stats(heap, &after));
+    EXPECT_OK(strata_pop_root(thread, NULL));
+    EXPECT_OK(strata_thread_detach(thread));
+    EXPECT_OK(strata_heap_stats(heap, &after));
+    CHECK(after.commits >= before.commits + 5);
+    CHECK(after.aborts >= before.aborts + 1);
+    CHECK(after.promoted_bytes > 0);
+}
+
+enum { ACCOUNTS = 16, BALANCE = 100, THREADS = 8, TRANSFERS = 400 };
+
+static strata_global *bank;
+
+/* Makes the accounts and their global root. */
+static void open_bank(strata_thread *thread) {
+    EXPECT_OK(strata_tx_begin(thread));
+    void *accounts = NULL;
+    EXPECT_OK(strata_alloc_array(thread, accounts_type, ACCOUNTS, &accounts));
+    EXPECT_OK(strata_push_root(thread, accounts));
+    for (size_t i = 0; i < ACCOUNTS; i++) {
+        void *account = NULL;
+        EXPECT_OK(strata_alloc(thread, account_type, &account));
+        long *balance = NULL;
+        EXPECT_OK(strata_write(thread, account, (void **)&balance));
+        *balance = BALANCE;
+        EXPECT_OK(strata_write_ref(thread, peek(thread, 0), 8 + 8 * i, account));
+    }
+    commit(thread);
+    EXPECT_OK(strata_global_new(thread, peek(thread, 0), &bank));
+    EXPECT_OK(strata_pop_root(thread, NULL));
+}
+
+/* The account i of the bank, in the open transaction; STRATA_ABORTED when
+ * the transaction is doomed. */
+static void *account(strata_thread *thread, size_t i) {
+    void *accounts = NULL;
+    EXPECT_OK(strata_global_get(thread, bank, &accounts));
+    void *const *body = NULL;
+    EXPECT_OK(strata_read(thread, accounts, (const void **)&body));
+    CHECK((size_t)body[0] == ACCOUNTS);
+    return body[1 + i];
+}
+
+/* Adds amount to account i; false when the transaction is doomed. */
+static bool add(strata_thread *thread, size_t i, long amount) {
+    long *balance = NULL;
+    strata_status status = strata_write(thread, account(thread, i), (void **)&balance);
+    if (status == STRATA_ABORTED) {
+        return false;
+    }
+    EXPECT_OK(status);
+    *balance += amount;
+    return true;
+}
+
+static long audit(strata_thread *thread) {
+    long total = 0;
+    EXPECT_OK(strata_tx_begin(thread));
+    for (size_t i = 0; i < ACCOUNTS; i++) {
+        const long *balance = NULL;
+        EXPECT_OK(strata_read(thread, account(thread, i), (const void **)&balance));
+        total += *balance;
+    }
+    commit(thread);
+    return total;
+}
+
+static void *teller(void *heap) {
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach((strata_heap *)heap, &thread));
+    unsigned seed = (unsigned)(size_t)&thread;
+    for (int n = 0; n < TRANSFERS; n++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t from = (seed >> 8) % ACCOUNTS;
+        size_t to = (seed >> 16) % ACCOUNTS;
+        for (;;) {
+            EXPECT_OK(strata_tx_begin(thread));
+            if (add(thread, from, -7)) {
+                add(thread, to, 7);
+            }
+            strata_status status = strata_tx_commit(thread);
+            if (status == STRATA_OK) {
+                break;
+            }
+            EXPECT(status, STRATA_ABORTED);
+        }
+        if (n % 50 == 0) {
+            CHECK(audit(thread) == ACCOUNTS * BALANCE);
+        }
+    }
+    EXPECT_OK(strata_thread_detach(thread));
+    return NULL;
+}
+
+static void banking(strata_heap *heap) {
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    open_bank(thread);
+    pthread_t tellers[THREADS];
+    EXPECT_OK(strata_thread_enter_blocking(thread));
+    for (int i = 0; i < THREADS; i++) {
+        CHECK(pthread_create(&tellers[i], NULL, teller, heap) == 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        CHECK(pthread_join(tellers[i], NULL) == 0);
+    }
+    EXPECT_OK(strata_thread_leave_blocking(thread));
+    CHECK(audit(thread) == ACCOUNTS * BALANCE);
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+/* Two writers of one account, in a fixed order. */
+struct duel {
+    strata_heap *heap;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int stage; /* 1: the first owns the account; 2: the second is doomed;
+                * 3: the first committed */
+};
+
+static void set_stage(struct duel *d, int stage) {
+    pthread_mutex_lock(&d->lock);
+    d->stage = stage;
+    pthread_cond_broadcast(&d->changed);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Waits, in a blocking section, until the duel reaches stage. */
+static void wait_for_stage(strata_thread *thread, struct duel *d, int stage) {
+    EXPECT_OK(strata_thread_enter_blocking(thread));
+    pthread_mutex_lock(&d->lock);
+    while (d->stage < stage) {
+        pthread_cond_wait(&d->changed, &d->lock);
+    }
+    pthread_mutex_unlock(&d->lock);
+    EXPECT_OK(strata_thread_leave_blocking(thread));
+}
+
+static void *first_writer(void *arg) {
+    struct duel *d = (struct duel *)arg;
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(d->heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(add(thread, 0, 1));
+    set_stage(d, 1);
+    wait_for_stage(thread, d, 2);
+    commit(thread);
+    set_stage(d, 3);
+    EXPECT_OK(strata_thread_detach(thread));
+    return NULL;
+}
+
+static void conflict(strata_heap *heap) {
+    struct duel d;
+    d.heap = heap;
+    d.stage = 0;
+    pthread_mutex_init(&d.lock, NULL);
+    pthread_cond_init(&d.changed, NULL);
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    long before = audit(thread);
+    pthread_t first;
+    CHECK(pthread_create(&first, NULL, first_writer, &d) == 0);
+    wait_for_stage(thread, &d, 1);
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(!add(thread, 0, -1)); /* the first writer owns it: doomed */
+    bool doomed = false;
+    EXPECT_OK(strata_tx_doomed(thread, &doomed));
+    CHECK(doomed);
+    EXPECT(strata_write(thread, account(thread, 1), &(void *){NULL}), STRATA_ABORTED);
+    EXPECT(strata_tx_commit(thread), STRATA_ABORTED);
+    CHECK_LAST_ERROR_NAMES("strata_tx_commit");
+    set_stage(&d, 2);
+    wait_for_stage(thread, &d, 3);
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(add(thread, 0, -1));
+    commit(thread);
+    EXPECT_OK(strata_thread_enter_blocking(thread));
+    CHECK(pthread_join(first, NULL) == 0);
+    EXPECT_OK(strata_thread_leave_blocking(thread));
+    CHECK(audit(thread) == before);
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+static void *write_and_exit(void *heap) {
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach((strata_heap *)heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(add(thread, 2, 1000));
+    return NULL; /* attached, in a transaction that owns account 2 */
+}
+
+/* A thread that exits in a transaction gives up what it owned, and its
+ * writes never show. */
+static void exit_in_a_transaction(strata_heap *heap) {
+    pthread_t quitter;
+    CHECK(pthread_create(&quitter, NULL, write_and_exit, heap) == 0);
+    CHECK(pthread_join(quitter, NULL) == 0);
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    CHECK(audit(thread) == ACCOUNTS * BALANCE);
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(add(thread, 2, 0));
+    commit(thread);
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+int main(void) {
+    strata_heap *heap = small_heap();
+    register_types(heap);
+    trees(heap);
+    banking(heap);
+    conflict(heap);
+    exit_in_a_transaction(heap);
+    EXPECT_OK(strata_global_free(bank));
+    EXPECT_OK(strata_heap_destroy(heap));
+    puts("transactions: ok");
+    return 0;
+}
