@@ -428,6 +428,50 @@ strata_status strata_tx_abort(strata_thread *thread);
  */
 strata_status strata_tx_doomed(strata_thread *thread, bool *doomed_out);
 
+/*
+ * Makes the open transaction inevitable: once this returns STRATA_OK it
+ * cannot abort, so irreversible work (I/O) may follow. One transaction of
+ * the heap is inevitable at a time; other update transactions wait at
+ * commit meanwhile.
+ * STRATA_ABORTED: another thread's transaction is inevitable, or the
+ * snapshot cannot move to the present: the transaction is doomed, and its
+ * rerun begins inevitably.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_become_inevitable(strata_thread *thread);
+
+/*
+ * Stores in *inevitable_out whether the open transaction is inevitable.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_is_inevitable(strata_thread *thread, bool *inevitable_out);
+
+/*
+ * Stores in *break_out whether the open transaction has allocated
+ * break_bytes (strata_config), so that a host cutting long work into
+ * transactions (at bytecode boundaries, say) should commit and begin a
+ * new one now.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_should_break(strata_thread *thread, bool *break_out);
+
+/* A block of host code for strata_atomically; ctx is passed along. It
+ * returns STRATA_OK when it is done, STRATA_ABORTED when a call told it so
+ * (or to have it rerun), or another status to give up. */
+typedef strata_status (*strata_block_fn)(strata_thread *thread, void *ctx);
+
+/*
+ * Runs block as a transaction until it commits: begins, calls
+ * block(thread, ctx), commits, and runs it again while the transaction
+ * aborts. The block must not begin, commit or abort itself. Only the
+ * thread that attached.
+ * Returns STRATA_OK once a run committed; a status the block returned
+ * (other than STRATA_OK and STRATA_ABORTED), after aborting its run;
+ * STRATA_ERROR_NULL_ARGUMENT for a NULL block; or what strata_tx_begin or
+ * strata_tx_commit refused with.
+ */
+strata_status strata_atomically(strata_thread *thread, strata_block_fn block, void *ctx);
+
 /* ---- Objects --------------------------------------------------------- */
 
 /*
@@ -482,6 +526,18 @@ strata_status strata_write(strata_thread *thread, void *obj, void **body_out);
  * Others as for strata_write.
  */
 strata_status strata_write_ref(strata_thread *thread, void *obj, size_t offset, void *value);
+
+/*
+ * Stores obj's identity in *id_out and its identity hash in *hash_out
+ * (either may be NULL): both stay the same for the object's life, across
+ * every collection (the identity is its final old-space address, reserved
+ * now for an object just made). Does not collect. obj: an object the
+ * thread holds, at its current address.
+ * STRATA_ERROR_OUT_OF_MEMORY: no room to reserve the address.
+ * Others as for strata_push_root.
+ */
+strata_status strata_identity(strata_thread *thread, const void *obj, uint64_t *id_out,
+                              uint64_t *hash_out);
 
 /* ---- The shadow stack ----------------------------------------------- */
 

@@ -288,3 +288,33 @@ pub unsafe extern "C" fn strata_global_free(global: *mut strata_global) -> Statu
         Ok(())
     })
 }
+
+/// `strata_identity`: see the header.
+///
+/// # Safety
+/// `obj` is NULL or a live object the thread holds, at its current
+/// address; `id_out` and `hash_out` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_identity(
+    thread: *mut strata_thread,
+    obj: *const c_void,
+    id_out: *mut u64,
+    hash_out: *mut u64,
+) -> Status {
+    boundary("strata_identity", || {
+        let obj = required(obj, "obj")?;
+        let (id, hash) = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            // SAFETY: the caller's promise.
+            Ok(unsafe { handle.thread.identity_manual(obj) }?)
+        })?;
+        if !id_out.is_null() {
+            // SAFETY: writable by the caller's promise.
+            unsafe { id_out.write(id) };
+        }
+        if !hash_out.is_null() {
+            // SAFETY: writable by the caller's promise.
+            unsafe { hash_out.write(hash) };
+        }
+        Ok(())
+    })
+}

@@ -116,6 +116,13 @@ fn set_last_error(message: &str) {
     let _ = LAST_ERROR.try_with(|last| *last.borrow_mut() = message);
 }
 
+/// The calling thread's last error message.
+pub fn last_error_message() -> String {
+    LAST_ERROR
+        .try_with(|last| last.borrow().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Runs the body of the exported function `function`: its failure, or a
 /// panic (reported as [`Status::Internal`]), becomes the returned status
 /// and the last error; nothing unwinds past it.

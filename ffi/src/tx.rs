@@ -3,8 +3,9 @@
 //! "Transactions from C"). The host's retry loop is counted here, so that
 //! reruns back off and eventually run inevitably, as `atomically`'s do.
 
-use crate::status::{boundary, Failure, Status};
+use crate::status::{boundary, last_error_message, Failure, Status};
 use crate::thread::{strata_thread, with_thread, WhenBlocked};
+use std::ffi::c_void;
 
 /// `strata_tx_begin`: see the header.
 ///
@@ -76,5 +77,141 @@ pub unsafe extern "C" fn strata_tx_doomed(
         // SAFETY: not NULL, and writable by the caller's promise.
         unsafe { doomed_out.write(doomed) };
         Ok(())
+    })
+}
+
+/// Stores what `query` says of the open transaction in `out`.
+fn query(
+    thread: *mut strata_thread,
+    out: *mut bool,
+    query: impl FnOnce(&strata_rs::Thread) -> Result<bool, strata_rs::ManualError>,
+) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::null("the out-pointer"));
+    }
+    let answer = with_thread(thread, WhenBlocked::Refuse, |handle| {
+        Ok(query(&handle.thread)?)
+    })?;
+    // SAFETY: not NULL, and writable by the caller's promise.
+    unsafe { out.write(answer) };
+    Ok(())
+}
+
+/// `strata_tx_is_inevitable`: see the header.
+///
+/// # Safety
+/// `inevitable_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_tx_is_inevitable(
+    thread: *mut strata_thread,
+    inevitable_out: *mut bool,
+) -> Status {
+    boundary("strata_tx_is_inevitable", || {
+        query(thread, inevitable_out, |th| th.manual_inevitable())
+    })
+}
+
+/// `strata_tx_should_break`: see the header.
+///
+/// # Safety
+/// `break_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_tx_should_break(
+    thread: *mut strata_thread,
+    break_out: *mut bool,
+) -> Status {
+    boundary("strata_tx_should_break", || {
+        query(thread, break_out, |th| th.manual_should_break())
+    })
+}
+
+/// `strata_tx_become_inevitable`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `thread` is looked up before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_tx_become_inevitable(thread: *mut strata_thread) -> Status {
+    boundary("strata_tx_become_inevitable", || {
+        with_thread(thread, WhenBlocked::Refuse, |handle| {
+            Ok(handle.thread.become_inevitable_manual()?)
+        })
+    })
+}
+
+/// `strata_block_fn`: a block of host code run as a transaction.
+pub type BlockFn = unsafe extern "C" fn(thread: *mut strata_thread, ctx: *mut c_void) -> Status;
+
+/// `strata_atomically`: see the header. The block calls strata functions
+/// on `thread`, so this loop holds no borrow of the thread across it: it
+/// drives the transaction through the exported calls themselves.
+///
+/// # Safety
+/// `block` is NULL or a function that follows the header's rules.
+#[no_mangle]
+pub unsafe extern "C" fn strata_atomically(
+    thread: *mut strata_thread,
+    block: Option<BlockFn>,
+    ctx: *mut c_void,
+) -> Status {
+    boundary("strata_atomically", || {
+        let Some(block) = block else {
+            return Err(Failure::null("block"));
+        };
+        let failed = |status: Status| Err(Failure::new(status, last_error_message()));
+        let commit = || {
+            // SAFETY: the entry point checks `thread` itself.
+            unsafe { strata_tx_commit(thread) }
+        };
+        let abort = || {
+            // SAFETY: as above.
+            unsafe { strata_tx_abort(thread) }
+        };
+        loop {
+            // SAFETY: as above.
+            let begun = unsafe { strata_tx_begin(thread) };
+            if begun != Status::Ok {
+                return failed(begun);
+            }
+            // SAFETY: the caller's promise; the block returns normally.
+            let ran = unsafe { block(thread, ctx) };
+            let ended = match ran {
+                Status::Ok => commit(),
+                Status::Aborted => {
+                    let mut doomed = false;
+                    // SAFETY: as above; `doomed` is a local.
+                    let asked = unsafe { strata_tx_doomed(thread, &mut doomed) };
+                    if asked != Status::Ok {
+                        return failed(asked);
+                    }
+                    // A doomed attempt's commit aborts it and counts the
+                    // abort (back-off, then inevitability); a block that
+                    // stopped on its own is aborted as asked.
+                    match doomed {
+                        true => commit(),
+                        false => match abort() {
+                            Status::Ok => Status::Aborted,
+                            other => other,
+                        },
+                    }
+                }
+                given_up => {
+                    let message = format!(
+                        "the block gave up with status {} (last error: {})",
+                        given_up as i32,
+                        last_error_message()
+                    );
+                    let aborted = abort();
+                    if aborted != Status::Ok {
+                        return failed(aborted);
+                    }
+                    return Err(Failure::new(given_up, message));
+                }
+            };
+            match ended {
+                Status::Ok => return Ok(()),
+                Status::Aborted => continue,
+                other => return failed(other),
+            }
+        }
     })
 }

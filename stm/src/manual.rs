@@ -69,13 +69,17 @@ impl std::error::Error for ManualError {}
 /// the host registered.
 pub enum Untyped {}
 
-/// The shadow stack as the manual API keeps count of it.
+/// What the manual API keeps between calls: the shadow stack's count, and
+/// whether the next attempt must be inevitable.
 #[derive(Default)]
-pub(crate) struct ManualRoots {
+pub(crate) struct ManualState {
     /// Entries pushed and not popped.
     pub depth: usize,
     /// `depth` when the open attempt began.
     pub depth_at_begin: usize,
+    /// The last attempt aborted because it could not become inevitable:
+    /// the next one begins inevitably (as in `atomically`).
+    pub next_inevitable: bool,
 }
 
 impl Thread {
@@ -116,12 +120,13 @@ impl Thread {
         if self.tx.active {
             return Err(ManualError::InTransaction);
         }
-        let inevitable = aborts_in_a_row >= self.heap.tx_config.max_retries;
+        let inevitable = std::mem::take(&mut self.manual.next_inevitable)
+            || aborts_in_a_row >= self.heap.tx_config.max_retries;
         if aborts_in_a_row > 0 && !inevitable {
             self.backoff(aborts_in_a_row);
         }
         self.begin(inevitable);
-        self.manual_roots.depth_at_begin = self.manual_roots.depth;
+        self.manual.depth_at_begin = self.manual.depth;
         Ok(())
     }
 
@@ -159,9 +164,10 @@ impl Thread {
     /// pushed is its garbage, which must not be promoted and kept), then
     /// aborts.
     fn abort_manual_attempt(&mut self, conflict: Conflict) {
-        while self.manual_roots.depth > self.manual_roots.depth_at_begin {
+        self.manual.next_inevitable = conflict == Conflict::Inevitable;
+        while self.manual.depth > self.manual.depth_at_begin {
             self.m.pop_root();
-            self.manual_roots.depth -= 1;
+            self.manual.depth -= 1;
         }
         self.abort(conflict);
     }
@@ -170,6 +176,48 @@ impl Thread {
     pub fn manual_doomed(&self) -> Result<bool, ManualError> {
         self.open()?;
         Ok(self.tx.poisoned.is_some() || self.is_doomed())
+    }
+
+    /// Makes the open attempt inevitable: once this returns `Ok` it will
+    /// commit (do irreversible work after it). When another thread is
+    /// inevitable, or the snapshot cannot move to the present, the attempt
+    /// is doomed instead, and the next one begins inevitably.
+    pub fn become_inevitable_manual(&mut self) -> Result<(), ManualError> {
+        self.open()?;
+        if self.tx.poisoned.is_some() {
+            return Err(ManualError::Doomed);
+        }
+        self.become_inevitable().map_err(|conflict| {
+            self.tx.poisoned = Some(conflict);
+            ManualError::Doomed
+        })
+    }
+
+    /// Whether the open attempt is inevitable.
+    pub fn manual_inevitable(&self) -> Result<bool, ManualError> {
+        self.open()?;
+        Ok(self.tx.inevitable)
+    }
+
+    /// Whether the open attempt has allocated `break_bytes`, so that a
+    /// host cutting long work into transactions should end it now.
+    pub fn manual_should_break(&self) -> Result<bool, ManualError> {
+        self.open()?;
+        Ok(self.allocated_past_break())
+    }
+
+    /// The stable identity of `obj` (its old-space address, reserved now
+    /// for a young object) and its identity hash: both survive every
+    /// collection. Does not collect.
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live object this thread holds.
+    pub unsafe fn identity_manual(&mut self, obj: Address) -> Result<(u64, u64), ManualError> {
+        // SAFETY: caller's invariant.
+        let id = unsafe { self.m.identity(obj) }.map_err(ManualError::Alloc)?;
+        // SAFETY: as above; the identity is reserved now.
+        let hash = unsafe { self.m.identity_hash(obj) }.map_err(ManualError::Alloc)?;
+        Ok((id, hash))
     }
 
     /// A zeroed object of type `ty` (an array type: of length 0), made by
@@ -289,20 +337,20 @@ impl Thread {
     pub unsafe fn push_root_manual(&mut self, obj: Address) {
         // SAFETY: caller's invariant.
         unsafe { self.m.push_root(obj) };
-        self.manual_roots.depth += 1;
+        self.manual.depth += 1;
     }
 
     /// Pops the shadow stack's top (its current address). Inside an
     /// attempt only what the attempt pushed can be popped.
     pub fn pop_root_manual(&mut self) -> Result<Address, ManualError> {
         let floor = match self.tx.active {
-            true => self.manual_roots.depth_at_begin,
+            true => self.manual.depth_at_begin,
             false => 0,
         };
-        if self.manual_roots.depth <= floor {
+        if self.manual.depth <= floor {
             return Err(ManualError::RootStack);
         }
-        self.manual_roots.depth -= 1;
+        self.manual.depth -= 1;
         Ok(self
             .m
             .pop_root()

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::heap::Heap;
-use crate::manual::ManualRoots;
+use crate::manual::ManualState;
 use crate::object::{FreedRoots, GlobalRoot, Obj, Root};
 use crate::tx::{Conflict, Tx};
 use crate::type_cache::TypeCache;
@@ -88,8 +88,8 @@ pub struct Thread {
     pub(crate) types: TypeCache,
     pub(crate) ref_array: TypeId,
     pub(crate) freed_roots: FreedRoots,
-    /// The shadow stack's depth, for attempts driven call by call.
-    pub(crate) manual_roots: ManualRoots,
+    /// The state of attempts driven call by call (`manual.rs`).
+    pub(crate) manual: ManualState,
     seed: u64,
 }
 
@@ -113,7 +113,7 @@ impl Thread {
             types: TypeCache::default(),
             ref_array,
             freed_roots: FreedRoots::default(),
-            manual_roots: ManualRoots::default(),
+            manual: ManualState::default(),
             seed: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
         })
     }
@@ -211,6 +211,12 @@ impl Thread {
             std::thread::yield_now();
         }
         self.m.safepoint();
+    }
+
+    /// Whether the running transaction has allocated `break_bytes`.
+    pub(crate) fn allocated_past_break(&self) -> bool {
+        self.m.allocated_bytes() - self.tx.allocated_at_start
+            >= self.heap.tx_config.break_bytes as u64
     }
 
     /// Makes a global root of `root`'s object, shareable with other threads.

@@ -254,3 +254,38 @@ fn a_global_root_shares_a_list_and_a_dropped_attempt_releases_its_objects() {
         })
     });
 }
+
+/// An attempt that cannot become inevitable (another one is) is doomed,
+/// and its rerun begins inevitably.
+#[test]
+fn a_second_inevitable_attempt_is_doomed_and_reruns_inevitably() {
+    let heap = tiny_heap();
+    let mut main = heap.attach().unwrap();
+    let (held, doomed) = (Barrier::new(2), Barrier::new(2));
+    main.blocking(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut first = heap.attach().unwrap();
+                first.begin_manual(0).unwrap();
+                first.become_inevitable_manual().unwrap();
+                assert_eq!(first.manual_inevitable(), Ok(true));
+                first.blocking(|| held.wait());
+                first.blocking(|| doomed.wait());
+                assert!(first.commit_manual().unwrap());
+            });
+            s.spawn(|| {
+                let mut second = heap.attach().unwrap();
+                second.blocking(|| held.wait());
+                second.begin_manual(0).unwrap();
+                assert_eq!(second.manual_inevitable(), Ok(false));
+                assert_eq!(second.become_inevitable_manual(), Err(ManualError::Doomed));
+                assert_eq!(second.manual_doomed(), Ok(true));
+                assert!(!second.commit_manual().unwrap());
+                second.blocking(|| doomed.wait());
+                second.begin_manual(1).unwrap();
+                assert_eq!(second.manual_inevitable(), Ok(true));
+                assert!(second.commit_manual().unwrap());
+            });
+        })
+    });
+}

@@ -276,6 +276,10 @@ static void transactions(void) {
     CHECK_LAST_ERROR_NAMES("strata_tx_commit");
     EXPECT(strata_tx_abort(thread), STRATA_ERROR_NO_TRANSACTION);
     EXPECT(strata_tx_doomed(thread, &doomed), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT(strata_tx_become_inevitable(thread), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT(strata_tx_is_inevitable(thread, &doomed), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT(strata_tx_should_break(thread, &doomed), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT(strata_identity(thread, NULL, NULL, NULL), STRATA_ERROR_NULL_ARGUMENT);
     EXPECT(strata_alloc(thread, cell, &obj), STRATA_ERROR_NO_TRANSACTION);
     EXPECT(strata_alloc_array(thread, bytes, 4, &obj), STRATA_ERROR_NO_TRANSACTION);
     CHECK(obj == (void *)&not_a_handle);
@@ -288,6 +292,9 @@ static void transactions(void) {
     EXPECT(strata_tx_begin(garbage), STRATA_ERROR_NOT_ATTACHED);
     EXPECT(strata_alloc(garbage, cell, &obj), STRATA_ERROR_NOT_ATTACHED);
     EXPECT(strata_tx_doomed(thread, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_tx_is_inevitable(thread, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_tx_should_break(thread, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_atomically(garbage, NULL, NULL), STRATA_ERROR_NULL_ARGUMENT);
 
     EXPECT_OK(strata_tx_begin(thread));
     EXPECT(strata_tx_begin(thread), STRATA_ERROR_IN_TRANSACTION);

@@ -323,6 +323,141 @@ static void exit_in_a_transaction(strata_heap *heap) {
     EXPECT_OK(strata_thread_detach(thread));
 }
 
+enum { DEPOSITORS = 4, DEPOSITS = 200 };
+
+static strata_status deposit(strata_thread *thread, void *ctx) {
+    (void)ctx;
+    return add(thread, 3, 1) ? STRATA_OK : STRATA_ABORTED;
+}
+
+struct journal {
+    FILE *file;
+    pthread_mutex_t lock;
+    int runs; /* blocks that got past strata_tx_become_inevitable */
+};
+
+/* Irreversible work: a line in a file, written once per block. */
+static strata_status deposit_and_log(strata_thread *thread, void *ctx) {
+    struct journal *journal = (struct journal *)ctx;
+    strata_status status = strata_tx_become_inevitable(thread);
+    if (status == STRATA_ABORTED) {
+        return status;
+    }
+    EXPECT_OK(status);
+    bool inevitable = false;
+    EXPECT_OK(strata_tx_is_inevitable(thread, &inevitable));
+    CHECK(inevitable);
+    pthread_mutex_lock(&journal->lock);
+    journal->runs++;
+    CHECK(fprintf(journal->file, "deposit\n") > 0);
+    pthread_mutex_unlock(&journal->lock);
+    CHECK(add(thread, 4, 1)); /* an inevitable transaction is never doomed */
+    return STRATA_OK;
+}
+
+static struct journal journal;
+
+static void *depositor(void *heap) {
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach((strata_heap *)heap, &thread));
+    for (int i = 0; i < DEPOSITS; i++) {
+        EXPECT_OK(strata_atomically(thread, deposit, NULL));
+        if (i == DEPOSITS / 2) {
+            EXPECT_OK(strata_atomically(thread, deposit_and_log, &journal));
+        }
+    }
+    EXPECT_OK(strata_thread_detach(thread));
+    return NULL;
+}
+
+static long balance(strata_thread *thread, size_t i) {
+    EXPECT_OK(strata_tx_begin(thread));
+    const long *value = NULL;
+    EXPECT_OK(strata_read(thread, account(thread, i), (const void **)&value));
+    long seen = *value;
+    commit(thread);
+    return seen;
+}
+
+static strata_status give_up(strata_thread *thread, void *ctx) {
+    (void)ctx;
+    CHECK(add(thread, 3, 1000000));
+    void *obj = NULL;
+    return strata_alloc(thread, 9999, &obj); /* STRATA_ERROR_UNKNOWN_TYPE */
+}
+
+/* strata_atomically under contention, with one inevitable block per
+ * thread that writes a file exactly once; a block that gives up. */
+static void atomically(strata_heap *heap) {
+    journal.file = tmpfile();
+    CHECK(journal.file != NULL);
+    pthread_mutex_init(&journal.lock, NULL);
+    journal.runs = 0;
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    long before = balance(thread, 3);
+    long logged_before = balance(thread, 4);
+    pthread_t depositors[DEPOSITORS];
+    EXPECT_OK(strata_thread_enter_blocking(thread));
+    for (int i = 0; i < DEPOSITORS; i++) {
+        CHECK(pthread_create(&depositors[i], NULL, depositor, heap) == 0);
+    }
+    for (int i = 0; i < DEPOSITORS; i++) {
+        CHECK(pthread_join(depositors[i], NULL) == 0);
+    }
+    EXPECT_OK(strata_thread_leave_blocking(thread));
+    CHECK(balance(thread, 3) == before + DEPOSITORS * DEPOSITS);
+    CHECK(balance(thread, 4) == logged_before + DEPOSITORS);
+    CHECK(journal.runs == DEPOSITORS);
+    rewind(journal.file);
+    int lines = 0;
+    for (int c; (c = fgetc(journal.file)) != EOF;) {
+        lines += c == '\n';
+    }
+    CHECK(lines == DEPOSITORS);
+    fclose(journal.file);
+
+    EXPECT(strata_atomically(thread, give_up, NULL), STRATA_ERROR_UNKNOWN_TYPE);
+    CHECK_LAST_ERROR_NAMES("strata_atomically");
+    CHECK(balance(thread, 3) == before + DEPOSITORS * DEPOSITS);
+    EXPECT(strata_atomically(thread, NULL, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+/* strata_tx_should_break turns true after break_bytes of allocation;
+ * identities and identity hashes survive collections. */
+static void breaks_and_identities(strata_heap *heap) {
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    bool should_break = true;
+    EXPECT_OK(strata_tx_should_break(thread, &should_break));
+    CHECK(!should_break);
+    int made = 0;
+    while (!should_break && made < 1000000) {
+        void *node = NULL;
+        EXPECT_OK(strata_alloc(thread, node_type, &node));
+        made++;
+        EXPECT_OK(strata_tx_should_break(thread, &should_break));
+    }
+    CHECK(should_break && made > 10);
+    void *node = NULL;
+    EXPECT_OK(strata_alloc(thread, node_type, &node));
+    uint64_t id = 0, hash = 0, other_id = 0;
+    EXPECT_OK(strata_identity(thread, node, &id, &hash));
+    EXPECT_OK(strata_push_root(thread, node));
+    EXPECT_OK(strata_alloc(thread, node_type, &node));
+    EXPECT_OK(strata_identity(thread, node, &other_id, NULL));
+    CHECK(id != 0 && other_id != id);
+    commit(thread);
+    EXPECT_OK(strata_thread_collect_major(thread));
+    uint64_t id_after = 0, hash_after = 0;
+    EXPECT_OK(strata_identity(thread, peek(thread, 0), &id_after, &hash_after));
+    CHECK(id_after == id && hash_after == hash);
+    EXPECT_OK(strata_pop_root(thread, NULL));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
 int main(void) {
     strata_heap *heap = small_heap();
     register_types(heap);
@@ -330,6 +465,8 @@ int main(void) {
     banking(heap);
     conflict(heap);
     exit_in_a_transaction(heap);
+    atomically(heap);
+    breaks_and_identities(heap);
     EXPECT_OK(strata_global_free(bank));
     EXPECT_OK(strata_heap_destroy(heap));
     puts("transactions: ok");
