@@ -282,6 +282,15 @@ strata_status strata_thread_leave_blocking(strata_thread *thread);
 strata_status strata_thread_safepoint(strata_thread *thread);
 
 /*
+ * Runs a minor collection of the calling thread's nursery now (the
+ * survivors move to the old space; an open transaction's stay its own),
+ * then answers a collection waiting for the thread. In a transaction or
+ * between them (where the nursery is empty). Only the thread that
+ * attached. Errors as for strata_thread_safepoint.
+ */
+strata_status strata_thread_collect_minor(strata_thread *thread);
+
+/*
  * Runs a major collection of the heap now, stopping every attached thread
  * at its next safepoint. Between transactions only. Only the thread that
  * attached.
@@ -389,7 +398,8 @@ strata_status strata_register_type(strata_heap *heap, const strata_type_desc *de
  *
  * Addresses move. Any call that may allocate may run a collection, which
  * moves young objects: strata_alloc, strata_alloc_array, strata_write,
- * strata_write_ref, strata_tx_commit, strata_thread_safepoint. Object
+ * strata_write_ref, strata_tx_commit, strata_thread_safepoint,
+ * strata_thread_collect_minor. Object
  * addresses and body pointers the host holds are valid until its next
  * such call; what it keeps across one goes on the shadow stack
  * (strata_push_root), which collections update, and is read back with
@@ -454,6 +464,28 @@ strata_status strata_tx_is_inevitable(strata_thread *thread, bool *inevitable_ou
  * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
  */
 strata_status strata_tx_should_break(strata_thread *thread, bool *break_out);
+
+/* A callback run after a transaction's outcome is decided; ctx is passed
+ * along. It runs on the thread of the transaction, must return normally,
+ * and must not call strata functions on that thread. */
+typedef void (*strata_callback_fn)(void *ctx);
+
+/*
+ * Runs callback(ctx) once, after the open transaction commits (not if it
+ * aborts). Register in the block: an abort drops the registration, and the
+ * rerun registers again.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_on_commit(strata_thread *thread, strata_callback_fn callback,
+                                  void *ctx);
+
+/*
+ * Runs callback(ctx) once, after the open transaction aborts (at
+ * strata_tx_abort, at a commit that aborts, or when the thread detaches or
+ * exits with it open), not if it commits. Errors as for strata_tx_on_commit.
+ */
+strata_status strata_tx_on_abort(strata_thread *thread, strata_callback_fn callback,
+                                 void *ctx);
 
 /* A block of host code for strata_atomically; ctx is passed along. It
  * returns STRATA_OK when it is done, STRATA_ABORTED when a call told it so

@@ -226,6 +226,20 @@ pub unsafe extern "C" fn strata_thread_safepoint(thread: *mut strata_thread) -> 
     })
 }
 
+/// `strata_thread_collect_minor`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `thread` is looked up before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_thread_collect_minor(thread: *mut strata_thread) -> Status {
+    boundary("strata_thread_collect_minor", || {
+        with_thread(thread, WhenBlocked::Refuse, |handle| {
+            handle.thread.collect_minor();
+            Ok(())
+        })
+    })
+}
+
 /// `strata_thread_collect_major`: see the header.
 ///
 /// # Safety

@@ -215,3 +215,59 @@ pub unsafe extern "C" fn strata_atomically(
         }
     })
 }
+
+/// `strata_callback_fn`: a host callback run after a transaction's outcome.
+pub type CallbackFn = unsafe extern "C" fn(ctx: *mut c_void);
+
+/// Registers `callback(ctx)` with `register` (on commit or on abort).
+fn register_callback(
+    thread: *mut strata_thread,
+    callback: Option<CallbackFn>,
+    ctx: *mut c_void,
+    register: impl FnOnce(
+        &mut strata_rs::Thread,
+        Box<dyn FnOnce()>,
+    ) -> Result<(), strata_rs::ManualError>,
+) -> Result<(), Failure> {
+    let Some(callback) = callback else {
+        return Err(Failure::null("callback"));
+    };
+    with_thread(thread, WhenBlocked::Refuse, |handle| {
+        let run = Box::new(move || {
+            // SAFETY: the caller's promise: a callback that returns normally
+            // and calls no strata function on this thread.
+            unsafe { callback(ctx) }
+        });
+        Ok(register(&mut handle.thread, run)?)
+    })
+}
+
+/// `strata_tx_on_commit`: see the header.
+///
+/// # Safety
+/// `callback` is NULL or a function that follows the header's rules.
+#[no_mangle]
+pub unsafe extern "C" fn strata_tx_on_commit(
+    thread: *mut strata_thread,
+    callback: Option<CallbackFn>,
+    ctx: *mut c_void,
+) -> Status {
+    boundary("strata_tx_on_commit", || {
+        register_callback(thread, callback, ctx, |th, run| th.on_commit_manual(run))
+    })
+}
+
+/// `strata_tx_on_abort`: see the header.
+///
+/// # Safety
+/// `callback` is NULL or a function that follows the header's rules.
+#[no_mangle]
+pub unsafe extern "C" fn strata_tx_on_abort(
+    thread: *mut strata_thread,
+    callback: Option<CallbackFn>,
+    ctx: *mut c_void,
+) -> Status {
+    boundary("strata_tx_on_abort", || {
+        register_callback(thread, callback, ctx, |th, run| th.on_abort_manual(run))
+    })
+}

@@ -220,6 +220,20 @@ impl Thread {
         Ok((id, hash))
     }
 
+    /// Runs `f` if and after the open attempt commits.
+    pub fn on_commit_manual(&mut self, f: impl FnOnce() + 'static) -> Result<(), ManualError> {
+        self.open()?;
+        self.tx.on_commit.push(Box::new(f));
+        Ok(())
+    }
+
+    /// Runs `f` if the open attempt aborts.
+    pub fn on_abort_manual(&mut self, f: impl FnOnce() + 'static) -> Result<(), ManualError> {
+        self.open()?;
+        self.tx.on_abort.push(Box::new(f));
+        Ok(())
+    }
+
     /// A zeroed object of type `ty` (an array type: of length 0), made by
     /// the open attempt. Its address is valid until the next call that may
     /// collect.

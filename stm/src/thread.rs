@@ -290,6 +290,14 @@ impl Thread {
         self.m.collect_major()
     }
 
+    /// Runs a minor collection now (then answers a pending stop request):
+    /// the nursery's survivors move to the old space, an open attempt's
+    /// staying its own. Only an attempt driven call by call can have young
+    /// objects here (between transactions the nursery is empty).
+    pub fn collect_minor(&mut self) {
+        self.m.collect_minor()
+    }
+
     /// Commits and aborts of this thread's transactions so far.
     pub fn tx_counts(&self) -> (u64, u64) {
         (self.tx.commits, self.tx.aborts)

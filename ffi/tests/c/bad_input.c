@@ -132,12 +132,12 @@ static void threads(void) {
     CHECK(second == NULL);
 
     strata_thread *garbage = (strata_thread *)&not_a_handle;
-    strata_status (*calls[5])(strata_thread *) = {
+    strata_status (*calls[6])(strata_thread *) = {
         strata_thread_detach,         strata_thread_enter_blocking,
         strata_thread_leave_blocking, strata_thread_safepoint,
-        strata_thread_collect_major,
+        strata_thread_collect_minor,  strata_thread_collect_major,
     };
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         EXPECT(calls[i](NULL), STRATA_ERROR_NULL_ARGUMENT);
         EXPECT(calls[i](garbage), STRATA_ERROR_NOT_ATTACHED);
     }
@@ -152,7 +152,7 @@ static void threads(void) {
     pthread_t worker;
     CHECK(pthread_create(&worker, NULL, attach_and_wait, &o) == 0);
     wait_for_stage(&o, 1);
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         EXPECT(calls[i](o.handle), STRATA_ERROR_WRONG_THREAD);
     }
     CHECK_LAST_ERROR_NAMES("strata_thread_collect_major");
@@ -169,13 +169,14 @@ static void threads(void) {
     EXPECT(strata_thread_enter_blocking(thread), STRATA_ERROR_BLOCKED);
     EXPECT(strata_thread_safepoint(thread), STRATA_ERROR_BLOCKED);
     EXPECT(strata_thread_collect_major(thread), STRATA_ERROR_BLOCKED);
+    EXPECT(strata_thread_collect_minor(thread), STRATA_ERROR_BLOCKED);
     EXPECT_OK(strata_thread_leave_blocking(thread));
     EXPECT_OK(strata_thread_collect_major(thread));
 
     /* Detach in a blocking section leaves it; a second detach is refused. */
     EXPECT_OK(strata_thread_enter_blocking(thread));
     EXPECT_OK(strata_thread_detach(thread));
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         EXPECT(calls[i](thread), STRATA_ERROR_NOT_ATTACHED);
     }
     CHECK_LAST_ERROR_NAMES("strata_thread_collect_major");

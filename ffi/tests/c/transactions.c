@@ -49,6 +49,10 @@ static void *make_tree(strata_thread *thread, int depth) {
         EXPECT_OK(strata_pop_root(thread, NULL));
         EXPECT_OK(strata_pop_root(thread, NULL));
     }
+    if (depth == 6) {
+        /* An explicit minor collection: every young node moves. */
+        EXPECT_OK(strata_thread_collect_minor(thread));
+    }
     struct node *body = NULL;
     EXPECT_OK(strata_write(thread, peek(thread, 0), (void **)&body));
     body->value = depth;
@@ -458,6 +462,37 @@ static void breaks_and_identities(strata_heap *heap) {
     EXPECT_OK(strata_thread_detach(thread));
 }
 
+static void count(void *counter) {
+    ++*(int *)counter;
+}
+
+/* On-commit callbacks run after a commit only, on-abort ones after an
+ * abort only, once each. */
+static void callbacks(strata_heap *heap) {
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    int commits = 0, aborts = 0;
+    for (int keep = 1; keep >= 0; keep--) {
+        EXPECT_OK(strata_tx_begin(thread));
+        EXPECT_OK(strata_tx_on_commit(thread, count, &commits));
+        EXPECT_OK(strata_tx_on_abort(thread, count, &aborts));
+        CHECK(commits == 1 - keep && aborts == 0);
+        if (keep) {
+            commit(thread);
+            CHECK(commits == 1 && aborts == 0);
+        } else {
+            EXPECT_OK(strata_tx_abort(thread));
+            CHECK(commits == 1 && aborts == 1);
+        }
+    }
+    EXPECT(strata_tx_on_commit(thread, count, &commits), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT(strata_tx_on_abort(thread, NULL, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT_OK(strata_tx_on_abort(thread, count, &aborts));
+    EXPECT_OK(strata_thread_detach(thread)); /* aborts the open transaction */
+    CHECK(commits == 1 && aborts == 2);
+}
+
 int main(void) {
     strata_heap *heap = small_heap();
     register_types(heap);
@@ -467,6 +502,7 @@ int main(void) {
     exit_in_a_transaction(heap);
     atomically(heap);
     breaks_and_identities(heap);
+    callbacks(heap);
     EXPECT_OK(strata_global_free(bank));
     EXPECT_OK(strata_heap_destroy(heap));
     puts("transactions: ok");
