@@ -14,16 +14,20 @@
  *   same thing for every function; each function lists the codes it
  *   returns beyond STRATA_ERROR_NULL_ARGUMENT (any required pointer
  *   argument that is NULL) and STRATA_ERROR_INTERNAL (a bug in Strata).
- * - Handles. strata_heap and strata_thread are opaque. Every function
- *   checks a handle before it uses it: a destroyed heap, a detached
- *   thread, a thread handle used on another OS thread are reported with a
- *   status, not a crash. (A stale pointer is detected unless a new handle
- *   of the same kind has since been made at the same address.)
+ * - Handles. strata_heap, strata_thread and strata_global are opaque.
+ *   Every function checks a handle before it uses it: a destroyed heap, a
+ *   detached thread, a thread handle used on another OS thread, a freed
+ *   global root are reported with a status, not a crash. (A stale pointer
+ *   is detected unless a new handle of the same kind has since been made
+ *   at the same address.) Object pointers cannot be checked beyond NULL:
+ *   see "Transactions" for what they must be.
  * - Threads. A heap may be used from any thread. A strata_thread belongs
  *   to the OS thread that attached it: only that thread may pass it.
  * - Callbacks. A trace callback runs during collections, possibly on a
  *   collector thread and on several threads at once: it must only report
- *   slots, and must not call any strata function.
+ *   slots, and must not call any strata function. On-commit and on-abort
+ *   callbacks run on their transaction's thread and must not call strata
+ *   functions on that thread. A strata_atomically block calls them freely.
  * - No exceptions or unwinding cross this interface in either direction:
  *   a Rust panic inside Strata is caught and returned as
  *   STRATA_ERROR_INTERNAL, and callbacks must return normally.

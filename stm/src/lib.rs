@@ -7,6 +7,11 @@
 //! depends on how rarely blocks conflict. Readers never abort and never wait
 //! for writers: a transaction reads the versions of one snapshot.
 //!
+//! Hosts that cannot pass a closure (the C ABI, `strata-ffi`) drive
+//! attempts call by call instead, on objects of types registered at run
+//! time ([`Heap::register_type`]): [`Thread::begin_manual`] and the rest of
+//! the manual API (see `DESIGN.md`, "Transactions from C").
+//!
 //! ```
 //! use strata::{Heap, HeapConfig, Object};
 //!
