@@ -1,10 +1,44 @@
-//! The C ABI of Strata (`strata.h`, `libstrata.so`/`.a`) for host
-//! interpreters: types registered at run time with trace callbacks,
-//! shadow-stack roots, begin/commit with a "doomed" query, errors as codes
-//! with a retrievable message.
+//! The C ABI of Strata: `include/strata.h` over `libstrata.so` and
+//! `libstrata.a`, for host interpreters written in C. Each module holds one
+//! part of the ABI: `status` (status codes, the last error, the panic
+//! boundary), `version`, `config`, `heap` (heap handles), `thread` (thread
+//! handles, attach, detach, blocking sections), `types` (type
+//! registration), `tx` (transactions), `objects` (allocation, barriers,
+//! the shadow stack, global roots), `stats` (statistics). The decisions behind it are in `DESIGN.md`, "C ABI"; the
+//! header is the host's manual.
 //!
-//! Not built yet: the crate holds the place the workspace layout fixes
-//! (heap <- gc <- stm <- ffi) and exports nothing. Its issue comes after the
-//! heap, the transactions and the benchmark command; the core is shaped for
-//! it (run-time type registry with trace callbacks in `strata-heap`, the
-//! shadow stack and error values in `strata-gc`).
+//! Every function maps onto the Rust API of the `strata` crate (renamed
+//! `strata_rs` here: this library's own crate name is `strata`).
+//!
+//! # Invariants the unsafe code relies on
+//!
+//! - **Handles are looked up before they are used.** A `strata_heap`
+//!   (or `strata_global`) pointer is dereferenced only while its
+//!   registry's lock is held and the registry lists it; an address is
+//!   listed exactly while its box is alive (`heap.rs`, `objects.rs`). A `strata_thread` pointer is dereferenced only
+//!   when it was found, by address, in the calling OS thread's list of
+//!   attachments, which owns the boxes (`thread.rs`). A pointer that is not
+//!   listed is reported, never read.
+//! - **The host's promises.** Input pointers other than handles (a config,
+//!   a type description, a name, an offsets array, an object: a live one
+//!   the thread holds, at its current address) point at readable,
+//!   initialised memory of their declared type and length, and out-pointers
+//!   at writable memory, as the header states; the library checks them for
+//!   NULL only, which is all it can check.
+//! - **No unwinding into C.** Every exported function runs its body in
+//!   [`status::boundary`], which catches panics.
+
+#![allow(non_camel_case_types)]
+
+mod config;
+#[cfg(test)]
+mod header_check;
+mod heap;
+mod objects;
+mod registry;
+mod stats;
+mod status;
+mod thread;
+mod tx;
+mod types;
+mod version;

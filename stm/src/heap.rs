@@ -7,7 +7,7 @@ use crate::shared::StmShared;
 use crate::thread::Thread;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use strata_gc::{GcOptions, GcStats, HeapConfig, TypeDesc};
+use strata_gc::{GcOptions, GcStats, HeapConfig, TypeDesc, TypeError, TypeId};
 
 /// How transactions retry and break.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,18 @@ impl Heap {
     /// stopped); pass the `Thread` along instead.
     pub fn attach(&self) -> Result<Thread, Error> {
         Thread::new(self.clone())
+    }
+
+    /// Registers a type described at run time (layout, where its
+    /// references are, a name), for hosts whose types are not Rust types
+    /// (the C ABI). Other threads may run transactions meanwhile.
+    pub fn register_type(&self, desc: TypeDesc) -> Result<TypeId, TypeError> {
+        self.gc.register_type(desc)
+    }
+
+    /// How many threads are attached now.
+    pub fn attached_threads(&self) -> usize {
+        self.gc.attached_threads()
     }
 
     /// The collector's statistics.

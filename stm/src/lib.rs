@@ -7,6 +7,11 @@
 //! depends on how rarely blocks conflict. Readers never abort and never wait
 //! for writers: a transaction reads the versions of one snapshot.
 //!
+//! Hosts that cannot pass a closure (the C ABI, `strata-ffi`) drive
+//! attempts call by call instead, on objects of types registered at run
+//! time ([`Heap::register_type`]): [`Thread::begin_manual`] and the rest of
+//! the manual API (see `DESIGN.md`, "Transactions from C").
+//!
 //! ```
 //! use strata::{Heap, HeapConfig, Object};
 //!
@@ -108,6 +113,7 @@ mod heap;
 mod inevitable;
 #[cfg(all(test, loom))]
 mod loom_model;
+mod manual;
 mod mix_hash;
 mod object;
 mod reads;
@@ -122,8 +128,12 @@ mod write_set;
 
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
+pub use manual::{ManualError, Untyped};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
-pub use strata_gc::{AllocError, GcOptions, GcStats, HeapConfig, HeapError, PauseKind};
+pub use strata_gc::{
+    Address, AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots,
+    TraceFn, TypeDesc, TypeError, TypeId, VisitFn,
+};
 pub use thread::Thread;
 pub use tx::Tx;
 pub use view::{Ref, View};

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::heap::Heap;
+use crate::manual::ManualState;
 use crate::object::{FreedRoots, GlobalRoot, Obj, Root};
 use crate::tx::{Conflict, Tx};
 use crate::type_cache::TypeCache;
@@ -87,6 +88,8 @@ pub struct Thread {
     pub(crate) types: TypeCache,
     pub(crate) ref_array: TypeId,
     pub(crate) freed_roots: FreedRoots,
+    /// The state of attempts driven call by call (`manual.rs`).
+    pub(crate) manual: ManualState,
     seed: u64,
 }
 
@@ -110,6 +113,7 @@ impl Thread {
             types: TypeCache::default(),
             ref_array,
             freed_roots: FreedRoots::default(),
+            manual: ManualState::default(),
             seed: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
         })
     }
@@ -195,7 +199,7 @@ impl Thread {
         }
     }
 
-    fn backoff(&mut self, attempts: u32) {
+    pub(crate) fn backoff(&mut self, attempts: u32) {
         self.seed ^= self.seed << 13;
         self.seed ^= self.seed >> 7;
         self.seed ^= self.seed << 17;
@@ -207,6 +211,12 @@ impl Thread {
             std::thread::yield_now();
         }
         self.m.safepoint();
+    }
+
+    /// Whether the running transaction has allocated `break_bytes`.
+    pub(crate) fn allocated_past_break(&self) -> bool {
+        self.m.allocated_bytes() - self.tx.allocated_at_start
+            >= self.heap.tx_config.break_bytes as u64
     }
 
     /// Makes a global root of `root`'s object, shareable with other threads.
@@ -248,6 +258,27 @@ impl Thread {
         self.m.blocking(f)
     }
 
+    /// Leaves the heap until [`Thread::leave_blocking`], as
+    /// [`Thread::blocking`] does around its closure, for hosts that cannot
+    /// pass one (the C ABI). Prefer [`Thread::blocking`].
+    ///
+    /// # Safety
+    /// Until `leave_blocking`, the thread must not use the heap: no
+    /// transaction, safepoint or collection, and the `Thread` is not
+    /// dropped (collections no longer wait for it).
+    pub unsafe fn enter_blocking(&mut self) {
+        self.m.enter_blocking()
+    }
+
+    /// Returns to the heap after [`Thread::enter_blocking`], waiting for a
+    /// collection in progress.
+    ///
+    /// # Safety
+    /// The thread is in a blocking section entered by `enter_blocking`.
+    pub unsafe fn leave_blocking(&mut self) {
+        self.m.leave_blocking()
+    }
+
     /// Answers a pending stop-the-world request (threads that run no
     /// transaction for a long time should call it now and then).
     pub fn safepoint(&mut self) {
@@ -257,6 +288,14 @@ impl Thread {
     /// Runs a major collection now.
     pub fn collect(&mut self) {
         self.m.collect_major()
+    }
+
+    /// Runs a minor collection now (then answers a pending stop request):
+    /// the nursery's survivors move to the old space, an open attempt's
+    /// staying its own. Only an attempt driven call by call can have young
+    /// objects here (between transactions the nursery is empty).
+    pub fn collect_minor(&mut self) {
+        self.m.collect_minor()
     }
 
     /// Commits and aborts of this thread's transactions so far.
@@ -272,6 +311,11 @@ impl Thread {
 
 impl Drop for Thread {
     fn drop(&mut self) {
+        // An attempt driven call by call may be open: its ownerships must
+        // not outlive the thread (see `manual.rs`).
+        if self.tx.active {
+            self.abort_open_attempt();
+        }
         self.heap
             .stm
             .commits

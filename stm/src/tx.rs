@@ -24,6 +24,8 @@ pub(crate) enum Conflict {
     Alloc(AllocError),
     /// The closure panicked.
     Panic,
+    /// The host aborted the attempt (the manual API's `abort_manual`).
+    Requested,
 }
 
 /// An open transaction, given to the closure of
@@ -400,8 +402,7 @@ impl<'tx> Tx<'tx> {
     /// `break_bytes`) that an interpreter should end it at the next
     /// convenient point.
     pub fn should_break(&self) -> bool {
-        self.th.m.allocated_bytes() - self.th.tx.allocated_at_start
-            >= self.th.heap.tx_config.break_bytes as u64
+        self.th.allocated_past_break()
     }
 
     /// Runs `f` if and after this transaction commits.

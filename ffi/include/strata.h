@@ -1,0 +1,685 @@
+/*
+ * strata.h: the C interface of Strata, a multi-threaded, transactional,
+ * garbage-collected object heap for language runtimes.
+ *
+ * Link with -lstrata (libstrata.so) or with libstrata.a and the system
+ * libraries listed in ffi/README.md. This header compiles as C11 and as C++.
+ *
+ * Rules that hold for every function:
+ *
+ * - Errors. A function that can fail returns a strata_status; STRATA_OK is
+ *   0. Results are written through out-pointers, which are left untouched
+ *   on failure. A failing call also sets the calling thread's last error,
+ *   a message for humans (strata_last_error). Each code below means the
+ *   same thing for every function; each function lists the codes it
+ *   returns beyond STRATA_ERROR_NULL_ARGUMENT (any required pointer
+ *   argument that is NULL) and STRATA_ERROR_INTERNAL (a bug in Strata).
+ * - Handles. strata_heap, strata_thread and strata_global are opaque.
+ *   Every function checks a handle before it uses it: a destroyed heap, a
+ *   detached thread, a thread handle used on another OS thread, a freed
+ *   global root are reported with a status, not a crash. (A stale pointer
+ *   is detected unless a new handle of the same kind has since been made
+ *   at the same address.) Object pointers cannot be checked beyond NULL:
+ *   see "Transactions" for what they must be.
+ * - Threads. A heap may be used from any thread. A strata_thread belongs
+ *   to the OS thread that attached it: only that thread may pass it.
+ * - Callbacks. A trace callback runs during collections, possibly on a
+ *   collector thread and on several threads at once: it must only report
+ *   slots, and must not call any strata function. On-commit and on-abort
+ *   callbacks run on their transaction's thread and must not call strata
+ *   functions on that thread. A strata_atomically block calls them freely.
+ * - No exceptions or unwinding cross this interface in either direction:
+ *   a Rust panic inside Strata is caught and returned as
+ *   STRATA_ERROR_INTERNAL, and callbacks must return normally.
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions ------------------------------------------------------- */
+
+/* The version of Strata this header belongs to. */
+#define STRATA_VERSION_MAJOR 0
+#define STRATA_VERSION_MINOR 1
+#define STRATA_VERSION_PATCH 0
+/* The same, packed as strata_version() returns it. */
+#define STRATA_VERSION \
+    ((STRATA_VERSION_MAJOR << 16) | (STRATA_VERSION_MINOR << 8) | STRATA_VERSION_PATCH)
+
+/*
+ * Counts incompatible changes of what this header bakes into a program
+ * (struct layouts, status values, object layout). strata_heap_create
+ * passes it to the library, which refuses to make a heap for a program
+ * compiled against another ABI version.
+ */
+#define STRATA_ABI_VERSION 1
+
+/* The library's version, packed like STRATA_VERSION. Any thread. */
+uint32_t strata_version(void);
+
+/* The library's ABI version (compare with STRATA_ABI_VERSION). Any thread. */
+uint32_t strata_abi_version(void);
+
+/* ---- Status codes and the last error -------------------------------- */
+
+typedef enum strata_status {
+    /* Success. */
+    STRATA_OK = 0,
+    /* A required pointer argument is NULL. */
+    STRATA_ERROR_NULL_ARGUMENT = 1,
+    /* The heap pointer is not a live heap: destroyed, or never created. */
+    STRATA_ERROR_INVALID_HEAP = 2,
+    /* The thread pointer is not an attached thread: detached already
+     * (a second detach), or never returned by strata_thread_attach. */
+    STRATA_ERROR_NOT_ATTACHED = 3,
+    /* The thread handle is attached, but on another OS thread: only the
+     * thread that attached may use it. */
+    STRATA_ERROR_WRONG_THREAD = 4,
+    /* The calling thread is already attached to this heap: use its handle
+     * (two handles of one heap on one thread would deadlock a collection). */
+    STRATA_ERROR_ALREADY_ATTACHED = 5,
+    /* The heap still has attached threads. */
+    STRATA_ERROR_HEAP_BUSY = 6,
+    /* A configuration value is out of range (the message names it). */
+    STRATA_ERROR_INVALID_CONFIG = 7,
+    /* The program was compiled against a strata.h of another ABI version. */
+    STRATA_ERROR_ABI_MISMATCH = 8,
+    /* A type description is refused (the message says why). */
+    STRATA_ERROR_INVALID_TYPE = 9,
+    /* The thread is in a blocking section: leave it before this call. */
+    STRATA_ERROR_BLOCKED = 10,
+    /* The thread is not in a blocking section. */
+    STRATA_ERROR_NOT_BLOCKED = 11,
+    /* Every thread slot of the heap is taken (65,535 threads attached). */
+    STRATA_ERROR_TOO_MANY_THREADS = 12,
+    /* The operating system refused memory (mapping the heap failed). */
+    STRATA_ERROR_SYSTEM = 13,
+    /* A bug in Strata, caught before it could unwind into the program
+     * (the message has the details; please report it). The heap that was
+     * being used may be inconsistent: stop using it. */
+    STRATA_ERROR_INTERNAL = 14,
+    /* A transaction is open on the thread: the call needs none. */
+    STRATA_ERROR_IN_TRANSACTION = 15,
+    /* No transaction is open on the thread: the call needs one. */
+    STRATA_ERROR_NO_TRANSACTION = 16,
+    /* The transaction's attempt is doomed (a conflict) or, from
+     * strata_tx_commit, aborted: nothing it did remains. Run the block
+     * again from strata_tx_begin (after strata_tx_commit or
+     * strata_tx_abort when it is still open). Not a bug: a normal outcome
+     * under contention. */
+    STRATA_ABORTED = 17,
+    /* The type id was never registered with this heap. */
+    STRATA_ERROR_UNKNOWN_TYPE = 18,
+    /* An array length that is absurd, or a length for a fixed-size type. */
+    STRATA_ERROR_BAD_SIZE = 19,
+    /* The object is bigger than the whole heap limit: it can never fit. */
+    STRATA_ERROR_TOO_LARGE = 20,
+    /* The heap is full: even after a major collection the object does not
+     * fit under the heap limit. The heap stays usable; objects that die
+     * make room. */
+    STRATA_ERROR_OUT_OF_MEMORY = 21,
+    /* A pop or peek past the shadow stack's bottom, or a pop, inside a
+     * transaction, of an entry pushed before it began. */
+    STRATA_ERROR_ROOT_STACK = 22,
+    /* The offset is not a reference slot of the object's type. */
+    STRATA_ERROR_NOT_A_REF_SLOT = 23,
+    /* The global root belongs to another heap than the thread's. */
+    STRATA_ERROR_OTHER_HEAP = 24,
+    /* The global root pointer is not a live global root: freed, or never
+     * made. */
+    STRATA_ERROR_INVALID_GLOBAL = 25
+} strata_status;
+
+/*
+ * The message of the calling thread's last failing strata call, naming the
+ * function and what was wrong; "" if no call of this thread has failed.
+ * Owned by the library: valid until this thread's next failing call.
+ * Successful calls leave it (like errno). Any thread, attached or not.
+ */
+const char *strata_last_error(void);
+
+/* ---- Configuration -------------------------------------------------- */
+
+/* Sizes and policies of a heap. Fill it with strata_config_init, then
+ * change what you need. */
+typedef struct strata_config {
+    /* Bytes of each attached thread's nursery (at least 4 KiB).
+     * Default 4 MiB. */
+    size_t nursery_bytes;
+    /* The heap limit: bytes of old space in use (at least 1 MiB). Address
+     * space is reserved for it, memory committed on use. Default 8 GiB. */
+    size_t max_heap_bytes;
+    /* No major collection is triggered by growth below this many bytes of
+     * old space in use. Default 32 MiB. */
+    size_t min_major_bytes;
+    /* A major collection starts when the old space has grown to this many
+     * times the live bytes after the last one (at least 1.0). Default 2.0. */
+    double growth_factor;
+    /* A collection that has waited this long for threads to reach a
+     * safepoint names them once on stderr; 0: never. Default 10000. */
+    uint64_t stall_warning_ms;
+    /* strata_should_break turns true once a transaction has allocated this
+     * many bytes; 0: half the nursery. Default 0. */
+    size_t break_bytes;
+    /* Threads that mark in a big major collection; 0: one per core, at
+     * most 8 (at most 64). Default 0. */
+    uint32_t gc_threads;
+    /* After this many aborts in a row a transaction runs its next attempt
+     * inevitably, so it commits. Default 64. */
+    uint32_t max_retries;
+    /* Whether a thread whose nursery survives allocates straight in the
+     * old space for a while. Default true. */
+    bool pretenure;
+    /* Whether to ask the kernel for transparent huge pages. Default true. */
+    bool huge_pages;
+} strata_config;
+
+/*
+ * Fills *config with the defaults, overridden by the environment as for
+ * Rust programs (STRATA_NURSERY_BYTES, STRATA_MAX_HEAP_BYTES,
+ * STRATA_GC_THREADS, STRATA_HUGE_PAGES). Any thread.
+ * STRATA_ERROR_INVALID_CONFIG: an environment value does not parse;
+ * *config then holds the defaults without overrides.
+ */
+strata_status strata_config_init(strata_config *config);
+
+/* ---- Heaps ---------------------------------------------------------- */
+
+/* A heap: its old space, its type registry, its attached threads. */
+typedef struct strata_heap strata_heap;
+
+/* What strata_heap_create calls: the ABI version and the size of
+ * strata_config the program was compiled with come first, so that the
+ * library can refuse a program compiled against another header. Prefer
+ * strata_heap_create. */
+strata_status strata_heap_create_checked(uint32_t abi_version, size_t config_size,
+                                         const strata_config *config,
+                                         strata_heap **heap_out);
+
+/*
+ * Makes a heap configured by *config (read, not kept) and stores it in
+ * *heap_out. The caller owns the heap and destroys it with
+ * strata_heap_destroy. Any thread; the calling thread is not attached.
+ * STRATA_ERROR_INVALID_CONFIG: a field of *config is out of range.
+ * STRATA_ERROR_ABI_MISMATCH: this header and the library disagree.
+ * STRATA_ERROR_SYSTEM: reserving the heap's memory failed.
+ */
+static inline strata_status strata_heap_create(const strata_config *config,
+                                               strata_heap **heap_out) {
+    return strata_heap_create_checked(STRATA_ABI_VERSION, sizeof(strata_config), config,
+                                      heap_out);
+}
+
+/*
+ * Destroys a heap and every object in it. Any thread; no other call on
+ * this heap may run meanwhile, and none may follow (a later call gets
+ * STRATA_ERROR_INVALID_HEAP).
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap (a second destroy).
+ * STRATA_ERROR_HEAP_BUSY: threads are still attached; nothing is done.
+ */
+strata_status strata_heap_destroy(strata_heap *heap);
+
+/* ---- Threads -------------------------------------------------------- */
+
+/* The calling OS thread's attachment to one heap. */
+typedef struct strata_thread strata_thread;
+
+/*
+ * Attaches the calling OS thread to heap and stores its handle in
+ * *thread_out: the thread gets a nursery and may run transactions. The
+ * handle belongs to this OS thread: only it may pass the handle, and it
+ * detaches with strata_thread_detach. A thread that exits attached is
+ * detached at its exit (so it does not hold up the other threads'
+ * collections), but detaching explicitly is better: until then its
+ * memory stays with it.
+ * While attached, a thread must reach a safepoint now and then
+ * (strata_thread_safepoint) or be in a blocking section: a major
+ * collection waits for every attached thread.
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap.
+ * STRATA_ERROR_ALREADY_ATTACHED: this thread is attached to heap already.
+ * STRATA_ERROR_TOO_MANY_THREADS, STRATA_ERROR_SYSTEM: no room for one more.
+ */
+strata_status strata_thread_attach(strata_heap *heap, strata_thread **thread_out);
+
+/*
+ * Detaches the calling thread: a last minor collection, its memory given
+ * back; the handle is invalid afterwards. Allowed in a blocking section
+ * (which it leaves first). Only the thread that attached.
+ * STRATA_ERROR_NOT_ATTACHED: not an attached thread (a second detach).
+ * STRATA_ERROR_WRONG_THREAD: the handle is another thread's.
+ */
+strata_status strata_thread_detach(strata_thread *thread);
+
+/*
+ * Enters a blocking section: until strata_thread_leave_blocking, the
+ * thread promises not to touch heap objects, and collections no longer
+ * wait for it. Wrap sleeps, joins, locks and I/O in one. Every call on the
+ * handle but leave and detach is refused meanwhile. Only the thread that
+ * attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section already.
+ */
+strata_status strata_thread_enter_blocking(strata_thread *thread);
+
+/*
+ * Leaves the blocking section, waiting for a collection in progress to
+ * end. Only the thread that attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_NOT_BLOCKED: the thread is not in a blocking section.
+ */
+strata_status strata_thread_leave_blocking(strata_thread *thread);
+
+/*
+ * Answers a collection waiting for this thread, if any: call it now and
+ * then in long stretches of work that make no other strata call. Only the
+ * thread that attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section.
+ */
+strata_status strata_thread_safepoint(strata_thread *thread);
+
+/*
+ * Runs a minor collection of the calling thread's nursery now (the
+ * survivors move to the old space; an open transaction's stay its own),
+ * then answers a collection waiting for the thread. In a transaction or
+ * between them (where the nursery is empty). Only the thread that
+ * attached. Errors as for strata_thread_safepoint.
+ */
+strata_status strata_thread_collect_minor(strata_thread *thread);
+
+/*
+ * Runs a major collection of the heap now, stopping every attached thread
+ * at its next safepoint. Between transactions only. Only the thread that
+ * attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section.
+ * STRATA_ERROR_IN_TRANSACTION: a transaction is open.
+ */
+strata_status strata_thread_collect_major(strata_thread *thread);
+
+/* ---- Types ---------------------------------------------------------- */
+
+/* A registered type: 1-based, stable for the heap's lifetime; 0 is never
+ * a type. */
+typedef uint32_t strata_type_id;
+
+/*
+ * Object layout. Every object starts with a 16-byte header that Strata
+ * owns; the body follows it. A reference is the address of an object (its
+ * header), or NULL.
+ */
+typedef enum strata_layout {
+    /* Every object has a body of body_bytes. */
+    STRATA_LAYOUT_FIXED = 0,
+    /* The body is a 64-bit element count (Strata's, read-only), then
+     * body_bytes of fixed part, then count elements of element_bytes. */
+    STRATA_LAYOUT_ARRAY = 1
+} strata_layout;
+
+/* Called by a trace callback once for each reference slot: slot points at
+ * a slot holding a reference or NULL; pass ctx along unchanged. */
+typedef void (*strata_visit_fn)(void **slot, void *ctx);
+
+/* A type's trace callback: for the object whose body starts at body, call
+ * visit(slot, ctx) once for every reference slot, then return. See the
+ * rules on callbacks at the top. */
+typedef void (*strata_trace_fn)(void *body, strata_visit_fn visit, void *ctx);
+
+/* What a type looks like. Reference slots are 8 bytes, 8-aligned, and
+ * given either as offsets or by a trace callback (at most one of the two). */
+typedef struct strata_type_desc {
+    /* A name for diagnostics, NUL-terminated; copied. Required. */
+    const char *name;
+    /* STRATA_LAYOUT_FIXED or STRATA_LAYOUT_ARRAY. */
+    strata_layout layout;
+    /* Fixed: the body's size. Array: the fixed part after the count. */
+    size_t body_bytes;
+    /* Array: bytes per element. Fixed: 0. */
+    size_t element_bytes;
+    /* Byte offsets of the reference slots from the body's start (for an
+     * array the count is at offset 0, so the fixed part starts at 8), each
+     * inside the fixed part; read, not kept. NULL when ref_offset_count is 0. */
+    const uint32_t *ref_offsets;
+    size_t ref_offset_count;
+    /* Array: every element is a reference (element_bytes must be 8). */
+    bool elements_are_refs;
+    /* The trace callback, or NULL. */
+    strata_trace_fn trace;
+} strata_type_desc;
+
+/*
+ * Registers a type described by *desc (read, not kept) and stores its id in
+ * *id_out. Any thread, attached or not, also while other threads run
+ * transactions.
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap.
+ * STRATA_ERROR_NULL_ARGUMENT: also desc->name, or desc->ref_offsets with a
+ * non-zero ref_offset_count.
+ * STRATA_ERROR_INVALID_TYPE: an unknown layout, elements in a fixed layout,
+ * an offset unaligned or outside the fixed part, both offsets and a trace
+ * callback, elements_are_refs without 8-byte array elements, an absurd size.
+ */
+strata_status strata_register_type(strata_heap *heap, const strata_type_desc *desc,
+                                   strata_type_id *id_out);
+
+/* ---- Transactions --------------------------------------------------- */
+
+/*
+ * A block of host code runs as a transaction between strata_tx_begin and
+ * strata_tx_commit: either everything it did to the heap happens, at one
+ * instant, or nothing. The host reruns the block while commit says
+ * STRATA_ABORTED:
+ *
+ *     for (;;) {
+ *         if (strata_tx_begin(thread) != STRATA_OK) { ...error... }
+ *         ... run the block: strata_alloc, strata_read, strata_write ...
+ *         strata_status status = strata_tx_commit(thread);
+ *         if (status == STRATA_OK) break;
+ *         if (status != STRATA_ABORTED) { ...error... }
+ *     }
+ *
+ * The abort model: nothing ever jumps out of the host's code (no longjmp,
+ * no unwinding). A conflict dooms the attempt: from then on writes return
+ * STRATA_ABORTED, while reads keep working and see one consistent snapshot
+ * (a doomed attempt never sees a torn state), so the host may also run on
+ * to strata_tx_commit, which aborts it. strata_tx_doomed tells the host
+ * early that it can stop. The host's own side effects (I/O, its memory)
+ * are not undone: keep them out of blocks, or after commit.
+ *
+ * Reruns back off, and after max_retries aborts in a row (strata_config)
+ * the next attempt runs inevitably: it cannot abort, so every block
+ * eventually commits.
+ *
+ * Objects are the addresses of their headers (references in bodies hold
+ * the same addresses). An object the transaction made is its own until
+ * commit, so another thread never sees it half built.
+ *
+ * Addresses move. Any call that may allocate may run a collection, which
+ * moves young objects: strata_alloc, strata_alloc_array, strata_write,
+ * strata_write_ref, strata_tx_commit, strata_thread_safepoint,
+ * strata_thread_collect_minor. Object
+ * addresses and body pointers the host holds are valid until its next
+ * such call; what it keeps across one goes on the shadow stack
+ * (strata_push_root), which collections update, and is read back with
+ * strata_peek_root or strata_pop_root.
+ */
+
+/*
+ * Begins a transaction on the calling thread. Only the thread that
+ * attached.
+ * STRATA_ERROR_IN_TRANSACTION: one is open already.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section.
+ */
+strata_status strata_tx_begin(strata_thread *thread);
+
+/*
+ * Commits the open transaction; either way none is open afterwards.
+ * STRATA_OK: it committed. STRATA_ABORTED: it aborted; run it again.
+ * STRATA_ERROR_NO_TRANSACTION: none is open.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD, STRATA_ERROR_BLOCKED:
+ * as for strata_tx_begin.
+ */
+strata_status strata_tx_commit(strata_thread *thread);
+
+/*
+ * Aborts the open transaction: nothing it did remains, and the entries it
+ * pushed on the shadow stack are popped.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_abort(strata_thread *thread);
+
+/*
+ * Stores in *doomed_out whether the open transaction is doomed: it will
+ * abort at commit, so the block may stop now.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_doomed(strata_thread *thread, bool *doomed_out);
+
+/*
+ * Makes the open transaction inevitable: once this returns STRATA_OK it
+ * cannot abort, so irreversible work (I/O) may follow. One transaction of
+ * the heap is inevitable at a time; other update transactions wait at
+ * commit meanwhile.
+ * STRATA_ABORTED: another thread's transaction is inevitable, or the
+ * snapshot cannot move to the present: the transaction is doomed, and its
+ * rerun begins inevitably.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_become_inevitable(strata_thread *thread);
+
+/*
+ * Stores in *inevitable_out whether the open transaction is inevitable.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_is_inevitable(strata_thread *thread, bool *inevitable_out);
+
+/*
+ * Stores in *break_out whether the open transaction has allocated
+ * break_bytes (strata_config), so that a host cutting long work into
+ * transactions (at bytecode boundaries, say) should commit and begin a
+ * new one now.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_should_break(strata_thread *thread, bool *break_out);
+
+/* A callback run after a transaction's outcome is decided; ctx is passed
+ * along. It runs on the thread of the transaction, must return normally,
+ * and must not call strata functions on that thread. */
+typedef void (*strata_callback_fn)(void *ctx);
+
+/*
+ * Runs callback(ctx) once, after the open transaction commits (not if it
+ * aborts). Register in the block: an abort drops the registration, and the
+ * rerun registers again.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_tx_on_commit(strata_thread *thread, strata_callback_fn callback,
+                                  void *ctx);
+
+/*
+ * Runs callback(ctx) once, after the open transaction aborts (at
+ * strata_tx_abort, at a commit that aborts, or when the thread detaches or
+ * exits with it open), not if it commits. Errors as for strata_tx_on_commit.
+ */
+strata_status strata_tx_on_abort(strata_thread *thread, strata_callback_fn callback,
+                                 void *ctx);
+
+/* A block of host code for strata_atomically; ctx is passed along. It
+ * returns STRATA_OK when it is done, STRATA_ABORTED when a call told it so
+ * (or to have it rerun), or another status to give up. */
+typedef strata_status (*strata_block_fn)(strata_thread *thread, void *ctx);
+
+/*
+ * Runs block as a transaction until it commits: begins, calls
+ * block(thread, ctx), commits, and runs it again while the transaction
+ * aborts. The block must not begin, commit or abort itself. Only the
+ * thread that attached.
+ * Returns STRATA_OK once a run committed; a status the block returned
+ * (other than STRATA_OK and STRATA_ABORTED), after aborting its run;
+ * STRATA_ERROR_NULL_ARGUMENT for a NULL block; or what strata_tx_begin or
+ * strata_tx_commit refused with.
+ */
+strata_status strata_atomically(strata_thread *thread, strata_block_fn block, void *ctx);
+
+/* ---- Objects --------------------------------------------------------- */
+
+/*
+ * Makes a zeroed object of the fixed-size type type_id (an array type: of
+ * length 0) in the open transaction and stores its address in *obj_out.
+ * The transaction may write it in place until it commits. May collect.
+ * STRATA_ERROR_NO_TRANSACTION: none is open.
+ * STRATA_ERROR_UNKNOWN_TYPE: type_id is not a type of this heap.
+ * STRATA_ERROR_OUT_OF_MEMORY: the heap is full (the transaction goes on).
+ * Others as for strata_tx_commit.
+ */
+strata_status strata_alloc(strata_thread *thread, strata_type_id type_id, void **obj_out);
+
+/*
+ * As strata_alloc, an array of length elements (zeroed) of the array type
+ * type_id. The element count is at the start of its body.
+ * STRATA_ERROR_BAD_SIZE: a fixed-size type with a length, or an absurd
+ * length. STRATA_ERROR_TOO_LARGE: more than the whole heap limit.
+ * Others as for strata_alloc.
+ */
+strata_status strata_alloc_array(strata_thread *thread, strata_type_id type_id,
+                                 size_t length, void **obj_out);
+
+/*
+ * Stores in *body_out the body of obj as the open transaction sees it
+ * (its snapshot's version, or the transaction's own writes), for reading
+ * only. Never fails for a conflict. Does not collect. obj: a live object
+ * the transaction holds, at its current address.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_read(strata_thread *thread, const void *obj, const void **body_out);
+
+/*
+ * Stores in *body_out the body to write obj's data (non-reference) fields
+ * into: the object's own when the transaction made it, else the
+ * transaction's private copy, made at the first write (which collects
+ * maybe). Store references with strata_write_ref, not through this
+ * pointer. obj: as for strata_read.
+ * STRATA_ABORTED: the transaction is doomed (a conflict): commit or abort
+ * it and run the block again. STRATA_ERROR_OUT_OF_MEMORY: no room for the
+ * copy (the transaction is doomed too).
+ * Others as for strata_read.
+ */
+strata_status strata_write(strata_thread *thread, void *obj, void **body_out);
+
+/*
+ * Stores the reference value (an object the transaction holds, or NULL)
+ * into the reference slot at byte offset of obj's body, through the write
+ * barriers. May collect (the first write of obj makes its copy).
+ * STRATA_ERROR_NOT_A_REF_SLOT: offset is not a reference slot of obj's
+ * type (with a trace callback: not an aligned word of its body).
+ * Others as for strata_write.
+ */
+strata_status strata_write_ref(strata_thread *thread, void *obj, size_t offset, void *value);
+
+/*
+ * Stores obj's identity in *id_out and its identity hash in *hash_out
+ * (either may be NULL): both stay the same for the object's life, across
+ * every collection (the identity is its final old-space address, reserved
+ * now for an object just made). Does not collect. obj: an object the
+ * thread holds, at its current address.
+ * STRATA_ERROR_OUT_OF_MEMORY: no room to reserve the address.
+ * Others as for strata_push_root.
+ */
+strata_status strata_identity(strata_thread *thread, const void *obj, uint64_t *id_out,
+                              uint64_t *hash_out);
+
+/* ---- The shadow stack ----------------------------------------------- */
+
+/*
+ * Pushes obj (an object the thread holds, or NULL) on the thread's shadow
+ * stack: collections keep it alive and update the entry when it moves.
+ * Between transactions the stack holds committed objects. Only the thread
+ * that attached. Errors as for strata_thread_safepoint.
+ */
+strata_status strata_push_root(strata_thread *thread, void *obj);
+
+/*
+ * Pops the top entry and stores its current address in *obj_out (if
+ * obj_out is not NULL).
+ * STRATA_ERROR_ROOT_STACK: the stack is empty, or, in a transaction, its
+ * top was pushed before the transaction began (those stay until it ends).
+ * Others as for strata_push_root.
+ */
+strata_status strata_pop_root(strata_thread *thread, void **obj_out);
+
+/*
+ * Stores in *obj_out the current address of the entry depth from the top
+ * (0: the top).
+ * STRATA_ERROR_ROOT_STACK: the stack holds no such entry.
+ * Others as for strata_push_root.
+ */
+strata_status strata_peek_root(strata_thread *thread, size_t depth, void **obj_out);
+
+/* ---- Global roots --------------------------------------------------- */
+
+/* A root any thread of its heap may read: how threads share objects. */
+typedef struct strata_global strata_global;
+
+/*
+ * Makes a global root of obj, a committed object the thread holds (on its
+ * shadow stack, say), and stores it in *global_out. Outside a transaction.
+ * The caller owns the root and frees it with strata_global_free; it keeps
+ * its object alive until then.
+ * STRATA_ERROR_IN_TRANSACTION: a transaction is open.
+ * Others as for strata_push_root.
+ */
+strata_status strata_global_new(strata_thread *thread, void *obj, strata_global **global_out);
+
+/*
+ * Stores in *obj_out the object the global root holds, for the open
+ * transaction of the calling thread. Any thread of the root's heap.
+ * STRATA_ABORTED: the root was made after the transaction began and what
+ * it read has changed since: it is doomed.
+ * STRATA_ERROR_INVALID_GLOBAL: not a live global root.
+ * STRATA_ERROR_OTHER_HEAP: the root belongs to another heap.
+ * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ */
+strata_status strata_global_get(strata_thread *thread, const strata_global *global,
+                                void **obj_out);
+
+/*
+ * Frees a global root: its object may die. Any thread; no other call may
+ * use the root meanwhile or after.
+ * STRATA_ERROR_INVALID_GLOBAL: not a live global root (a second free).
+ */
+strata_status strata_global_free(strata_global *global);
+
+/* ---- Statistics ----------------------------------------------------- */
+
+/* A heap's counters. An attached thread adds its recent minor collections
+ * and its transaction counts when it detaches (its minor collections also
+ * at its major collections and every 256 minor ones), so the figures of
+ * running threads lag. Times are in nanoseconds. */
+typedef struct strata_stats {
+    /* Transactions committed and aborted by threads that have detached. */
+    uint64_t commits;
+    uint64_t aborts;
+    /* Bytes handed out by allocation (nursery and straight to old space). */
+    uint64_t bytes_allocated;
+    /* Bytes copied out of nurseries into the old space. */
+    uint64_t promoted_bytes;
+    /* Bytes allocated straight in the old space by pretenuring threads
+     * (included in bytes_allocated). */
+    uint64_t pretenured_bytes;
+    /* Bytes alive after the last major collection. */
+    uint64_t live_bytes_after_major;
+    /* Minor collections: how many, their total time (small ones are timed
+     * one in 16), the longest pause, the 99th percentile of recent ones. */
+    uint64_t minor_collections;
+    uint64_t minor_nanos;
+    uint64_t minor_pause_max_nanos;
+    uint64_t minor_pause_p99_nanos;
+    /* Major collections: how many, their total time, the longest pause. */
+    uint64_t major_collections;
+    uint64_t major_nanos;
+    uint64_t major_pause_max_nanos;
+    /* Major collections that marked on several threads. */
+    uint64_t parallel_majors;
+    /* Major collections that waited longer than stall_warning_ms for the
+     * other threads to stop. */
+    uint64_t stalled_collections;
+} strata_stats;
+
+/*
+ * Stores the heap's statistics in *stats_out. Any thread, attached or not.
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap.
+ */
+strata_status strata_heap_stats(strata_heap *heap, strata_stats *stats_out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRATA_H */

@@ -1,0 +1,179 @@
+//! What a header generator would guarantee, checked against the
+//! hand-written `include/strata.h` (see `DESIGN.md`, "C ABI", "The
+//! header"): it declares exactly the functions the library exports, and
+//! its versions, status values, layout values and struct sizes are the
+//! library's.
+
+use crate::config::strata_config;
+use crate::stats::strata_stats;
+use crate::status::Status;
+use crate::types::{strata_type_desc, LAYOUT_ARRAY, LAYOUT_FIXED};
+use crate::version::ABI_VERSION;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn read(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn header() -> String {
+    read("include/strata.h")
+}
+
+/// The functions the header declares for the library to export: every
+/// `strata_` name followed by `(` on a line that starts a declaration (at
+/// column 0, not a `static inline` definition, a typedef or a comment).
+fn declared() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for line in header().lines() {
+        let starts_declaration = line.starts_with(|c: char| c.is_ascii_alphabetic())
+            && !line.starts_with("static")
+            && !line.starts_with("typedef");
+        if !starts_declaration {
+            continue;
+        }
+        if let Some(open) = line.find('(') {
+            let before = &line[..open];
+            let start = before.rfind([' ', '*']).map_or(0, |i| i + 1);
+            if before[start..].starts_with("strata_") {
+                names.insert(before[start..].to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// The functions the library's sources export.
+fn exported() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in source.lines() {
+            if let Some(rest) = line.split("extern \"C\" fn ").nth(1) {
+                if line.trim_start().starts_with("pub") && rest.starts_with("strata_") {
+                    names.insert(rest[..rest.find('(').unwrap()].to_owned());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The value of `#define name value` in the header.
+fn define(name: &str) -> String {
+    let prefix = format!("#define {name} ");
+    header()
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix).map(|v| v.trim().to_owned()))
+        .unwrap_or_else(|| panic!("strata.h defines no {name}"))
+}
+
+/// The `NAME = value` entries of the header's enum `name`.
+fn enum_values(name: &str) -> Vec<(String, i64)> {
+    let header = header();
+    let start = header
+        .find(&format!("typedef enum {name} {{"))
+        .unwrap_or_else(|| panic!("strata.h has no enum {name}"));
+    let body = &header[start..start + header[start..].find('}').unwrap()];
+    body.lines()
+        .filter_map(|line| {
+            let (key, value) = line.trim().split_once(" = ")?;
+            Some((key.to_owned(), value.trim_end_matches(',').parse().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn header_declares_what_the_library_exports() {
+    assert_eq!(declared(), exported());
+    assert!(declared().contains("strata_heap_create_checked"));
+}
+
+#[test]
+fn header_versions_are_the_library_versions() {
+    assert_eq!(
+        define("STRATA_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert_eq!(
+        define("STRATA_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_MINOR")
+    );
+    assert_eq!(
+        define("STRATA_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION_PATCH")
+    );
+    assert_eq!(define("STRATA_ABI_VERSION"), ABI_VERSION.to_string());
+}
+
+/// `STRATA_ERROR_NULL_ARGUMENT` for `NullArgument`.
+fn c_name(status: Status) -> String {
+    // Success and an abort are outcomes, not errors.
+    let mut name = String::from(match status {
+        Status::Ok | Status::Aborted => "STRATA",
+        _ => "STRATA_ERROR",
+    });
+    for c in format!("{status:?}").chars() {
+        if c.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+#[test]
+fn header_status_codes_are_the_library_codes() {
+    use Status::*;
+    let all = [
+        Ok,
+        NullArgument,
+        InvalidHeap,
+        NotAttached,
+        WrongThread,
+        AlreadyAttached,
+        HeapBusy,
+        InvalidConfig,
+        AbiMismatch,
+        InvalidType,
+        Blocked,
+        NotBlocked,
+        TooManyThreads,
+        System,
+        Internal,
+        InTransaction,
+        NoTransaction,
+        Aborted,
+        UnknownType,
+        BadSize,
+        TooLarge,
+        OutOfMemory,
+        RootStack,
+        NotARefSlot,
+        OtherHeap,
+        InvalidGlobal,
+    ];
+    let rust: Vec<(String, i64)> = all.iter().map(|&s| (c_name(s), s as i64)).collect();
+    assert_eq!(enum_values("strata_status"), rust);
+    assert_eq!(
+        InvalidGlobal as usize + 1,
+        all.len(),
+        "a status is missing here"
+    );
+}
+
+#[test]
+fn header_layouts_and_struct_sizes_are_the_library_ones() {
+    assert_eq!(
+        enum_values("strata_layout"),
+        vec![
+            ("STRATA_LAYOUT_FIXED".to_owned(), LAYOUT_FIXED as i64),
+            ("STRATA_LAYOUT_ARRAY".to_owned(), LAYOUT_ARRAY as i64)
+        ]
+    );
+    // ffi/tests/c/types.c and lifecycle.c assert the same sizes in C.
+    assert_eq!(size_of::<strata_config>(), 64);
+    assert_eq!(size_of::<strata_type_desc>(), 64);
+    assert_eq!(size_of::<strata_stats>(), 120);
+}

@@ -1,0 +1,320 @@
+//! Objects from C: allocation, the read and write barriers, reference
+//! stores, the shadow stack and global roots, over the call-by-call API of
+//! `strata::Thread` (see `DESIGN.md`, "Transactions from C"). An object is
+//! the address of its header; the barriers return body addresses.
+//!
+//! Object pointers other than NULL are the host's promise (a live object
+//! the transaction holds, at its current address): the library cannot
+//! check them. Global root handles are checked like heaps: `LIVE_GLOBALS`
+//! lists every live one's address, added after its box is made and removed,
+//! under the same lock, before its box is freed.
+
+use crate::registry::{self, Registry};
+use crate::status::{boundary, Failure, Status};
+use crate::thread::{strata_thread, with_thread, WhenBlocked};
+use std::ffi::c_void;
+use strata_rs::{Address, GlobalRoot, TypeId, Untyped};
+
+fn address(obj: *const c_void) -> Address {
+    Address::from_usize(obj as usize)
+}
+
+fn required(obj: *const c_void, name: &str) -> Result<Address, Failure> {
+    match obj.is_null() {
+        true => Err(Failure::null(name)),
+        false => Ok(address(obj)),
+    }
+}
+
+/// Refuses a NULL out-pointer `out`, named `name`, before the call's work.
+fn check_out<T>(out: *mut T, name: &str) -> Result<(), Failure> {
+    match out.is_null() {
+        true => Err(Failure::null(name)),
+        false => Ok(()),
+    }
+}
+
+/// `strata_alloc`: see the header.
+///
+/// # Safety
+/// `obj_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_alloc(
+    thread: *mut strata_thread,
+    type_id: u32,
+    obj_out: *mut *mut c_void,
+) -> Status {
+    boundary("strata_alloc", || {
+        check_out(obj_out, "obj_out")?;
+        let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            Ok(handle.thread.alloc_manual(TypeId(type_id))?)
+        })?;
+        // SAFETY: checked, and writable by the caller's promise.
+        unsafe { obj_out.write(obj.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// `strata_alloc_array`: see the header.
+///
+/// # Safety
+/// `obj_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_alloc_array(
+    thread: *mut strata_thread,
+    type_id: u32,
+    length: usize,
+    obj_out: *mut *mut c_void,
+) -> Status {
+    boundary("strata_alloc_array", || {
+        check_out(obj_out, "obj_out")?;
+        let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            Ok(handle.thread.alloc_array_manual(TypeId(type_id), length)?)
+        })?;
+        // SAFETY: checked, and writable by the caller's promise.
+        unsafe { obj_out.write(obj.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// `strata_read`: see the header.
+///
+/// # Safety
+/// `obj` is NULL or a live object the transaction holds, at its current
+/// address; `body_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_read(
+    thread: *mut strata_thread,
+    obj: *const c_void,
+    body_out: *mut *const c_void,
+) -> Status {
+    boundary("strata_read", || {
+        let obj = required(obj, "obj")?;
+        check_out(body_out, "body_out")?;
+        let body = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            // SAFETY: the caller's promise.
+            Ok(unsafe { handle.thread.read_manual(obj) }?)
+        })?;
+        // SAFETY: checked, and writable by the caller's promise.
+        unsafe { body_out.write(body.as_ptr::<c_void>().cast_const()) };
+        Ok(())
+    })
+}
+
+/// `strata_write`: see the header.
+///
+/// # Safety
+/// `obj` is NULL or a live object the transaction holds, at its current
+/// address; `body_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_write(
+    thread: *mut strata_thread,
+    obj: *mut c_void,
+    body_out: *mut *mut c_void,
+) -> Status {
+    boundary("strata_write", || {
+        let obj = required(obj, "obj")?;
+        check_out(body_out, "body_out")?;
+        let body = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            // SAFETY: the caller's promise.
+            Ok(unsafe { handle.thread.write_manual(obj) }?)
+        })?;
+        // SAFETY: checked, and writable by the caller's promise.
+        unsafe { body_out.write(body.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// `strata_write_ref`: see the header.
+///
+/// # Safety
+/// `obj` is NULL or, like `value` when it is not NULL, a live object the
+/// transaction holds, at its current address.
+#[no_mangle]
+pub unsafe extern "C" fn strata_write_ref(
+    thread: *mut strata_thread,
+    obj: *mut c_void,
+    offset: usize,
+    value: *mut c_void,
+) -> Status {
+    boundary("strata_write_ref", || {
+        let obj = required(obj, "obj")?;
+        with_thread(thread, WhenBlocked::Refuse, |handle| {
+            // SAFETY: the caller's promise.
+            Ok(unsafe { handle.thread.write_ref_manual(obj, offset, address(value)) }?)
+        })
+    })
+}
+
+/// `strata_push_root`: see the header.
+///
+/// # Safety
+/// `obj` is NULL or a live object the thread holds, at its current address.
+#[no_mangle]
+pub unsafe extern "C" fn strata_push_root(thread: *mut strata_thread, obj: *mut c_void) -> Status {
+    boundary("strata_push_root", || {
+        with_thread(thread, WhenBlocked::Refuse, |handle| {
+            // SAFETY: the caller's promise.
+            unsafe { handle.thread.push_root_manual(address(obj)) };
+            Ok(())
+        })
+    })
+}
+
+/// `strata_pop_root`: see the header.
+///
+/// # Safety
+/// `obj_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_pop_root(
+    thread: *mut strata_thread,
+    obj_out: *mut *mut c_void,
+) -> Status {
+    boundary("strata_pop_root", || {
+        let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            Ok(handle.thread.pop_root_manual()?)
+        })?;
+        if !obj_out.is_null() {
+            // SAFETY: writable by the caller's promise.
+            unsafe { obj_out.write(obj.as_ptr()) };
+        }
+        Ok(())
+    })
+}
+
+/// `strata_peek_root`: see the header.
+///
+/// # Safety
+/// `obj_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_peek_root(
+    thread: *mut strata_thread,
+    depth: usize,
+    obj_out: *mut *mut c_void,
+) -> Status {
+    boundary("strata_peek_root", || {
+        check_out(obj_out, "obj_out")?;
+        let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            handle.thread.peek_root_manual(depth).ok_or_else(|| {
+                Failure::new(
+                    Status::RootStack,
+                    format!("the shadow stack holds no entry {depth} from the top"),
+                )
+            })
+        })?;
+        // SAFETY: checked, and writable by the caller's promise.
+        unsafe { obj_out.write(obj.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// `strata_global`, opaque to C.
+pub struct strata_global {
+    root: GlobalRoot<Untyped>,
+}
+
+static LIVE_GLOBALS: Registry = Registry::new();
+
+fn global_position(live: &[usize], global: *const strata_global) -> Result<usize, Failure> {
+    let what = "global root (freed, or never made)";
+    registry::position(live, global, "global", Status::InvalidGlobal, what)
+}
+
+/// `strata_global_new`: see the header.
+///
+/// # Safety
+/// `obj` is NULL or a live committed object the thread holds, at its
+/// current address; `global_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_global_new(
+    thread: *mut strata_thread,
+    obj: *mut c_void,
+    global_out: *mut *mut strata_global,
+) -> Status {
+    boundary("strata_global_new", || {
+        let obj = required(obj, "obj")?;
+        check_out(global_out, "global_out")?;
+        let root = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            // SAFETY: the caller's promise.
+            Ok(unsafe { handle.thread.global_manual(obj) }?)
+        })?;
+        let global = Box::into_raw(Box::new(strata_global { root }));
+        LIVE_GLOBALS.lock().push(global as usize);
+        // SAFETY: checked, and writable by the caller's promise.
+        unsafe { global_out.write(global) };
+        Ok(())
+    })
+}
+
+/// `strata_global_get`: see the header.
+///
+/// # Safety
+/// `obj_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_global_get(
+    thread: *mut strata_thread,
+    global: *const strata_global,
+    obj_out: *mut *mut c_void,
+) -> Status {
+    boundary("strata_global_get", || {
+        check_out(obj_out, "obj_out")?;
+        let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            let live = LIVE_GLOBALS.lock();
+            global_position(&live, global)?;
+            // SAFETY: listed while the lock is held: alive (module doc).
+            let root = unsafe { &(*global).root };
+            Ok(handle.thread.get_global_manual(root)?)
+        })?;
+        // SAFETY: checked, and writable by the caller's promise.
+        unsafe { obj_out.write(obj.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// `strata_global_free`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `global` is checked before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_global_free(global: *mut strata_global) -> Status {
+    boundary("strata_global_free", || {
+        let mut live = LIVE_GLOBALS.lock();
+        let index = global_position(&live, global)?;
+        live.swap_remove(index);
+        drop(live);
+        // SAFETY: the box was listed, so alive, and is now unlisted: no
+        // other call can reach it (module doc).
+        drop(unsafe { Box::from_raw(global) });
+        Ok(())
+    })
+}
+
+/// `strata_identity`: see the header.
+///
+/// # Safety
+/// `obj` is NULL or a live object the thread holds, at its current
+/// address; `id_out` and `hash_out` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_identity(
+    thread: *mut strata_thread,
+    obj: *const c_void,
+    id_out: *mut u64,
+    hash_out: *mut u64,
+) -> Status {
+    boundary("strata_identity", || {
+        let obj = required(obj, "obj")?;
+        let (id, hash) = with_thread(thread, WhenBlocked::Refuse, |handle| {
+            // SAFETY: the caller's promise.
+            Ok(unsafe { handle.thread.identity_manual(obj) }?)
+        })?;
+        if !id_out.is_null() {
+            // SAFETY: writable by the caller's promise.
+            unsafe { id_out.write(id) };
+        }
+        if !hash_out.is_null() {
+            // SAFETY: writable by the caller's promise.
+            unsafe { hash_out.write(hash) };
+        }
+        Ok(())
+    })
+}

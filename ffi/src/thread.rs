@@ -1,0 +1,261 @@
+//! Thread handles: attach and detach, blocking sections, safepoints and
+//! explicit collections, and the lookup through which every call reaches a
+//! handle (see `DESIGN.md`, "C ABI", "Handles").
+//!
+//! # Where handles live
+//!
+//! Each OS thread's attachments are boxes owned by its thread-local list
+//! `ATTACHED`: a box is made by attach and pushed there, and taken out by
+//! detach or, at thread exit, by the list's destructor, which is what
+//! detaches a thread that exits without detaching. A handle is read only
+//! after it was found, by address, in the calling thread's list, so only
+//! its own thread ever reads it, and only while it is alive.
+//!
+//! `LIVE_THREADS` lists every live handle's address, of every thread: an
+//! address is added before its box is handed out and removed in the box's
+//! `Drop`, before its memory is freed. It is never used to read a handle,
+//! only to tell another thread's handle (`STRATA_ERROR_WRONG_THREAD`) from
+//! a dead one (`STRATA_ERROR_NOT_ATTACHED`) when the lookup fails.
+
+use crate::heap::{heap_of, strata_heap};
+use crate::registry::Registry;
+use crate::status::{boundary, Failure, Status};
+use std::cell::RefCell;
+
+/// `strata_thread`, opaque to C.
+pub struct strata_thread {
+    pub(crate) thread: strata_rs::Thread,
+    /// Between `strata_thread_enter_blocking` and `..._leave_blocking`.
+    blocked: bool,
+    /// Attempts of the host's current block that aborted in a row (see
+    /// `tx.rs`).
+    pub(crate) aborts_in_a_row: u32,
+}
+
+impl Drop for strata_thread {
+    fn drop(&mut self) {
+        LIVE_THREADS
+            .lock()
+            .retain(|&t| t != self as *mut strata_thread as usize);
+        if self.blocked {
+            // SAFETY: the thread entered the blocking section that
+            // `blocked` records. It must be back in the heap before its
+            // `Thread` drops (a last minor collection).
+            unsafe { self.thread.leave_blocking() };
+        }
+    }
+}
+
+thread_local! {
+    /// This OS thread's live handles, one per heap it is attached to.
+    /// Boxed: a handle's address is what C holds, so it must not move
+    /// when the list grows.
+    #[allow(clippy::vec_box)]
+    static ATTACHED: RefCell<Vec<Box<strata_thread>>> = const { RefCell::new(Vec::new()) };
+}
+
+static LIVE_THREADS: Registry = Registry::new();
+
+/// Why `thread`, not found in the calling thread's list, is refused.
+fn not_ours(thread: *const strata_thread) -> Failure {
+    if LIVE_THREADS.lock().contains(&(thread as usize)) {
+        Failure::new(
+            Status::WrongThread,
+            format!("{thread:p} is attached on another OS thread: only that thread may use it"),
+        )
+    } else {
+        Failure::new(
+            Status::NotAttached,
+            format!("{thread:p} is not an attached thread (detached already, or never attached)"),
+        )
+    }
+}
+
+/// A list borrow that failed: a strata call from inside a callback that
+/// Strata runs while it holds this thread's list (a trace callback).
+fn reentered() -> Failure {
+    Failure::new(
+        Status::Internal,
+        "a strata function was called from inside a callback that Strata runs",
+    )
+}
+
+/// Whether a call may run on a handle in a blocking section.
+#[derive(PartialEq)]
+pub(crate) enum WhenBlocked {
+    Refuse,
+    Allow,
+}
+
+/// Runs `f` on `thread`, which must be a live handle of the calling thread.
+pub(crate) fn with_thread<R>(
+    thread: *mut strata_thread,
+    when_blocked: WhenBlocked,
+    f: impl FnOnce(&mut strata_thread) -> Result<R, Failure>,
+) -> Result<R, Failure> {
+    if thread.is_null() {
+        return Err(Failure::null("thread"));
+    }
+    ATTACHED.with(|attached| {
+        let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
+        let Some(handle) = attached
+            .iter_mut()
+            .find(|h| std::ptr::eq::<strata_thread>(&***h, thread))
+        else {
+            return Err(not_ours(thread));
+        };
+        if handle.blocked && when_blocked == WhenBlocked::Refuse {
+            return Err(Failure::new(
+                Status::Blocked,
+                "the thread is in a blocking section: leave it first",
+            ));
+        }
+        f(handle)
+    })
+}
+
+/// `strata_thread_attach`: see the header.
+///
+/// # Safety
+/// `thread_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn strata_thread_attach(
+    heap: *mut strata_heap,
+    thread_out: *mut *mut strata_thread,
+) -> Status {
+    boundary("strata_thread_attach", || {
+        let heap = heap_of(heap)?;
+        if thread_out.is_null() {
+            return Err(Failure::null("thread_out"));
+        }
+        let mut handle = Box::new(strata_thread {
+            thread: heap.attach()?,
+            blocked: false,
+            aborts_in_a_row: 0,
+        });
+        let address: *mut strata_thread = &mut *handle;
+        LIVE_THREADS.lock().push(address as usize);
+        ATTACHED.with(|attached| {
+            attached
+                .try_borrow_mut()
+                .map_err(|_| reentered())
+                .map(|mut attached| attached.push(handle))
+        })?;
+        // SAFETY: not NULL, and writable by the caller's promise.
+        unsafe { thread_out.write(address) };
+        Ok(())
+    })
+}
+
+/// `strata_thread_detach`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `thread` is looked up before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_thread_detach(thread: *mut strata_thread) -> Status {
+    boundary("strata_thread_detach", || {
+        if thread.is_null() {
+            return Err(Failure::null("thread"));
+        }
+        let handle = ATTACHED.with(|attached| {
+            let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
+            let index = attached
+                .iter()
+                .position(|h| std::ptr::eq::<strata_thread>(&**h, thread))
+                .ok_or_else(|| not_ours(thread))?;
+            Ok::<_, Failure>(attached.swap_remove(index))
+        })?;
+        // Dropped outside the list's borrow: the last minor collection may
+        // run the host's trace callbacks.
+        drop(handle);
+        Ok(())
+    })
+}
+
+/// `strata_thread_enter_blocking`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `thread` is looked up before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_thread_enter_blocking(thread: *mut strata_thread) -> Status {
+    boundary("strata_thread_enter_blocking", || {
+        with_thread(thread, WhenBlocked::Refuse, |handle| {
+            // SAFETY: until `leave_blocking` every call on this handle but
+            // leave and detach is refused (`blocked`), and detach leaves
+            // first: the thread does not use the heap meanwhile.
+            unsafe { handle.thread.enter_blocking() };
+            handle.blocked = true;
+            Ok(())
+        })
+    })
+}
+
+/// `strata_thread_leave_blocking`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `thread` is looked up before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_thread_leave_blocking(thread: *mut strata_thread) -> Status {
+    boundary("strata_thread_leave_blocking", || {
+        with_thread(thread, WhenBlocked::Allow, |handle| {
+            if !handle.blocked {
+                return Err(Failure::new(
+                    Status::NotBlocked,
+                    "the thread is not in a blocking section",
+                ));
+            }
+            // SAFETY: `blocked` says the thread entered a blocking section.
+            unsafe { handle.thread.leave_blocking() };
+            handle.blocked = false;
+            Ok(())
+        })
+    })
+}
+
+/// `strata_thread_safepoint`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `thread` is looked up before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_thread_safepoint(thread: *mut strata_thread) -> Status {
+    boundary("strata_thread_safepoint", || {
+        with_thread(thread, WhenBlocked::Refuse, |handle| {
+            handle.thread.safepoint();
+            Ok(())
+        })
+    })
+}
+
+/// `strata_thread_collect_minor`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `thread` is looked up before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_thread_collect_minor(thread: *mut strata_thread) -> Status {
+    boundary("strata_thread_collect_minor", || {
+        with_thread(thread, WhenBlocked::Refuse, |handle| {
+            handle.thread.collect_minor();
+            Ok(())
+        })
+    })
+}
+
+/// `strata_thread_collect_major`: see the header.
+///
+/// # Safety
+/// None beyond the header's rules: `thread` is looked up before it is used.
+#[no_mangle]
+pub unsafe extern "C" fn strata_thread_collect_major(thread: *mut strata_thread) -> Status {
+    boundary("strata_thread_collect_major", || {
+        with_thread(thread, WhenBlocked::Refuse, |handle| {
+            if handle.thread.in_transaction() {
+                return Err(Failure::new(
+                    Status::InTransaction,
+                    "a major collection runs between transactions",
+                ));
+            }
+            handle.thread.collect();
+            Ok(())
+        })
+    })
+}

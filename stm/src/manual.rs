@@ -1,0 +1,418 @@
+//! Attempts driven call by call, for hosts that cannot pass a closure to
+//! [`Thread::atomically`] (the C ABI; see `DESIGN.md`, "Transactions from
+//! C"). The same begin, barriers, commit and abort run, on the same
+//! thread state; what differs is that objects are raw addresses, and that
+//! a conflict found by a barrier never unwinds out of this module: it is
+//! caught here and leaves the attempt poisoned (doomed), as when a closure
+//! swallows the unwinding, and the host learns it from the call's result,
+//! [`Thread::manual_doomed`] or [`Thread::commit_manual`].
+//!
+//! The functions that take an [`Address`] are `unsafe`: the address must
+//! be the current address of a live object the attempt holds (made or
+//! read by it, or held on the shadow stack, or a global root's), which a
+//! C host promises and Rust cannot check.
+
+use crate::object::GlobalRoot;
+use crate::thread::{AbortSignal, Thread};
+use crate::tx::Conflict;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use strata_gc::header;
+use strata_gc::{Address, AllocError, Layout, RefSlots, TypeId};
+
+/// Why a call of the manual API refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManualError {
+    /// The call needs an open attempt and there is none.
+    NoTransaction,
+    /// The call needs no open attempt and there is one.
+    InTransaction,
+    /// The attempt is doomed: nothing it did will remain. Commit or abort
+    /// it, then run the block again.
+    Doomed,
+    /// An allocation failed. From [`Thread::alloc_manual`] the attempt goes
+    /// on; from a write (its private copy) the attempt is doomed too.
+    Alloc(AllocError),
+    /// A pop of an empty shadow stack, or below its depth at begin.
+    RootStack,
+    /// The offset is not a reference slot of the object.
+    NotARefSlot { offset: usize },
+    /// A global root of another heap.
+    OtherHeap,
+}
+
+impl fmt::Display for ManualError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManualError::NoTransaction => write!(f, "no transaction is open"),
+            ManualError::InTransaction => write!(f, "a transaction is open"),
+            ManualError::Doomed => write!(
+                f,
+                "the transaction is doomed (a conflict): commit or abort it, then run it again"
+            ),
+            ManualError::Alloc(e) => e.fmt(f),
+            ManualError::RootStack => write!(
+                f,
+                "the shadow stack is empty, or holds no entry pushed since the transaction began"
+            ),
+            ManualError::NotARefSlot { offset } => {
+                write!(f, "byte {offset} of the body is not a reference slot")
+            }
+            ManualError::OtherHeap => write!(f, "the global root belongs to another heap"),
+        }
+    }
+}
+
+impl std::error::Error for ManualError {}
+
+/// The type of the objects global roots of the manual API hold: whatever
+/// the host registered.
+pub enum Untyped {}
+
+/// What the manual API keeps between calls: the shadow stack's count, and
+/// whether the next attempt must be inevitable.
+#[derive(Default)]
+pub(crate) struct ManualState {
+    /// Entries pushed and not popped.
+    pub depth: usize,
+    /// `depth` when the open attempt began.
+    pub depth_at_begin: usize,
+    /// The last attempt aborted because it could not become inevitable:
+    /// the next one begins inevitably (as in `atomically`).
+    pub next_inevitable: bool,
+}
+
+impl Thread {
+    /// Whether an attempt is open.
+    pub fn in_transaction(&self) -> bool {
+        self.tx.active
+    }
+
+    fn open(&self) -> Result<(), ManualError> {
+        match self.tx.active {
+            true => Ok(()),
+            false => Err(ManualError::NoTransaction),
+        }
+    }
+
+    /// Runs a barrier that may end the attempt by unwinding: a conflict
+    /// becomes [`ManualError::Doomed`] (or the allocation error that
+    /// poisoned it); any other panic goes on unwinding.
+    fn catch_conflict<R>(&mut self, f: impl FnOnce(&mut Thread) -> R) -> Result<R, ManualError> {
+        if self.tx.poisoned.is_some() {
+            return Err(ManualError::Doomed);
+        }
+        match panic::catch_unwind(AssertUnwindSafe(|| f(self))) {
+            Ok(result) => Ok(result),
+            Err(payload) if payload.is::<AbortSignal>() => match &self.tx.poisoned {
+                Some(Conflict::Alloc(e)) => Err(ManualError::Alloc(e.clone())),
+                _ => Err(ManualError::Doomed),
+            },
+            Err(payload) => panic::resume_unwind(payload),
+        }
+    }
+
+    /// Begins an attempt. `aborts_in_a_row` counts the host's attempts of
+    /// this block that aborted: after an abort it backs off as
+    /// [`Thread::atomically`] does, and from `max_retries` on the attempt
+    /// is inevitable, so that the block eventually commits.
+    pub fn begin_manual(&mut self, aborts_in_a_row: u32) -> Result<(), ManualError> {
+        if self.tx.active {
+            return Err(ManualError::InTransaction);
+        }
+        let inevitable = std::mem::take(&mut self.manual.next_inevitable)
+            || aborts_in_a_row >= self.heap.tx_config.max_retries;
+        if aborts_in_a_row > 0 && !inevitable {
+            self.backoff(aborts_in_a_row);
+        }
+        self.begin(inevitable);
+        self.manual.depth_at_begin = self.manual.depth;
+        Ok(())
+    }
+
+    /// Commits the open attempt: `true` when it committed, `false` when it
+    /// aborted (nothing it did remains: run the block again).
+    pub fn commit_manual(&mut self) -> Result<bool, ManualError> {
+        self.open()?;
+        if let Some(conflict) = self.tx.poisoned.take() {
+            self.abort_manual_attempt(conflict);
+            return Ok(false);
+        }
+        match self.commit() {
+            Ok(()) => Ok(true),
+            Err(conflict) => {
+                self.abort_manual_attempt(conflict);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Aborts the open attempt on the host's request.
+    pub fn abort_manual(&mut self) -> Result<(), ManualError> {
+        self.open()?;
+        self.abort_open_attempt();
+        Ok(())
+    }
+
+    /// Aborts the attempt left open by a host that drops its thread.
+    pub(crate) fn abort_open_attempt(&mut self) {
+        self.tx.poisoned = None;
+        self.abort_manual_attempt(Conflict::Requested);
+    }
+
+    /// Cuts the shadow stack back to its depth at begin (what the attempt
+    /// pushed is its garbage, which must not be promoted and kept), then
+    /// aborts.
+    fn abort_manual_attempt(&mut self, conflict: Conflict) {
+        self.manual.next_inevitable = conflict == Conflict::Inevitable;
+        while self.manual.depth > self.manual.depth_at_begin {
+            self.m.pop_root();
+            self.manual.depth -= 1;
+        }
+        self.abort(conflict);
+    }
+
+    /// Whether the open attempt is doomed: it will abort at commit.
+    pub fn manual_doomed(&self) -> Result<bool, ManualError> {
+        self.open()?;
+        Ok(self.tx.poisoned.is_some() || self.is_doomed())
+    }
+
+    /// Makes the open attempt inevitable: once this returns `Ok` it will
+    /// commit (do irreversible work after it). When another thread is
+    /// inevitable, or the snapshot cannot move to the present, the attempt
+    /// is doomed instead, and the next one begins inevitably.
+    pub fn become_inevitable_manual(&mut self) -> Result<(), ManualError> {
+        self.open()?;
+        if self.tx.poisoned.is_some() {
+            return Err(ManualError::Doomed);
+        }
+        self.become_inevitable().map_err(|conflict| {
+            self.tx.poisoned = Some(conflict);
+            ManualError::Doomed
+        })
+    }
+
+    /// Whether the open attempt is inevitable.
+    pub fn manual_inevitable(&self) -> Result<bool, ManualError> {
+        self.open()?;
+        Ok(self.tx.inevitable)
+    }
+
+    /// Whether the open attempt has allocated `break_bytes`, so that a
+    /// host cutting long work into transactions should end it now.
+    pub fn manual_should_break(&self) -> Result<bool, ManualError> {
+        self.open()?;
+        Ok(self.allocated_past_break())
+    }
+
+    /// The stable identity of `obj` (its old-space address, reserved now
+    /// for a young object) and its identity hash: both survive every
+    /// collection. Does not collect.
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live object this thread holds.
+    pub unsafe fn identity_manual(&mut self, obj: Address) -> Result<(u64, u64), ManualError> {
+        // SAFETY: caller's invariant.
+        let id = unsafe { self.m.identity(obj) }.map_err(ManualError::Alloc)?;
+        // SAFETY: as above; the identity is reserved now.
+        let hash = unsafe { self.m.identity_hash(obj) }.map_err(ManualError::Alloc)?;
+        Ok((id, hash))
+    }
+
+    /// Runs `f` if and after the open attempt commits.
+    pub fn on_commit_manual(&mut self, f: impl FnOnce() + 'static) -> Result<(), ManualError> {
+        self.open()?;
+        self.tx.on_commit.push(Box::new(f));
+        Ok(())
+    }
+
+    /// Runs `f` if the open attempt aborts.
+    pub fn on_abort_manual(&mut self, f: impl FnOnce() + 'static) -> Result<(), ManualError> {
+        self.open()?;
+        self.tx.on_abort.push(Box::new(f));
+        Ok(())
+    }
+
+    /// A zeroed object of type `ty` (an array type: of length 0), made by
+    /// the open attempt. Its address is valid until the next call that may
+    /// collect.
+    pub fn alloc_manual(&mut self, ty: TypeId) -> Result<Address, ManualError> {
+        self.open()?;
+        self.m.alloc(ty).map_err(ManualError::Alloc)
+    }
+
+    /// A zeroed array of `len` elements of type `ty`, made by the open
+    /// attempt.
+    pub fn alloc_array_manual(&mut self, ty: TypeId, len: usize) -> Result<Address, ManualError> {
+        self.open()?;
+        self.m.alloc_array(ty, len).map_err(ManualError::Alloc)
+    }
+
+    /// The body of the version of `obj` the open attempt sees (recorded in
+    /// its read set). Never fails for a conflict: a doomed attempt still
+    /// reads its snapshot.
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live object the attempt holds.
+    pub unsafe fn read_manual(&mut self, obj: Address) -> Result<Address, ManualError> {
+        self.open()?;
+        Ok(self.readable(obj))
+    }
+
+    /// The body to write `obj`'s data (non-reference) fields into: its
+    /// own when the attempt made it, else the attempt's private copy. May
+    /// collect (a first write allocates the copy).
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live object the attempt holds.
+    pub unsafe fn write_manual(&mut self, obj: Address) -> Result<Address, ManualError> {
+        self.open()?;
+        // SAFETY: caller's invariant. The arena entry keeps `obj` rooted
+        // (and updated) while the first write may collect.
+        let index = unsafe { self.m.push_client_root(obj) };
+        let written = self.catch_conflict(|th| th.writable(index as u32).1);
+        self.m.truncate_client_roots(index);
+        written
+    }
+
+    /// Stores `value` into the reference slot at byte `offset` of `obj`'s
+    /// body, through the transactional and the generational write barrier.
+    /// May collect.
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live object the attempt holds,
+    /// `value` null or one.
+    pub unsafe fn write_ref_manual(
+        &mut self,
+        obj: Address,
+        offset: usize,
+        value: Address,
+    ) -> Result<(), ManualError> {
+        self.open()?;
+        // SAFETY: caller's invariant.
+        if !unsafe { self.is_ref_slot(obj, offset) }? {
+            return Err(ManualError::NotARefSlot { offset });
+        }
+        // SAFETY: caller's invariant; the arena entries keep both rooted
+        // (and updated) while the first write may collect.
+        let index = unsafe { self.m.push_client_root(obj) };
+        // SAFETY: as above.
+        unsafe { self.m.push_client_root(value) };
+        let written = self.catch_conflict(|th| {
+            let (dest, body) = th.writable(index as u32);
+            // SAFETY: the entry pushed above, updated by any collection.
+            let value = unsafe { th.m.client_root_unchecked(index + 1) };
+            // SAFETY: `dest` is private to this attempt and `body` its
+            // body, `offset` one of its reference slots (checked above);
+            // `value` is live and held; the barrier records old-to-young.
+            unsafe { th.m.write_ref_slot(dest, body.offset(offset), value) };
+        });
+        self.m.truncate_client_roots(index);
+        written
+    }
+
+    /// Whether byte `offset` of `obj`'s body is one of its reference
+    /// slots, as far as its type says (a type with a trace callback: any
+    /// aligned word of its body).
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live object.
+    unsafe fn is_ref_slot(&mut self, obj: Address, offset: usize) -> Result<bool, ManualError> {
+        // SAFETY: caller's invariant.
+        let word = unsafe { header::word0(obj) }.load(std::sync::atomic::Ordering::Relaxed);
+        let info = self
+            .m
+            .type_info(header::type_id_of_word(word))
+            .map_err(ManualError::Alloc)?;
+        // SAFETY: caller's invariant.
+        let body_bytes = unsafe { info.body_bytes(obj) };
+        if !offset.is_multiple_of(8) || offset + 8 > body_bytes {
+            return Ok(false);
+        }
+        let fixed_end = match info.layout {
+            Layout::Fixed { body_bytes } => body_bytes,
+            Layout::Array { fixed_bytes, .. } => header::ARRAY_LENGTH_BYTES + fixed_bytes,
+        };
+        let is_array = matches!(info.layout, Layout::Array { .. });
+        Ok(match &info.refs {
+            // The count word of an array is never a reference.
+            RefSlots::Trace(_) => !is_array || offset >= header::ARRAY_LENGTH_BYTES,
+            RefSlots::Offsets(offsets) if offset < fixed_end => offsets.contains(&(offset as u32)),
+            _ => offset >= fixed_end && info.element_refs,
+        })
+    }
+
+    /// Pushes `obj` on the shadow stack, which collections update.
+    ///
+    /// # Safety
+    /// `obj` is null or the current address of a live object this thread
+    /// holds.
+    pub unsafe fn push_root_manual(&mut self, obj: Address) {
+        // SAFETY: caller's invariant.
+        unsafe { self.m.push_root(obj) };
+        self.manual.depth += 1;
+    }
+
+    /// Pops the shadow stack's top (its current address). Inside an
+    /// attempt only what the attempt pushed can be popped.
+    pub fn pop_root_manual(&mut self) -> Result<Address, ManualError> {
+        let floor = match self.tx.active {
+            true => self.manual.depth_at_begin,
+            false => 0,
+        };
+        if self.manual.depth <= floor {
+            return Err(ManualError::RootStack);
+        }
+        self.manual.depth -= 1;
+        Ok(self
+            .m
+            .pop_root()
+            .expect("the shadow stack holds `depth` entries"))
+    }
+
+    /// The current address of the shadow stack's entry `depth` from the top
+    /// (0: the top), or `None` past its bottom.
+    pub fn peek_root_manual(&self, depth: usize) -> Option<Address> {
+        self.m.peek_root(depth)
+    }
+
+    /// Makes a global root of `obj`, shareable with other threads. Outside
+    /// an attempt (the object is committed then).
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live committed object this thread
+    /// holds (on its shadow stack).
+    pub unsafe fn global_manual(
+        &mut self,
+        obj: Address,
+    ) -> Result<GlobalRoot<Untyped>, ManualError> {
+        if self.tx.active {
+            return Err(ManualError::InTransaction);
+        }
+        // SAFETY: caller's invariant.
+        let global = unsafe { self.m.global_root(obj) };
+        Ok(GlobalRoot::new(
+            global,
+            self.heap.gc.id(),
+            self.heap.stm.now(),
+        ))
+    }
+
+    /// The object `root` holds, for the open attempt: a root made after the
+    /// attempt's snapshot moves the snapshot forward first, or dooms the
+    /// attempt when something it read has changed since (as
+    /// [`Tx::get_global`](crate::Tx::get_global) does).
+    pub fn get_global_manual<T>(&mut self, root: &GlobalRoot<T>) -> Result<Address, ManualError> {
+        self.open()?;
+        if root.heap_id != self.heap.gc.id() {
+            return Err(ManualError::OtherHeap);
+        }
+        // Like a read, it works in a doomed attempt (which commit aborts).
+        if root.since > self.tx.snapshot && !self.extend() {
+            self.tx.poisoned = Some(Conflict::Validation);
+            return Err(ManualError::Doomed);
+        }
+        Ok(root.root.get())
+    }
+}
