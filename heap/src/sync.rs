@@ -3,7 +3,7 @@
 //! The commit protocol (`stm`) and version chains (`strata-gc`) work on
 //! header words through [`crate::header`]'s accessors. Under loom those
 //! accessors return loom atomics, which a model builds in place in the
-//! memory of its objects ([`crate::header::construct`]), so that loom
+//! memory of its objects (`header::construct`, built only under loom), so that loom
 //! explores the interleavings of the real accessors' loads and stores. A
 //! loom atomic is wider than eight bytes, so the header's word offsets are
 //! computed from these types' sizes; without loom they are 0, 8 and 16.
