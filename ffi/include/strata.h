@@ -646,6 +646,19 @@ typedef struct strata_stats {
     /* Transactions committed and aborted by threads that have detached. */
     uint64_t commits;
     uint64_t aborts;
+    /* The aborts by cause (they add up to aborts): another transaction
+     * owned an object the attempt wrote; something it read changed before
+     * it could commit or extend its snapshot; an inevitable transaction
+     * needed its objects; it stopped to rerun as the inevitable
+     * transaction; an allocation failed; Rust code panicked; the host
+     * aborted it (strata_tx_abort). */
+    uint64_t aborts_write_write;
+    uint64_t aborts_validation;
+    uint64_t aborts_doomed;
+    uint64_t aborts_inevitable;
+    uint64_t aborts_out_of_memory;
+    uint64_t aborts_panic;
+    uint64_t aborts_requested;
     /* Bytes handed out by allocation (nursery and straight to old space). */
     uint64_t bytes_allocated;
     /* Bytes copied out of nurseries into the old space. */

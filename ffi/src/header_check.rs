@@ -175,5 +175,5 @@ fn header_layouts_and_struct_sizes_are_the_library_ones() {
     // ffi/tests/c/types.c and lifecycle.c assert the same sizes in C.
     assert_eq!(size_of::<strata_config>(), 64);
     assert_eq!(size_of::<strata_type_desc>(), 64);
-    assert_eq!(size_of::<strata_stats>(), 120);
+    assert_eq!(size_of::<strata_stats>(), 176);
 }

@@ -1,10 +1,10 @@
 //! `strata_stats`: a heap's statistics as a C struct, from
-//! `strata::Heap::gc_stats` and `tx_counts`.
+//! `strata::Heap::gc_stats`, `tx_counts` and `abort_counts`.
 
 use crate::heap::{heap_of, strata_heap};
 use crate::status::{boundary, Failure, Status};
 use std::time::Duration;
-use strata_rs::{GcStats, PauseKind};
+use strata_rs::{AbortCounts, GcStats, PauseKind};
 
 /// `strata_stats`: see the header for each field.
 #[repr(C)]
@@ -12,6 +12,13 @@ use strata_rs::{GcStats, PauseKind};
 pub struct strata_stats {
     pub commits: u64,
     pub aborts: u64,
+    pub aborts_write_write: u64,
+    pub aborts_validation: u64,
+    pub aborts_doomed: u64,
+    pub aborts_inevitable: u64,
+    pub aborts_out_of_memory: u64,
+    pub aborts_panic: u64,
+    pub aborts_requested: u64,
     pub bytes_allocated: u64,
     pub promoted_bytes: u64,
     pub pretenured_bytes: u64,
@@ -32,10 +39,17 @@ fn nanos(duration: Duration) -> u64 {
 }
 
 impl strata_stats {
-    fn new(gc: &GcStats, (commits, aborts): (u64, u64)) -> strata_stats {
+    fn new(gc: &GcStats, commits: u64, aborts: &AbortCounts) -> strata_stats {
         strata_stats {
             commits,
-            aborts,
+            aborts: aborts.total(),
+            aborts_write_write: aborts.write_write,
+            aborts_validation: aborts.validation,
+            aborts_doomed: aborts.doomed,
+            aborts_inevitable: aborts.inevitable,
+            aborts_out_of_memory: aborts.out_of_memory,
+            aborts_panic: aborts.panic,
+            aborts_requested: aborts.requested,
             bytes_allocated: gc.bytes_allocated,
             promoted_bytes: gc.promoted_bytes,
             pretenured_bytes: gc.pretenured_bytes,
@@ -67,7 +81,7 @@ pub unsafe extern "C" fn strata_heap_stats(
         if stats_out.is_null() {
             return Err(Failure::null("stats_out"));
         }
-        let stats = strata_stats::new(&heap.gc_stats(), heap.tx_counts());
+        let stats = strata_stats::new(&heap.gc_stats(), heap.tx_counts().0, &heap.abort_counts());
         // SAFETY: not NULL, and writable by the caller's promise.
         unsafe { stats_out.write(stats) };
         Ok(())

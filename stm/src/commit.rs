@@ -126,7 +126,7 @@ impl Thread {
     }
 
     /// Ends a failed attempt: nothing it did remains visible.
-    pub(crate) fn abort(&mut self, _why: Conflict) {
+    pub(crate) fn abort(&mut self, why: Conflict) {
         self.release_owned();
         self.release_token();
         for (slot, previous) in std::mem::take(&mut self.tx.root_undo).into_iter().rev() {
@@ -145,7 +145,7 @@ impl Thread {
         self.m.collect_minor_only();
         self.end_attempt();
         self.tx.on_commit.clear();
-        self.tx.aborts += 1;
+        self.tx.aborts.count(&why);
         for callback in std::mem::take(&mut self.tx.on_abort) {
             callback();
         }

@@ -2,6 +2,7 @@
 //! share (clock, inevitable token, per-thread commit words), and its
 //! configuration.
 
+use crate::abort_counts::AbortCounts;
 use crate::error::Error;
 use crate::shared::StmShared;
 use crate::thread::Thread;
@@ -102,8 +103,14 @@ impl Heap {
     pub fn tx_counts(&self) -> (u64, u64) {
         (
             self.stm.commits.load(Ordering::Relaxed),
-            self.stm.aborts.load(Ordering::Relaxed),
+            self.stm.aborts.load().total(),
         )
+    }
+
+    /// Aborted attempts by cause, of threads that have detached (like
+    /// [`Heap::tx_counts`]).
+    pub fn abort_counts(&self) -> AbortCounts {
+        self.stm.aborts.load()
     }
 
     /// The commit clock's current time.

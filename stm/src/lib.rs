@@ -105,6 +105,7 @@ compile_error!(
      (set panic = \"unwind\" in the profile that builds this program)"
 );
 
+mod abort_counts;
 mod barrier;
 mod commit;
 mod data_array;
@@ -126,6 +127,7 @@ mod type_cache;
 mod view;
 mod write_set;
 
+pub use abort_counts::AbortCounts;
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
 pub use manual::{ManualError, Untyped};

@@ -3,6 +3,7 @@
 //! word and the doomed flag (see `DESIGN.md`, "Ownership word" and
 //! "Commit").
 
+use crate::abort_counts::SharedAbortCounts;
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
 use std::any::TypeId as RustTypeId;
 use std::collections::HashMap;
@@ -53,7 +54,8 @@ pub struct StmShared {
     pub max_slot: AtomicU32,
     slots: SlotStates,
     pub commits: AtomicU64,
-    pub aborts: AtomicU64,
+    /// Aborted attempts by cause, of threads that have detached.
+    pub aborts: SharedAbortCounts,
     /// Heap type ids of the Rust types registered so far.
     pub type_ids: Mutex<HashMap<RustTypeId, TypeId>>,
     /// The built-in reference array type.
@@ -70,7 +72,7 @@ impl StmShared {
             slots: SlotStates::new()
                 .map_err(|e| HeapError::Io(format!("mapping the slot states: {e}")))?,
             commits: AtomicU64::new(0),
-            aborts: AtomicU64::new(0),
+            aborts: SharedAbortCounts::default(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! An attached thread: its collector mutator, its registered types, and the
 //! state of the transaction it runs. `atomically` is the retry loop.
 
+use crate::abort_counts::AbortCounts;
 use crate::error::Error;
 use crate::heap::Heap;
 use crate::manual::ManualState;
@@ -39,7 +40,7 @@ pub(crate) struct TxState {
     pub on_abort: Vec<Box<dyn FnOnce()>>,
     pub allocated_at_start: u64,
     pub commits: u64,
-    pub aborts: u64,
+    pub aborts: AbortCounts,
     /// Attempts ended since the working lists were last trimmed.
     pub since_trim: u32,
 }
@@ -300,7 +301,12 @@ impl Thread {
 
     /// Commits and aborts of this thread's transactions so far.
     pub fn tx_counts(&self) -> (u64, u64) {
-        (self.tx.commits, self.tx.aborts)
+        (self.tx.commits, self.tx.aborts.total())
+    }
+
+    /// This thread's aborted attempts so far, by cause.
+    pub fn abort_counts(&self) -> AbortCounts {
+        self.tx.aborts
     }
 
     /// The collector's statistics, including this thread's recent counts.
@@ -320,9 +326,6 @@ impl Drop for Thread {
             .stm
             .commits
             .fetch_add(self.tx.commits, Ordering::Relaxed);
-        self.heap
-            .stm
-            .aborts
-            .fetch_add(self.tx.aborts, Ordering::Relaxed);
+        self.heap.stm.aborts.add(&self.tx.aborts);
     }
 }

@@ -41,6 +41,16 @@ fn a_panic_aborts_the_transaction_and_propagates() {
     })
     .unwrap();
     assert_eq!(total(&mut t, &bank), 41);
+    let panics = strata::AbortCounts {
+        panic: 1,
+        ..Default::default()
+    };
+    assert_eq!(t.abort_counts(), panics, "the abort is counted as a panic");
+    assert_eq!(t.tx_counts().1, 1);
+    assert_eq!(heap.abort_counts(), Default::default(), "added at detach");
+    drop(t);
+    assert_eq!(heap.abort_counts(), panics);
+    assert_eq!(heap.tx_counts().1, 1);
 }
 
 /// `Tx::update` writes without reading first (see `DESIGN.md`, "Barriers"):

@@ -7,7 +7,7 @@
 #include "check.h"
 
 /* The library checks the same size (ffi/src/header_check.rs). */
-_Static_assert(sizeof(strata_stats) == 120, "strata_stats layout");
+_Static_assert(sizeof(strata_stats) == 176, "strata_stats layout");
 
 static void versions(void) {
     CHECK(strata_version() == STRATA_VERSION);

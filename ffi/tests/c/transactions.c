@@ -126,6 +126,7 @@ static void trees(strata_heap *heap) {
     EXPECT_OK(strata_heap_stats(heap, &after));
     CHECK(after.commits >= before.commits + 5);
     CHECK(after.aborts >= before.aborts + 1);
+    CHECK(after.aborts_requested >= before.aborts_requested + 1);
     CHECK(after.promoted_bytes > 0);
 }
 
@@ -302,6 +303,13 @@ static void conflict(strata_heap *heap) {
     EXPECT_OK(strata_thread_leave_blocking(thread));
     CHECK(audit(thread) == before);
     EXPECT_OK(strata_thread_detach(thread));
+    strata_stats stats;
+    EXPECT_OK(strata_heap_stats(heap, &stats));
+    CHECK(stats.aborts_write_write >= 1);
+    CHECK(stats.aborts == stats.aborts_write_write + stats.aborts_validation +
+                              stats.aborts_doomed + stats.aborts_inevitable +
+                              stats.aborts_out_of_memory + stats.aborts_panic +
+                              stats.aborts_requested);
 }
 
 static void *write_and_exit(void *heap) {

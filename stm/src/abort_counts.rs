@@ -1,0 +1,127 @@
+//! Aborted attempts counted by what aborted them, per thread and for the
+//! heap: what to look at first when a program's transactions conflict.
+
+use crate::tx::Conflict;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Aborted attempts by cause ([`Thread::abort_counts`](crate::Thread::abort_counts),
+/// [`Heap::abort_counts`](crate::Heap::abort_counts)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AbortCounts {
+    /// Another transaction owned an object this one wrote.
+    pub write_write: u64,
+    /// Something the attempt read changed before it could commit or extend
+    /// its snapshot.
+    pub validation: u64,
+    /// An inevitable transaction needed objects the attempt owned.
+    pub doomed: u64,
+    /// The attempt stopped to run again as the inevitable transaction.
+    pub inevitable: u64,
+    /// An allocation failed (the heap limit, or out of memory).
+    pub out_of_memory: u64,
+    /// The transaction's code panicked.
+    pub panic: u64,
+    /// The host aborted the attempt (the call-by-call API's abort).
+    pub requested: u64,
+}
+
+/// How many causes [`AbortCounts`] tells apart.
+const CAUSES: usize = 7;
+
+impl AbortCounts {
+    /// Every aborted attempt.
+    pub fn total(&self) -> u64 {
+        self.to_array().iter().sum()
+    }
+
+    /// Counts one attempt aborted by `why`.
+    pub(crate) fn count(&mut self, why: &Conflict) {
+        let cause = match why {
+            Conflict::WriteWrite => &mut self.write_write,
+            Conflict::Validation => &mut self.validation,
+            Conflict::Doomed => &mut self.doomed,
+            Conflict::Inevitable => &mut self.inevitable,
+            Conflict::Alloc(_) => &mut self.out_of_memory,
+            Conflict::Panic => &mut self.panic,
+            Conflict::Requested => &mut self.requested,
+        };
+        *cause += 1;
+    }
+
+    fn to_array(self) -> [u64; CAUSES] {
+        [
+            self.write_write,
+            self.validation,
+            self.doomed,
+            self.inevitable,
+            self.out_of_memory,
+            self.panic,
+            self.requested,
+        ]
+    }
+
+    fn from_array(a: [u64; CAUSES]) -> AbortCounts {
+        let [write_write, validation, doomed, inevitable, out_of_memory, panic, requested] = a;
+        AbortCounts {
+            write_write,
+            validation,
+            doomed,
+            inevitable,
+            out_of_memory,
+            panic,
+            requested,
+        }
+    }
+}
+
+/// A heap's [`AbortCounts`], to which threads add theirs when they detach.
+#[derive(Default)]
+pub(crate) struct SharedAbortCounts([AtomicU64; CAUSES]);
+
+impl SharedAbortCounts {
+    pub fn add(&self, counts: &AbortCounts) {
+        for (total, n) in self.0.iter().zip(counts.to_array()) {
+            if n > 0 {
+                total.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn load(&self) -> AbortCounts {
+        AbortCounts::from_array(std::array::from_fn(|i| self.0[i].load(Ordering::Relaxed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_gc::AllocError;
+
+    #[test]
+    fn each_cause_has_its_own_count_and_the_heap_adds_them_up() {
+        let causes = [
+            Conflict::WriteWrite,
+            Conflict::Validation,
+            Conflict::Doomed,
+            Conflict::Inevitable,
+            Conflict::Alloc(AllocError::OutOfMemory {
+                bytes: 16,
+                limit: 0,
+            }),
+            Conflict::Panic,
+            Conflict::Requested,
+        ];
+        let mut counts = AbortCounts::default();
+        for (i, why) in causes.iter().enumerate() {
+            for _ in 0..=i {
+                counts.count(why);
+            }
+        }
+        assert_eq!(counts.to_array(), [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(counts.total(), 28);
+        let heap = SharedAbortCounts::default();
+        heap.add(&counts);
+        heap.add(&counts);
+        assert_eq!(heap.load().to_array(), [2, 4, 6, 8, 10, 12, 14]);
+    }
+}
