@@ -349,24 +349,22 @@ mod tests {
     use super::*;
     use crate::workloads::in_process;
 
-    #[test]
-    fn every_runtime_keeps_the_total() {
+    /// Every runtime of this process runs a short bank on `threads` threads
+    /// with `extra` options and keeps the total.
+    fn every_runtime_keeps_the_total_with(threads: usize, extra: &[&str]) {
+        let words = [
+            "bank",
+            "--accounts",
+            "16",
+            "--read-every",
+            "5",
+            "--seconds",
+            "0.2",
+        ];
+        let args =
+            crate::cli::Args::parse(words.iter().chain(extra).map(|s| s.to_string())).unwrap();
         for runtime in in_process(RUNTIMES) {
-            let args = crate::cli::Args::parse(
-                [
-                    "bank",
-                    "--accounts",
-                    "16",
-                    "--read-every",
-                    "5",
-                    "--seconds",
-                    "0.2",
-                ]
-                .iter()
-                .map(|s| s.to_string()),
-            )
-            .unwrap();
-            match run(runtime, 2, &args).unwrap() {
+            match run(runtime, threads, &args).unwrap() {
                 Outcome::Done(r) => {
                     assert_eq!(r.check, "ok", "{runtime}");
                     assert!(r.ops > 0, "{runtime} did nothing");
@@ -374,6 +372,11 @@ mod tests {
                 Outcome::Skipped(note) => panic!("{note}"),
             }
         }
+    }
+
+    #[test]
+    fn every_runtime_keeps_the_total() {
+        every_runtime_keeps_the_total_with(2, &[]);
     }
 
     #[test]
@@ -401,30 +404,7 @@ mod tests {
 
     #[test]
     fn every_runtime_keeps_the_total_partitioned() {
-        for runtime in in_process(RUNTIMES) {
-            let args = crate::cli::Args::parse(
-                [
-                    "bank",
-                    "--accounts",
-                    "16",
-                    "--read-every",
-                    "5",
-                    "--seconds",
-                    "0.2",
-                    "--partitioned",
-                ]
-                .iter()
-                .map(|s| s.to_string()),
-            )
-            .unwrap();
-            match run(runtime, 3, &args).unwrap() {
-                Outcome::Done(r) => {
-                    assert_eq!(r.check, "ok", "{runtime}");
-                    assert!(r.ops > 0, "{runtime} did nothing");
-                }
-                Outcome::Skipped(note) => panic!("{note}"),
-            }
-        }
+        every_runtime_keeps_the_total_with(3, &["--partitioned"]);
     }
 
     #[test]
