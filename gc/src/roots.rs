@@ -221,8 +221,10 @@ impl Mutator {
         GlobalRoot::new(self.heap.shared.clone(), old)
     }
 
-    /// Also drops the pretenuring runs: a major collection may follow, and
-    /// its sweep frees their unused slots.
+    /// Publishes this thread's roots (every kind above, tags masked off)
+    /// for a major collection that runs while the thread is parked or
+    /// blocked. Also drops the pretenuring runs: the collection's sweep
+    /// frees their unused slots.
     pub(crate) fn publish_roots(&mut self) {
         self.runs = [(0, 0); strata_heap::size_class::NUM_CLASSES];
         let mut published = self
