@@ -1,7 +1,7 @@
 //! `strata_config`: the heap's and the transactions' configuration as a C
 //! struct, field by field `HeapConfig` and `TxConfig`, and its defaults.
 
-use crate::status::{boundary, Failure, Status};
+use crate::status::{boundary, non_null, Failure, Status};
 use std::time::Duration;
 use strata_rs::{HeapConfig, TxConfig};
 
@@ -77,9 +77,7 @@ impl strata_config {
 #[no_mangle]
 pub unsafe extern "C" fn strata_config_init(config: *mut strata_config) -> Status {
     boundary("strata_config_init", || {
-        if config.is_null() {
-            return Err(Failure::null("config"));
-        }
+        non_null(config, "config")?;
         let (defaults, refused) = match HeapConfig::from_env() {
             Ok(heap) => (heap, None),
             Err(e) => (HeapConfig::default(), Some(e)),

@@ -12,7 +12,7 @@
 
 use crate::config::strata_config;
 use crate::registry::{self, Registry};
-use crate::status::{boundary, Failure, Status};
+use crate::status::{boundary, non_null, Failure, Status};
 use crate::version::ABI_VERSION;
 
 /// `strata_heap`, opaque to C.
@@ -62,12 +62,8 @@ pub unsafe extern "C" fn strata_heap_create_checked(
                 ),
             ));
         }
-        if config.is_null() {
-            return Err(Failure::null("config"));
-        }
-        if heap_out.is_null() {
-            return Err(Failure::null("heap_out"));
-        }
+        non_null(config, "config")?;
+        non_null(heap_out, "heap_out")?;
         // SAFETY: not NULL, and of this library's layout (checked above) by
         // the caller's promise.
         let (heap_config, tx_config) = unsafe { config.read() }.to_rust();

@@ -10,7 +10,7 @@
 //! under the same lock, before its box is freed.
 
 use crate::registry::{self, Registry};
-use crate::status::{boundary, Failure, Status};
+use crate::status::{boundary, non_null, Failure, Status};
 use crate::thread::{strata_thread, with_thread, WhenBlocked};
 use std::ffi::c_void;
 use strata_rs::{Address, GlobalRoot, TypeId, Untyped};
@@ -20,18 +20,7 @@ fn address(obj: *const c_void) -> Address {
 }
 
 fn required(obj: *const c_void, name: &str) -> Result<Address, Failure> {
-    match obj.is_null() {
-        true => Err(Failure::null(name)),
-        false => Ok(address(obj)),
-    }
-}
-
-/// Refuses a NULL out-pointer `out`, named `name`, before the call's work.
-fn check_out<T>(out: *mut T, name: &str) -> Result<(), Failure> {
-    match out.is_null() {
-        true => Err(Failure::null(name)),
-        false => Ok(()),
-    }
+    non_null(obj, name).map(|()| address(obj))
 }
 
 /// `strata_alloc`: see the header.
@@ -45,7 +34,7 @@ pub unsafe extern "C" fn strata_alloc(
     obj_out: *mut *mut c_void,
 ) -> Status {
     boundary("strata_alloc", || {
-        check_out(obj_out, "obj_out")?;
+        non_null(obj_out, "obj_out")?;
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
             Ok(handle.thread.alloc_manual(TypeId(type_id))?)
         })?;
@@ -67,7 +56,7 @@ pub unsafe extern "C" fn strata_alloc_array(
     obj_out: *mut *mut c_void,
 ) -> Status {
     boundary("strata_alloc_array", || {
-        check_out(obj_out, "obj_out")?;
+        non_null(obj_out, "obj_out")?;
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
             Ok(handle.thread.alloc_array_manual(TypeId(type_id), length)?)
         })?;
@@ -90,7 +79,7 @@ pub unsafe extern "C" fn strata_read(
 ) -> Status {
     boundary("strata_read", || {
         let obj = required(obj, "obj")?;
-        check_out(body_out, "body_out")?;
+        non_null(body_out, "body_out")?;
         let body = with_thread(thread, WhenBlocked::Refuse, |handle| {
             // SAFETY: the caller's promise.
             Ok(unsafe { handle.thread.read_manual(obj) }?)
@@ -114,7 +103,7 @@ pub unsafe extern "C" fn strata_write(
 ) -> Status {
     boundary("strata_write", || {
         let obj = required(obj, "obj")?;
-        check_out(body_out, "body_out")?;
+        non_null(body_out, "body_out")?;
         let body = with_thread(thread, WhenBlocked::Refuse, |handle| {
             // SAFETY: the caller's promise.
             Ok(unsafe { handle.thread.write_manual(obj) }?)
@@ -193,7 +182,7 @@ pub unsafe extern "C" fn strata_peek_root(
     obj_out: *mut *mut c_void,
 ) -> Status {
     boundary("strata_peek_root", || {
-        check_out(obj_out, "obj_out")?;
+        non_null(obj_out, "obj_out")?;
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
             handle.thread.peek_root_manual(depth).ok_or_else(|| {
                 Failure::new(
@@ -233,7 +222,7 @@ pub unsafe extern "C" fn strata_global_new(
 ) -> Status {
     boundary("strata_global_new", || {
         let obj = required(obj, "obj")?;
-        check_out(global_out, "global_out")?;
+        non_null(global_out, "global_out")?;
         let root = with_thread(thread, WhenBlocked::Refuse, |handle| {
             // SAFETY: the caller's promise.
             Ok(unsafe { handle.thread.global_manual(obj) }?)
@@ -257,7 +246,7 @@ pub unsafe extern "C" fn strata_global_get(
     obj_out: *mut *mut c_void,
 ) -> Status {
     boundary("strata_global_get", || {
-        check_out(obj_out, "obj_out")?;
+        non_null(obj_out, "obj_out")?;
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
             let live = LIVE_GLOBALS.lock();
             global_position(&live, global)?;

@@ -4,7 +4,7 @@
 //! listed exactly while its box is alive: added after the box is made,
 //! removed under the lock before the box is freed.
 
-use crate::status::{Failure, Status};
+use crate::status::{non_null, Failure, Status};
 use std::sync::{Mutex, MutexGuard};
 
 /// The addresses of the live handles of one kind.
@@ -35,9 +35,7 @@ pub fn position<T>(
     status: Status,
     what: &str,
 ) -> Result<usize, Failure> {
-    if handle.is_null() {
-        return Err(Failure::null(argument));
-    }
+    non_null(handle, argument)?;
     live.iter()
         .position(|&h| h == handle as usize)
         .ok_or_else(|| Failure::new(status, format!("{handle:p} is not a live {what}")))

@@ -2,7 +2,7 @@
 //! `strata::Heap::gc_stats`, `tx_counts` and `abort_counts`.
 
 use crate::heap::{heap_of, strata_heap};
-use crate::status::{boundary, Failure, Status};
+use crate::status::{boundary, non_null, Status};
 use std::time::Duration;
 use strata_rs::{AbortCounts, GcStats, PauseKind};
 
@@ -78,9 +78,7 @@ pub unsafe extern "C" fn strata_heap_stats(
 ) -> Status {
     boundary("strata_heap_stats", || {
         let heap = heap_of(heap)?;
-        if stats_out.is_null() {
-            return Err(Failure::null("stats_out"));
-        }
+        non_null(stats_out, "stats_out")?;
         let stats = strata_stats::new(&heap.gc_stats(), heap.tx_counts().0, &heap.abort_counts());
         // SAFETY: not NULL, and writable by the caller's promise.
         unsafe { stats_out.write(stats) };

@@ -62,6 +62,15 @@ impl Failure {
     }
 }
 
+/// Refuses `ptr`, the required pointer argument named `argument`, when it
+/// is NULL.
+pub fn non_null<T>(ptr: *const T, argument: &str) -> Result<(), Failure> {
+    match ptr.is_null() {
+        true => Err(Failure::null(argument)),
+        false => Ok(()),
+    }
+}
+
 impl From<strata_rs::HeapError> for Failure {
     fn from(e: strata_rs::HeapError) -> Failure {
         use strata_rs::HeapError;

@@ -19,7 +19,7 @@
 
 use crate::heap::{heap_of, strata_heap};
 use crate::registry::Registry;
-use crate::status::{boundary, Failure, Status};
+use crate::status::{boundary, non_null, Failure, Status};
 use std::cell::RefCell;
 
 /// `strata_thread`, opaque to C.
@@ -93,9 +93,7 @@ pub(crate) fn with_thread<R>(
     when_blocked: WhenBlocked,
     f: impl FnOnce(&mut strata_thread) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
-    if thread.is_null() {
-        return Err(Failure::null("thread"));
-    }
+    non_null(thread, "thread")?;
     ATTACHED.with(|attached| {
         let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
         let Some(handle) = attached
@@ -125,9 +123,7 @@ pub unsafe extern "C" fn strata_thread_attach(
 ) -> Status {
     boundary("strata_thread_attach", || {
         let heap = heap_of(heap)?;
-        if thread_out.is_null() {
-            return Err(Failure::null("thread_out"));
-        }
+        non_null(thread_out, "thread_out")?;
         let mut handle = Box::new(strata_thread {
             thread: heap.attach()?,
             blocked: false,
@@ -154,9 +150,7 @@ pub unsafe extern "C" fn strata_thread_attach(
 #[no_mangle]
 pub unsafe extern "C" fn strata_thread_detach(thread: *mut strata_thread) -> Status {
     boundary("strata_thread_detach", || {
-        if thread.is_null() {
-            return Err(Failure::null("thread"));
-        }
+        non_null(thread, "thread")?;
         let handle = ATTACHED.with(|attached| {
             let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
             let index = attached

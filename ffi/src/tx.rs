@@ -3,7 +3,7 @@
 //! "Transactions from C"). The host's retry loop is counted here, so that
 //! reruns back off and eventually run inevitably, as `atomically`'s do.
 
-use crate::status::{boundary, last_error_message, Failure, Status};
+use crate::status::{boundary, last_error_message, non_null, Failure, Status};
 use crate::thread::{strata_thread, with_thread, WhenBlocked};
 use std::ffi::c_void;
 
@@ -68,9 +68,7 @@ pub unsafe extern "C" fn strata_tx_doomed(
     doomed_out: *mut bool,
 ) -> Status {
     boundary("strata_tx_doomed", || {
-        if doomed_out.is_null() {
-            return Err(Failure::null("doomed_out"));
-        }
+        non_null(doomed_out, "doomed_out")?;
         let doomed = with_thread(thread, WhenBlocked::Refuse, |handle| {
             Ok(handle.thread.manual_doomed()?)
         })?;
@@ -86,9 +84,7 @@ fn query(
     out: *mut bool,
     query: impl FnOnce(&strata_rs::Thread) -> Result<bool, strata_rs::ManualError>,
 ) -> Result<(), Failure> {
-    if out.is_null() {
-        return Err(Failure::null("the out-pointer"));
-    }
+    non_null(out, "the out-pointer")?;
     let answer = with_thread(thread, WhenBlocked::Refuse, |handle| {
         Ok(query(&handle.thread)?)
     })?;

@@ -4,7 +4,7 @@
 //! while other threads run transactions (the registry is append-only).
 
 use crate::heap::{heap_of, strata_heap};
-use crate::status::{boundary, Failure, Status};
+use crate::status::{boundary, non_null, Failure, Status};
 use std::ffi::{c_char, c_int, CStr};
 use strata_rs::{Layout, RefSlots, TraceFn, TypeDesc};
 
@@ -39,9 +39,7 @@ impl strata_type_desc {
     /// `name` is NULL or a NUL-terminated string; `ref_offsets` is NULL or
     /// points at `ref_offset_count` readable offsets.
     unsafe fn to_rust(&self) -> Result<TypeDesc, Failure> {
-        if self.name.is_null() {
-            return Err(Failure::null("desc->name"));
-        }
+        non_null(self.name, "desc->name")?;
         // SAFETY: a NUL-terminated string by the caller's promise.
         let name = unsafe { CStr::from_ptr(self.name) }.to_string_lossy();
         let layout = match self.layout {
@@ -97,12 +95,8 @@ pub unsafe extern "C" fn strata_register_type(
 ) -> Status {
     boundary("strata_register_type", || {
         let heap = heap_of(heap)?;
-        if desc.is_null() {
-            return Err(Failure::null("desc"));
-        }
-        if id_out.is_null() {
-            return Err(Failure::null("id_out"));
-        }
+        non_null(desc, "desc")?;
+        non_null(id_out, "id_out")?;
         // SAFETY: `desc` is not NULL; it and its pointers are readable by
         // the caller's promise.
         let desc = unsafe { (*desc).to_rust() }?;
