@@ -44,6 +44,12 @@ impl Mutator {
         self.shadow_stack.pop()
     }
 
+    /// How many entries the shadow stack holds.
+    #[inline]
+    pub fn shadow_stack_depth(&self) -> usize {
+        self.shadow_stack.len()
+    }
+
     /// The shadow stack entry `depth` from the top (0 = top).
     pub fn peek_root(&self, depth: usize) -> Option<Address> {
         let len = self.shadow_stack.len();

@@ -205,12 +205,8 @@ impl Thread {
         self.tx.promoted = promoted;
     }
 
-    /// Releases every anchor the transaction owns: the write set's, and
-    /// one whose first write did not finish. While we own an anchor nobody
-    /// else writes its header word (other writers' CASes fail without
-    /// writing; flags change only on private or young objects, or with the
-    /// world stopped), so a release store of the word without our owner
-    /// bits does it, with no locked instruction.
+    /// Releases every anchor the transaction owns (see [`release_owner`]):
+    /// the write set's, and one whose first write did not finish.
     fn release_owned(&mut self) {
         for &(anchor, _) in self.m.old_root_pairs() {
             // SAFETY: we own `anchor`, a live old anchor.

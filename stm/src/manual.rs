@@ -69,13 +69,11 @@ impl std::error::Error for ManualError {}
 /// the host registered.
 pub enum Untyped {}
 
-/// What the manual API keeps between calls: the shadow stack's count, and
-/// whether the next attempt must be inevitable.
+/// What the manual API keeps between calls: the shadow stack's depth at
+/// begin, and whether the next attempt must be inevitable.
 #[derive(Default)]
 pub(crate) struct ManualState {
-    /// Entries pushed and not popped.
-    pub depth: usize,
-    /// `depth` when the open attempt began.
+    /// The shadow stack's depth when the open attempt began.
     pub depth_at_begin: usize,
     /// The last attempt aborted because it could not become inevitable:
     /// the next one begins inevitably (as in `atomically`).
@@ -126,7 +124,7 @@ impl Thread {
             self.backoff(aborts_in_a_row);
         }
         self.begin(inevitable);
-        self.manual.depth_at_begin = self.manual.depth;
+        self.manual.depth_at_begin = self.m.shadow_stack_depth();
         Ok(())
     }
 
@@ -165,9 +163,8 @@ impl Thread {
     /// aborts.
     fn abort_manual_attempt(&mut self, conflict: Conflict) {
         self.manual.next_inevitable = conflict == Conflict::Inevitable;
-        while self.manual.depth > self.manual.depth_at_begin {
+        while self.m.shadow_stack_depth() > self.manual.depth_at_begin {
             self.m.pop_root();
-            self.manual.depth -= 1;
         }
         self.abort(conflict);
     }
@@ -351,7 +348,6 @@ impl Thread {
     pub unsafe fn push_root_manual(&mut self, obj: Address) {
         // SAFETY: caller's invariant.
         unsafe { self.m.push_root(obj) };
-        self.manual.depth += 1;
     }
 
     /// Pops the shadow stack's top (its current address). Inside an
@@ -361,14 +357,10 @@ impl Thread {
             true => self.manual.depth_at_begin,
             false => 0,
         };
-        if self.manual.depth <= floor {
+        if self.m.shadow_stack_depth() <= floor {
             return Err(ManualError::RootStack);
         }
-        self.manual.depth -= 1;
-        Ok(self
-            .m
-            .pop_root()
-            .expect("the shadow stack holds `depth` entries"))
+        Ok(self.m.pop_root().expect("a shadow stack above its floor"))
     }
 
     /// The current address of the shadow stack's entry `depth` from the top
@@ -391,12 +383,7 @@ impl Thread {
             return Err(ManualError::InTransaction);
         }
         // SAFETY: caller's invariant.
-        let global = unsafe { self.m.global_root(obj) };
-        Ok(GlobalRoot::new(
-            global,
-            self.heap.gc.id(),
-            self.heap.stm.now(),
-        ))
+        Ok(unsafe { self.global_of(obj) })
     }
 
     /// The object `root` holds, for the open attempt: a root made after the

@@ -226,6 +226,16 @@ impl Thread {
         self.check_root(root);
         let obj = self.m.rooted(root.slot);
         // SAFETY: a live root holds a live, committed object of this thread.
+        unsafe { self.global_of(obj) }
+    }
+
+    /// A global root of `obj`, stamped with the time it was made at (see
+    /// [`Tx::get_global`]).
+    ///
+    /// # Safety
+    /// `obj` is a live, committed object this thread holds.
+    pub(crate) unsafe fn global_of<T>(&mut self, obj: Address) -> GlobalRoot<T> {
+        // SAFETY: caller's invariant.
         let global = unsafe { self.m.global_root(obj) };
         GlobalRoot::new(global, self.heap.gc.id(), self.heap.stm.now())
     }
