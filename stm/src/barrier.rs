@@ -6,6 +6,7 @@
 //! its snapshot sees. No safepoint is polled while an address is held,
 //! except where noted for old anchors, which never move.
 
+use crate::contention::Contended;
 use crate::shared::{StmShared, COMMITTING};
 use crate::thread::Thread;
 use crate::tx::Conflict;
@@ -224,6 +225,16 @@ impl Thread {
                 Err(owner) => owner,
             };
             if !self.tx.inevitable {
+                // The owner's attempt-end counter, then its ownership
+                // again: if it still owns the anchor, the counter is its
+                // running attempt's (see `contention.rs`).
+                let ends = self.heap.stm.attempt_ends(owner);
+                // SAFETY: `anchor` is a live old anchor.
+                let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
+                if header::owner_of(word) != owner {
+                    continue;
+                }
+                self.tx.contended = Some(Contended { slot: owner, ends });
                 return Err(Conflict::WriteWrite);
             }
             // Inevitable: the owner must give way. Doom it and wait, polling

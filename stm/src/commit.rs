@@ -34,6 +34,7 @@ impl Thread {
         }
         self.tx.active = true;
         self.tx.inevitable = false;
+        self.tx.contended = None;
         self.tx.allocated_at_start = self.m.allocated_bytes();
         self.m.track_promotions(true);
         if inevitable {
@@ -208,6 +209,7 @@ impl Thread {
     /// Releases every anchor the transaction owns (see [`release_owner`]):
     /// the write set's, and one whose first write did not finish.
     fn release_owned(&mut self) {
+        let owned = !self.m.old_root_pairs().is_empty() || !self.tx.acquiring.is_null();
         for &(anchor, _) in self.m.old_root_pairs() {
             // SAFETY: we own `anchor`, a live old anchor.
             unsafe { release_owner(anchor) };
@@ -216,6 +218,9 @@ impl Thread {
             // SAFETY: as above.
             unsafe { release_owner(self.tx.acquiring) };
             self.tx.acquiring = Address::NULL;
+        }
+        if owned {
+            self.heap.stm.note_attempt_end(self.slot);
         }
     }
 }
@@ -315,6 +320,7 @@ pub(crate) unsafe fn publish_and_release(
         unsafe { release_owner(anchor) };
     }
     stm.slot(slot).commit.store(0, Ordering::Release);
+    stm.note_attempt_end(slot);
 }
 
 /// Releases the ownership of `anchor`. While a thread owns an anchor

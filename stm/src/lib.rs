@@ -108,6 +108,7 @@ compile_error!(
 mod abort_counts;
 mod barrier;
 mod commit;
+mod contention;
 mod data_array;
 mod error;
 mod heap;

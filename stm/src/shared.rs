@@ -28,6 +28,9 @@ pub struct SlotState {
     pub commit: AtomicU64,
     /// Set by an inevitable transaction that needs this slot's objects.
     pub doomed: AtomicBool,
+    /// Attempts of this slot that owned anchors and have released them
+    /// (`contention.rs`); written only by the slot's thread.
+    pub ends: AtomicU32,
 }
 
 /// A value alone on its pair of cache lines (the adjacent-line prefetcher

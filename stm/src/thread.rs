@@ -2,6 +2,7 @@
 //! state of the transaction it runs. `atomically` is the retry loop.
 
 use crate::abort_counts::AbortCounts;
+use crate::contention::Contended;
 use crate::error::Error;
 use crate::heap::Heap;
 use crate::manual::ManualState;
@@ -43,6 +44,9 @@ pub(crate) struct TxState {
     pub aborts: AbortCounts,
     /// Attempts ended since the working lists were last trimmed.
     pub since_trim: u32,
+    /// The attempt this one lost an anchor to, which the back-off before
+    /// the next attempt waits for (`contention.rs`).
+    pub contended: Option<Contended>,
 }
 
 static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
@@ -200,18 +204,13 @@ impl Thread {
         }
     }
 
-    pub(crate) fn backoff(&mut self, attempts: u32) {
+    /// The next value of the thread's random sequence (xorshift), for
+    /// back-off lengths.
+    pub(crate) fn next_random(&mut self) -> u64 {
         self.seed ^= self.seed << 13;
         self.seed ^= self.seed >> 7;
         self.seed ^= self.seed << 17;
-        let limit = 1u64 << attempts.min(12);
-        for _ in 0..(self.seed % limit) * 8 {
-            std::hint::spin_loop();
-        }
-        if attempts > 6 {
-            std::thread::yield_now();
-        }
-        self.m.safepoint();
+        self.seed
     }
 
     /// Whether the running transaction has allocated `break_bytes`.
