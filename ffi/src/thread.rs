@@ -11,6 +11,14 @@
 //! after it was found, by address, in the calling thread's list, so only
 //! its own thread ever reads it, and only while it is alive.
 //!
+//! `LAST_USED` is the handle of this thread's list that a call found last,
+//! or NULL: set only to a handle found in the list (or just pushed there),
+//! cleared in the handle's `Drop`, so it is always a live handle of this
+//! thread, and a call on it skips the search. `IN_CALL` is true while a
+//! call runs on one of this thread's handles: a strata call from inside a
+//! callback that Strata runs then (a trace callback) is refused, so no
+//! handle is ever borrowed twice, and none is freed while borrowed.
+//!
 //! `LIVE_THREADS` lists every live handle's address, of every thread: an
 //! address is added before its box is handed out and removed in the box's
 //! `Drop`, before its memory is freed. It is never used to read a handle,
@@ -20,7 +28,7 @@
 use crate::heap::{heap_of, strata_heap};
 use crate::registry::Registry;
 use crate::status::{boundary, non_null, Failure, Status};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// `strata_thread`, opaque to C.
 pub struct strata_thread {
@@ -34,6 +42,9 @@ pub struct strata_thread {
 
 impl Drop for strata_thread {
     fn drop(&mut self) {
+        if std::ptr::eq(LAST_USED.get(), self) {
+            LAST_USED.set(std::ptr::null_mut());
+        }
         LIVE_THREADS
             .lock()
             .retain(|&t| t != self as *mut strata_thread as usize);
@@ -52,6 +63,29 @@ thread_local! {
     /// when the list grows.
     #[allow(clippy::vec_box)]
     static ATTACHED: RefCell<Vec<Box<strata_thread>>> = const { RefCell::new(Vec::new()) };
+    /// The handle a call found last (see the module doc).
+    static LAST_USED: Cell<*mut strata_thread> = const { Cell::new(std::ptr::null_mut()) };
+    /// Whether a call on one of this thread's handles is running.
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks a call on a handle as running until it is dropped (also when the
+/// call panics, which `boundary` catches).
+struct InCall;
+
+impl InCall {
+    fn enter() -> Result<InCall, Failure> {
+        if IN_CALL.replace(true) {
+            return Err(reentered());
+        }
+        Ok(InCall)
+    }
+}
+
+impl Drop for InCall {
+    fn drop(&mut self) {
+        IN_CALL.set(false);
+    }
 }
 
 static LIVE_THREADS: Registry = Registry::new();
@@ -88,28 +122,39 @@ pub(crate) enum WhenBlocked {
 }
 
 /// Runs `f` on `thread`, which must be a live handle of the calling thread.
+#[inline]
 pub(crate) fn with_thread<R>(
     thread: *mut strata_thread,
     when_blocked: WhenBlocked,
     f: impl FnOnce(&mut strata_thread) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
     non_null(thread, "thread")?;
-    ATTACHED.with(|attached| {
-        let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
-        let Some(handle) = attached
-            .iter_mut()
-            .find(|h| std::ptr::eq::<strata_thread>(&***h, thread))
-        else {
+    let _in_call = InCall::enter()?;
+    if LAST_USED.get() != thread {
+        let listed = ATTACHED.with(|attached| {
+            let attached = attached.try_borrow().map_err(|_| reentered())?;
+            Ok::<_, Failure>(
+                attached
+                    .iter()
+                    .any(|h| std::ptr::eq::<strata_thread>(&**h, thread)),
+            )
+        })?;
+        if !listed {
             return Err(not_ours(thread));
-        };
-        if handle.blocked && when_blocked == WhenBlocked::Refuse {
-            return Err(Failure::new(
-                Status::Blocked,
-                "the thread is in a blocking section: leave it first",
-            ));
         }
-        f(handle)
-    })
+        LAST_USED.set(thread);
+    }
+    // SAFETY: `thread` is `LAST_USED`, a live handle of this thread's list
+    // (module doc), and `IN_CALL` keeps any other call from borrowing or
+    // freeing it until this one returns.
+    let handle = unsafe { &mut *thread };
+    if handle.blocked && when_blocked == WhenBlocked::Refuse {
+        return Err(Failure::new(
+            Status::Blocked,
+            "the thread is in a blocking section: leave it first",
+        ));
+    }
+    f(handle)
 }
 
 /// `strata_thread_attach`: see the header.
@@ -124,6 +169,7 @@ pub unsafe extern "C" fn strata_thread_attach(
     boundary("strata_thread_attach", || {
         let heap = heap_of(heap)?;
         non_null(thread_out, "thread_out")?;
+        let _in_call = InCall::enter()?;
         let mut handle = Box::new(strata_thread {
             thread: heap.attach()?,
             blocked: false,
@@ -151,6 +197,7 @@ pub unsafe extern "C" fn strata_thread_attach(
 pub unsafe extern "C" fn strata_thread_detach(thread: *mut strata_thread) -> Status {
     boundary("strata_thread_detach", || {
         non_null(thread, "thread")?;
+        let _in_call = InCall::enter()?;
         let handle = ATTACHED.with(|attached| {
             let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
             let index = attached
