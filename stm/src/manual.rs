@@ -318,9 +318,11 @@ impl Thread {
     unsafe fn is_ref_slot(&mut self, obj: Address, offset: usize) -> Result<bool, ManualError> {
         // SAFETY: caller's invariant.
         let word = unsafe { header::word0(obj) }.load(std::sync::atomic::Ordering::Relaxed);
+        // Borrowed, not cloned: a clone would write the reference count
+        // that every thread shares, at every reference store.
         let info = self
             .m
-            .type_info(header::type_id_of_word(word))
+            .type_ref(header::type_id_of_word(word))
             .map_err(ManualError::Alloc)?;
         // SAFETY: caller's invariant.
         let body_bytes = unsafe { info.body_bytes(obj) };
