@@ -74,13 +74,14 @@ pub unsafe extern "C" fn strata_alloc_array(
     })
 }
 
-/// `strata_read`: see the header.
+/// `strata_read_slow`, behind the header's inline `strata_read`: see the
+/// header. Failures name `strata_read`, the function the host called.
 ///
 /// # Safety
 /// `obj` is NULL or a live object the transaction holds, at its current
 /// address; `body_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn strata_read(
+pub unsafe extern "C" fn strata_read_slow(
     thread: *mut strata_thread,
     obj: *const c_void,
     body_out: *mut *const c_void,
@@ -98,13 +99,14 @@ pub unsafe extern "C" fn strata_read(
     })
 }
 
-/// `strata_write`: see the header.
+/// `strata_write_slow`, behind the header's inline `strata_write`: see
+/// the header. Failures name `strata_write`, the function the host called.
 ///
 /// # Safety
 /// `obj` is NULL or a live object the transaction holds, at its current
 /// address; `body_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn strata_write(
+pub unsafe extern "C" fn strata_write_slow(
     thread: *mut strata_thread,
     obj: *mut c_void,
     body_out: *mut *mut c_void,

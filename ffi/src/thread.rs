@@ -25,16 +25,25 @@
 //! only to tell another thread's handle (`STRATA_ERROR_WRONG_THREAD`) from
 //! a dead one (`STRATA_ERROR_NOT_ATTACHED`) when the lookup fails.
 
+use crate::fast_path::{this_os_thread, update_fast_owner, HandleBox};
 use crate::heap::{heap_of, strata_heap};
 use crate::registry::Registry;
 use crate::status::{boundary, non_null, Failure, Status};
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::AtomicUsize;
 
-/// `strata_thread`, opaque to C.
+/// `strata_thread`, opaque to C but for its first field,
+/// `strata_thread_prefix` in the header (see `fast_path.rs`).
+#[repr(C)]
 pub struct strata_thread {
+    /// The OS thread that may take the header's inline paths on this
+    /// handle now, or 0 (`fast_path.rs`).
+    pub(crate) fast_owner: AtomicUsize,
+    /// The OS thread that attached, as `fast_owner` names it.
+    pub(crate) os_thread: usize,
     pub(crate) thread: strata_rs::Thread,
     /// Between `strata_thread_enter_blocking` and `..._leave_blocking`.
-    blocked: bool,
+    pub(crate) blocked: bool,
     /// Attempts of the host's current block that aborted in a row (see
     /// `tx.rs`).
     pub(crate) aborts_in_a_row: u32,
@@ -61,8 +70,7 @@ thread_local! {
     /// This OS thread's live handles, one per heap it is attached to.
     /// Boxed: a handle's address is what C holds, so it must not move
     /// when the list grows.
-    #[allow(clippy::vec_box)]
-    static ATTACHED: RefCell<Vec<Box<strata_thread>>> = const { RefCell::new(Vec::new()) };
+    static ATTACHED: RefCell<Vec<HandleBox>> = const { RefCell::new(Vec::new()) };
     /// The handle a call found last (see the module doc).
     static LAST_USED: Cell<*mut strata_thread> = const { Cell::new(std::ptr::null_mut()) };
     /// Whether a call on one of this thread's handles is running.
@@ -133,11 +141,7 @@ pub(crate) fn with_thread<R>(
     if LAST_USED.get() != thread {
         let listed = ATTACHED.with(|attached| {
             let attached = attached.try_borrow().map_err(|_| reentered())?;
-            Ok::<_, Failure>(
-                attached
-                    .iter()
-                    .any(|h| std::ptr::eq::<strata_thread>(&**h, thread)),
-            )
+            Ok::<_, Failure>(attached.iter().any(|h| h.as_ptr() == thread))
         })?;
         if !listed {
             return Err(not_ours(thread));
@@ -154,7 +158,9 @@ pub(crate) fn with_thread<R>(
             "the thread is in a blocking section: leave it first",
         ));
     }
-    f(handle)
+    let result = f(handle);
+    update_fast_owner(handle);
+    result
 }
 
 /// `strata_thread_attach`: see the header.
@@ -170,12 +176,14 @@ pub unsafe extern "C" fn strata_thread_attach(
         let heap = heap_of(heap)?;
         non_null(thread_out, "thread_out")?;
         let _in_call = InCall::enter()?;
-        let mut handle = Box::new(strata_thread {
+        let handle = HandleBox::new(strata_thread {
+            fast_owner: AtomicUsize::new(0),
+            os_thread: this_os_thread(),
             thread: heap.attach()?,
             blocked: false,
             aborts_in_a_row: 0,
         });
-        let address: *mut strata_thread = &mut *handle;
+        let address = handle.as_ptr();
         LIVE_THREADS.lock().push(address as usize);
         ATTACHED.with(|attached| {
             attached
@@ -202,7 +210,7 @@ pub unsafe extern "C" fn strata_thread_detach(thread: *mut strata_thread) -> Sta
             let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
             let index = attached
                 .iter()
-                .position(|h| std::ptr::eq::<strata_thread>(&**h, thread))
+                .position(|h| h.as_ptr() == thread)
                 .ok_or_else(|| not_ours(thread))?;
             Ok::<_, Failure>(attached.swap_remove(index))
         })?;

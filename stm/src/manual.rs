@@ -69,6 +69,15 @@ impl std::error::Error for ManualError {}
 /// the host registered.
 pub enum Untyped {}
 
+/// The bytes of an object's header: its body starts this far from its
+/// address. The C ABI's inline fast paths bake it into a host.
+pub const OBJECT_HEADER_BYTES: usize = header::HEADER_BYTES;
+
+/// Header word 0's `PRIVATE` bit: the object is the running attempt's own
+/// (see `DESIGN.md`, "Header word 0"). The C ABI's inline fast paths bake
+/// it into a host.
+pub const PRIVATE_BIT: u64 = header::PRIVATE;
+
 /// What the manual API keeps between calls: the shadow stack's depth at
 /// begin, and whether the next attempt must be inevitable.
 #[derive(Default)]
@@ -167,6 +176,15 @@ impl Thread {
             self.m.pop_root();
         }
         self.abort(conflict);
+    }
+
+    /// Whether an attempt is open and not poisoned: then its private
+    /// objects are read and written in place with no other check, which is
+    /// what the C ABI's inline fast paths do without a call (a doom that
+    /// another thread set is found, as by the barriers, at the next write
+    /// of a shared object or at commit).
+    pub fn manual_attempt_live(&self) -> bool {
+        self.tx.active && self.tx.poisoned.is_none()
     }
 
     /// Whether the open attempt is doomed: it will abort at commit.
