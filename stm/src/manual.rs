@@ -309,6 +309,19 @@ impl Thread {
         if !unsafe { self.is_ref_slot(obj, offset) }? {
             return Err(ManualError::NotARefSlot { offset });
         }
+        // SAFETY: caller's invariant.
+        let word = unsafe { header::word0(obj) }.load(std::sync::atomic::Ordering::Relaxed);
+        if word & header::PRIVATE != 0 && self.tx.poisoned.is_none() {
+            // The attempt's own object is written in place: no copy is
+            // made, so nothing collects, nothing needs rooting and nothing
+            // can conflict (what `writable` does for it, without the
+            // arena entries).
+            // SAFETY: `obj` is private to this attempt, `offset` one of
+            // its reference slots (checked above); `value` is live and
+            // held; the barrier records old-to-young.
+            unsafe { self.m.write_ref_slot(obj, obj.offset(header::HEADER_BYTES + offset), value) };
+            return Ok(());
+        }
         // SAFETY: caller's invariant; the arena entries keep both rooted
         // (and updated) while the first write may collect.
         let index = unsafe { self.m.push_client_root(obj) };
