@@ -319,7 +319,10 @@ impl Thread {
             // SAFETY: `obj` is private to this attempt, `offset` one of
             // its reference slots (checked above); `value` is live and
             // held; the barrier records old-to-young.
-            unsafe { self.m.write_ref_slot(obj, obj.offset(header::HEADER_BYTES + offset), value) };
+            unsafe {
+                self.m
+                    .write_ref_slot(obj, obj.offset(header::HEADER_BYTES + offset), value)
+            };
             return Ok(());
         }
         // SAFETY: caller's invariant; the arena entries keep both rooted
