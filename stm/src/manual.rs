@@ -183,6 +183,7 @@ impl Thread {
     /// what the C ABI's inline fast paths do without a call (a doom that
     /// another thread set is found, as by the barriers, at the next write
     /// of a shared object or at commit).
+    #[inline]
     pub fn manual_attempt_live(&self) -> bool {
         self.tx.active && self.tx.poisoned.is_none()
     }
@@ -252,6 +253,7 @@ impl Thread {
     /// A zeroed object of type `ty` (an array type: of length 0), made by
     /// the open attempt. Its address is valid until the next call that may
     /// collect.
+    #[inline]
     pub fn alloc_manual(&mut self, ty: TypeId) -> Result<Address, ManualError> {
         self.open()?;
         self.m.alloc(ty).map_err(ManualError::Alloc)
@@ -270,6 +272,7 @@ impl Thread {
     ///
     /// # Safety
     /// `obj` is the current address of a live object the attempt holds.
+    #[inline]
     pub unsafe fn read_manual(&mut self, obj: Address) -> Result<Address, ManualError> {
         self.open()?;
         Ok(self.readable(obj))
@@ -381,6 +384,7 @@ impl Thread {
     /// # Safety
     /// `obj` is null or the current address of a live object this thread
     /// holds.
+    #[inline]
     pub unsafe fn push_root_manual(&mut self, obj: Address) {
         // SAFETY: caller's invariant.
         unsafe { self.m.push_root(obj) };
@@ -388,6 +392,7 @@ impl Thread {
 
     /// Pops the shadow stack's top (its current address). Inside an
     /// attempt only what the attempt pushed can be popped.
+    #[inline]
     pub fn pop_root_manual(&mut self) -> Result<Address, ManualError> {
         let floor = match self.tx.active {
             true => self.manual.depth_at_begin,
@@ -401,6 +406,7 @@ impl Thread {
 
     /// The current address of the shadow stack's entry `depth` from the top
     /// (0: the top), or `None` past its bottom.
+    #[inline]
     pub fn peek_root_manual(&self, depth: usize) -> Option<Address> {
         self.m.peek_root(depth)
     }
