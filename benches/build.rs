@@ -1,6 +1,8 @@
-//! Builds the C peers: the libitm workloads (`gcc -fgnu-tm`) and, when
-//! pkg-config finds Boehm GC (`bdw-gc`), the Boehm workloads. Without libgc
-//! the `boehm` runtime reports itself as skipped.
+//! Builds the C peers: the libitm workloads (`gcc -fgnu-tm`), the
+//! `strata-c` workloads (against `ffi/include/strata.h`; their `strata_*`
+//! calls resolve into the `strata-c-abi` rlib this package depends on) and,
+//! when pkg-config finds Boehm GC (`bdw-gc`), the Boehm workloads. Without
+//! libgc the `boehm` runtime reports itself as skipped.
 
 use std::process::Command;
 
@@ -20,6 +22,18 @@ fn main() {
         .opt_level(2)
         .compile("strata_itm");
     println!("cargo:rustc-link-lib=itm");
+
+    println!("cargo:rerun-if-changed=../ffi/include/strata.h");
+    cc::Build::new()
+        .file("c/strata_c.c")
+        .file("c/strata_bank.c")
+        .file("c/strata_trees.c")
+        .include("../ffi/include")
+        .flag("-std=c11")
+        .warnings_into_errors(true)
+        .extra_warnings(true)
+        .opt_level(2)
+        .compile("strata_c");
 
     let libs = Command::new("pkg-config")
         .args(["--libs", "--cflags", "bdw-gc"])

@@ -7,10 +7,10 @@ pub const USAGE: &str = "usage: strata-bench WORKLOAD [--runtime a,b,...] [--thr
 [--seconds S] [--rounds N] [--json] [workload options]
   --rounds N: run every configuration N times, round-robin, and report its median run
 workloads:
-  binary-trees --depth D                 runtimes: strata, strata-raw, box, arena, boehm
+  binary-trees --depth D                 runtimes: strata, strata-c, strata-raw, box, arena, boehm
   gcbench [--max-depth D]                runtimes: strata, strata-raw, box, boehm
   bank --accounts N --read-every K [--partitioned]
-                                         runtimes: strata, libitm, libitm-stm, stm-core, mutex
+                                         runtimes: strata, strata-c, libitm, libitm-stm, stm-core, mutex
   intset --structure rbtree|skiplist|hash|list --range R --update P
                                          runtimes: strata, libitm, libitm-stm, stm-core, rwlock
   churn --live-mb M                      runtimes: strata

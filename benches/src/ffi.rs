@@ -1,7 +1,12 @@
-//! The C peers built by `build.rs`: libitm workloads and, when libgc is
-//! present, the Boehm workloads.
+//! The C peers built by `build.rs`: libitm workloads, the `strata-c`
+//! workloads (C against `strata.h`) and, when libgc is present, the Boehm
+//! workloads.
 
-use std::ffi::c_void;
+use crate::result::RunResult;
+use std::ffi::{c_char, c_void, CStr};
+// Links the C ABI, whose `strata_*` functions the `strata-c` workloads call
+// (nothing in Rust names them but `strata_last_error`).
+use strata_c_abi as _;
 
 extern "C" {
     pub fn itm_bank_run(
@@ -67,4 +72,90 @@ extern "C" {
     pub fn itm_ordered_new(rb: i32) -> *mut c_void;
     pub fn itm_ordered_op(set: *mut c_void, kind: i32, key: i64) -> i32;
     pub fn itm_ordered_size(set: *mut c_void) -> usize;
+}
+
+/// A `strata_status` (`STRATA_OK` is 0).
+pub type StrataStatus = i32;
+
+/// `strata_bank` and `strata_trees` of `c/strata_bank.c` and
+/// `c/strata_trees.c`, opaque here.
+pub enum StrataBank {}
+pub enum StrataTrees {}
+
+/// `strata_c_counts` (`c/strata_c.h`): a strata-c run's heap counters.
+#[repr(C)]
+#[derive(Default)]
+pub struct StrataCounts {
+    pub commits: u64,
+    pub aborts: u64,
+    pub minor_collections: u64,
+    pub major_collections: u64,
+    pub minor_nanos: u64,
+    pub major_nanos: u64,
+    pub pause_max_nanos: u64,
+    pub minor_pause_p99_nanos: u64,
+    pub live_bytes_after_major: u64,
+}
+
+impl StrataCounts {
+    /// Records the counters in `result`, as `RunResult::set_gc` does for
+    /// the Rust rows (the 99th percentile is the minor collections').
+    pub fn record(&self, result: &mut RunResult) {
+        result.commits = Some(self.commits);
+        result.aborts = Some(self.aborts);
+        result.minor_gcs = Some(self.minor_collections);
+        result.major_gcs = Some(self.major_collections);
+        result.gc_pause_max_us = Some(self.pause_max_nanos as f64 / 1000.0);
+        result.gc_pause_p99_us = Some(self.minor_pause_p99_nanos as f64 / 1000.0);
+        result.gc_minor_seconds = Some(self.minor_nanos as f64 * 1e-9);
+        result.gc_major_seconds = Some(self.major_nanos as f64 * 1e-9);
+        result.live_bytes = Some(self.live_bytes_after_major);
+    }
+}
+
+extern "C" {
+    pub fn strata_last_error() -> *const c_char;
+    pub fn strata_bank_new(n: usize, bank_out: *mut *mut StrataBank) -> StrataStatus;
+    pub fn strata_bank_run(
+        bank: *mut StrataBank,
+        first: usize,
+        len: usize,
+        seed: u64,
+        read_every: u32,
+        stop: *const i32,
+        ops: *mut u64,
+        wrong: *mut u64,
+    ) -> StrataStatus;
+    pub fn strata_bank_finish(
+        bank: *mut StrataBank,
+        total: *mut i64,
+        counts: *mut StrataCounts,
+    ) -> StrataStatus;
+    pub fn strata_trees_new(trees_out: *mut *mut StrataTrees) -> StrataStatus;
+    pub fn strata_trees_one(trees: *mut StrataTrees, depth: i32, count: *mut u64) -> StrataStatus;
+    pub fn strata_trees_keep(trees: *mut StrataTrees, depth: i32) -> StrataStatus;
+    pub fn strata_trees_wait(trees: *mut StrataTrees, waiting: i32) -> StrataStatus;
+    pub fn strata_trees_work(
+        trees: *mut StrataTrees,
+        depth: i32,
+        iterations: u64,
+        sum: *mut u64,
+    ) -> StrataStatus;
+    pub fn strata_trees_finish(
+        trees: *mut StrataTrees,
+        long_lived: *mut u64,
+        counts: *mut StrataCounts,
+    ) -> StrataStatus;
+}
+
+/// Panics with the calling thread's last strata error unless `status` is
+/// `STRATA_OK`: a strata-c workload fails only on a bug or a full heap, as
+/// the Rust rows' `expect`s do.
+pub fn strata_ok(status: StrataStatus, what: &str) {
+    if status != 0 {
+        // SAFETY: the library's last error is a NUL-terminated string it
+        // owns, valid until this thread's next failing call.
+        let message = unsafe { CStr::from_ptr(strata_last_error()) };
+        panic!("{what}: status {status}: {}", message.to_string_lossy());
+    }
 }

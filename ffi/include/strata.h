@@ -35,6 +35,7 @@
 #ifndef STRATA_H
 #define STRATA_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,11 +56,13 @@ extern "C" {
 
 /*
  * Counts incompatible changes of what this header bakes into a program
- * (struct layouts, status values, object layout). strata_heap_create
- * passes it to the library, which refuses to make a heap for a program
- * compiled against another ABI version.
+ * (struct layouts, status values, object layout: the inline fast paths of
+ * strata_read and strata_write read object headers and the start of
+ * strata_thread). strata_heap_create passes it to the library, which
+ * refuses to make a heap for a program compiled against another ABI
+ * version.
  */
-#define STRATA_ABI_VERSION 1
+#define STRATA_ABI_VERSION 2
 
 /* The library's version, packed like STRATA_VERSION. Any thread. */
 uint32_t strata_version(void);
@@ -407,7 +410,11 @@ strata_status strata_register_type(strata_heap *heap, const strata_type_desc *de
  * addresses and body pointers the host holds are valid until its next
  * such call; what it keeps across one goes on the shadow stack
  * (strata_push_root), which collections update, and is read back with
- * strata_peek_root or strata_pop_root.
+ * strata_peek_root or strata_pop_root. Only objects the open transaction
+ * made are young: an object it did not make (committed, reached from a
+ * global root or a reference) is in the old space, which never moves, so
+ * its address (not its body pointers) stays valid until the transaction
+ * ends.
  */
 
 /*
@@ -532,26 +539,84 @@ strata_status strata_alloc_array(strata_thread *thread, strata_type_id type_id,
                                  size_t length, void **obj_out);
 
 /*
+ * What the inline strata_read and strata_write below rely on (ABI version
+ * 2); the library's slow paths behind them take every other case. An
+ * object's body starts STRATA_HEADER_BYTES after its address; bit
+ * STRATA_HEADER_PRIVATE of the header's first 64-bit word is set while the
+ * object belongs to the open transaction that made it. A strata_thread
+ * starts with a strata_thread_prefix, which only the library writes:
+ * fast_owner is the attaching OS thread (pthread_self()) while a
+ * transaction is open on the handle, not doomed by a conflict this thread
+ * found, and the thread is not in a blocking section; 0 otherwise (also
+ * once the handle is detached: its memory stays readable). Another
+ * thread's handle never matches the caller's pthread_self().
+ */
+#define STRATA_HEADER_BYTES 16
+#define STRATA_HEADER_PRIVATE ((uint64_t)1 << 37)
+
+typedef struct strata_thread_prefix {
+    uintptr_t fast_owner;
+} strata_thread_prefix;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define STRATA_LOAD_RELAXED_(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#else
+#define STRATA_LOAD_RELAXED_(p) (*(p))
+#endif
+
+/* Whether the inline paths may take obj on thread: both non-NULL, obj the
+ * open transaction's own, the thread the caller's and fast. */
+static inline bool strata_fast_private_(const strata_thread *thread, const void *obj) {
+    if (thread == NULL || obj == NULL) return false;
+    /* The thread first: an object is read only in a transaction open on
+     * the caller's own thread, as the library would. */
+    const strata_thread_prefix *prefix = (const strata_thread_prefix *)(const void *)thread;
+    if (STRATA_LOAD_RELAXED_(&prefix->fast_owner) != (uintptr_t)pthread_self()) return false;
+    uint64_t word = STRATA_LOAD_RELAXED_((const uint64_t *)obj);
+    return (word & STRATA_HEADER_PRIVATE) != 0;
+}
+
+/* What strata_read calls when its inline path does not apply. */
+strata_status strata_read_slow(strata_thread *thread, const void *obj, const void **body_out);
+
+/* What strata_write calls when its inline path does not apply. */
+strata_status strata_write_slow(strata_thread *thread, void *obj, void **body_out);
+
+/*
  * Stores in *body_out the body of obj as the open transaction sees it
  * (its snapshot's version, or the transaction's own writes), for reading
  * only. Never fails for a conflict. Does not collect. obj: a live object
- * the transaction holds, at its current address.
+ * the transaction holds, at its current address. Inline for an object
+ * the transaction made (no call).
  * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
  */
-strata_status strata_read(strata_thread *thread, const void *obj, const void **body_out);
+static inline strata_status strata_read(strata_thread *thread, const void *obj,
+                                        const void **body_out) {
+    if (body_out != NULL && strata_fast_private_(thread, obj)) {
+        *body_out = (const char *)obj + STRATA_HEADER_BYTES;
+        return STRATA_OK;
+    }
+    return strata_read_slow(thread, obj, body_out);
+}
 
 /*
  * Stores in *body_out the body to write obj's data (non-reference) fields
- * into: the object's own when the transaction made it, else the
- * transaction's private copy, made at the first write (which collects
- * maybe). Store references with strata_write_ref, not through this
- * pointer. obj: as for strata_read.
+ * into: the object's own when the transaction made it (inline, no call),
+ * else the transaction's private copy, made at the first write (which
+ * collects maybe). Store references with strata_write_ref, not through
+ * this pointer. obj: as for strata_read.
  * STRATA_ABORTED: the transaction is doomed (a conflict): commit or abort
  * it and run the block again. STRATA_ERROR_OUT_OF_MEMORY: no room for the
  * copy (the transaction is doomed too).
  * Others as for strata_read.
  */
-strata_status strata_write(strata_thread *thread, void *obj, void **body_out);
+static inline strata_status strata_write(strata_thread *thread, void *obj, void **body_out) {
+    if (body_out != NULL && strata_fast_private_(thread, obj)) {
+        *body_out = (char *)obj + STRATA_HEADER_BYTES;
+        return STRATA_OK;
+    }
+    return strata_write_slow(thread, obj, body_out);
+}
 
 /*
  * Stores the reference value (an object the transaction holds, or NULL)

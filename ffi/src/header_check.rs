@@ -177,3 +177,31 @@ fn header_layouts_and_struct_sizes_are_the_library_ones() {
     assert_eq!(size_of::<strata_type_desc>(), 64);
     assert_eq!(size_of::<strata_stats>(), 176);
 }
+
+/// The object layout and the thread prefix the header's inline fast paths
+/// read are the library's (ABI version 2).
+#[test]
+fn header_fast_path_layout_is_the_library_one() {
+    use crate::thread::strata_thread;
+    assert_eq!(
+        define("STRATA_HEADER_BYTES"),
+        strata_rs::OBJECT_HEADER_BYTES.to_string()
+    );
+    let private = define("STRATA_HEADER_PRIVATE");
+    let shift: u32 = private
+        .strip_prefix("((uint64_t)1 << ")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("STRATA_HEADER_PRIVATE is {private}"))
+        .parse()
+        .unwrap();
+    assert_eq!(1u64 << shift, strata_rs::PRIVATE_BIT);
+    // `strata_thread_prefix` is one uintptr_t, `fast_owner`, at offset 0.
+    assert_eq!(std::mem::offset_of!(strata_thread, fast_owner), 0);
+    assert_eq!(
+        size_of::<std::sync::atomic::AtomicUsize>(),
+        size_of::<usize>()
+    );
+    assert!(header().contains(
+        "typedef struct strata_thread_prefix {\n    uintptr_t fast_owner;\n} strata_thread_prefix;"
+    ));
+}

@@ -2,7 +2,9 @@
 //! `libstrata.a`, for host interpreters written in C. Each module holds one
 //! part of the ABI: `status` (status codes, the last error, the panic
 //! boundary), `version`, `config`, `heap` (heap handles), `thread` (thread
-//! handles, attach, detach, blocking sections), `types` (type
+//! handles, attach, detach, blocking sections), `fast_path` (what the
+//! header's inline paths read, and the handle memory they may read),
+//! `types` (type
 //! registration), `tx` (transactions), `objects` (allocation, barriers,
 //! the shadow stack, global roots), `stats` (statistics). The decisions behind it are in `DESIGN.md`, "C ABI"; the
 //! header is the host's manual.
@@ -31,6 +33,7 @@
 #![allow(non_camel_case_types)]
 
 mod config;
+mod fast_path;
 #[cfg(test)]
 mod header_check;
 mod heap;

@@ -7,12 +7,20 @@
 //! the transaction holds, at its current address): the library cannot
 //! check them. Global root handles are checked like heaps: `LIVE_GLOBALS`
 //! lists every live one's address, added after its box is made and removed,
-//! under the same lock, before its box is freed.
+//! under the same lock, before its box is freed. `GLOBALS_CHANGED` counts
+//! those additions and removals (under the lock), so that a thread that
+//! found a root listed (`LAST_GLOBAL`: the root and the count then) knows
+//! it is still listed while the count has not moved, and skips the lock:
+//! a transaction reading its bank through one root takes no lock that
+//! every thread shares. (A root freed by another thread during the call is
+//! the host's breach of `strata_global_free`'s rule, as with the lock.)
 
 use crate::registry::{self, Registry};
 use crate::status::{boundary, non_null, Failure, Status};
 use crate::thread::{strata_thread, with_thread, WhenBlocked};
+use std::cell::Cell;
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
 use strata_rs::{Address, GlobalRoot, TypeId, Untyped};
 
 fn address(obj: *const c_void) -> Address {
@@ -66,13 +74,14 @@ pub unsafe extern "C" fn strata_alloc_array(
     })
 }
 
-/// `strata_read`: see the header.
+/// `strata_read_slow`, behind the header's inline `strata_read`: see the
+/// header. Failures name `strata_read`, the function the host called.
 ///
 /// # Safety
 /// `obj` is NULL or a live object the transaction holds, at its current
 /// address; `body_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn strata_read(
+pub unsafe extern "C" fn strata_read_slow(
     thread: *mut strata_thread,
     obj: *const c_void,
     body_out: *mut *const c_void,
@@ -90,13 +99,14 @@ pub unsafe extern "C" fn strata_read(
     })
 }
 
-/// `strata_write`: see the header.
+/// `strata_write_slow`, behind the header's inline `strata_write`: see
+/// the header. Failures name `strata_write`, the function the host called.
 ///
 /// # Safety
 /// `obj` is NULL or a live object the transaction holds, at its current
 /// address; `body_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn strata_write(
+pub unsafe extern "C" fn strata_write_slow(
     thread: *mut strata_thread,
     obj: *mut c_void,
     body_out: *mut *mut c_void,
@@ -204,6 +214,26 @@ pub struct strata_global {
 
 static LIVE_GLOBALS: Registry = Registry::new();
 
+/// How many times `LIVE_GLOBALS` has changed (module doc).
+static GLOBALS_CHANGED: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The root this thread found listed last, and `GLOBALS_CHANGED` then.
+    static LAST_GLOBAL: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// Whether `global` is listed (or the failure that says it is not).
+fn check_global(global: *const strata_global) -> Result<(), Failure> {
+    let changed = GLOBALS_CHANGED.load(Ordering::Acquire);
+    if LAST_GLOBAL.get() == (global as usize, changed) && !global.is_null() {
+        return Ok(());
+    }
+    let live = LIVE_GLOBALS.lock();
+    global_position(&live, global)?;
+    LAST_GLOBAL.set((global as usize, GLOBALS_CHANGED.load(Ordering::Relaxed)));
+    Ok(())
+}
+
 fn global_position(live: &[usize], global: *const strata_global) -> Result<usize, Failure> {
     let what = "global root (freed, or never made)";
     registry::position(live, global, "global", Status::InvalidGlobal, what)
@@ -228,7 +258,10 @@ pub unsafe extern "C" fn strata_global_new(
             Ok(unsafe { handle.thread.global_manual(obj) }?)
         })?;
         let global = Box::into_raw(Box::new(strata_global { root }));
-        LIVE_GLOBALS.lock().push(global as usize);
+        let mut live = LIVE_GLOBALS.lock();
+        live.push(global as usize);
+        GLOBALS_CHANGED.fetch_add(1, Ordering::Release);
+        drop(live);
         // SAFETY: checked, and writable by the caller's promise.
         unsafe { global_out.write(global) };
         Ok(())
@@ -248,9 +281,8 @@ pub unsafe extern "C" fn strata_global_get(
     boundary("strata_global_get", || {
         non_null(obj_out, "obj_out")?;
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
-            let live = LIVE_GLOBALS.lock();
-            global_position(&live, global)?;
-            // SAFETY: listed while the lock is held: alive (module doc).
+            check_global(global)?;
+            // SAFETY: listed, so alive (module doc).
             let root = unsafe { &(*global).root };
             Ok(handle.thread.get_global_manual(root)?)
         })?;
@@ -270,6 +302,7 @@ pub unsafe extern "C" fn strata_global_free(global: *mut strata_global) -> Statu
         let mut live = LIVE_GLOBALS.lock();
         let index = global_position(&live, global)?;
         live.swap_remove(index);
+        GLOBALS_CHANGED.fetch_add(1, Ordering::Release);
         drop(live);
         // SAFETY: the box was listed, so alive, and is now unlisted: no
         // other call can reach it (module doc).

@@ -41,19 +41,25 @@ pub enum Status {
     InvalidGlobal = 25,
 }
 
-/// A failed call: its status and the message the last error gets.
+/// A failed call: its status and the message the last error gets. Boxed,
+/// so that a call's `Result<_, Failure>` is a word or two and the
+/// successful path, the common one, returns in registers.
 #[derive(Debug)]
-pub struct Failure {
-    pub status: Status,
-    pub message: String,
+pub struct Failure(Box<FailureDetail>);
+
+#[derive(Debug)]
+struct FailureDetail {
+    status: Status,
+    message: String,
 }
 
 impl Failure {
+    #[cold]
     pub fn new(status: Status, message: impl Into<String>) -> Failure {
-        Failure {
+        Failure(Box::new(FailureDetail {
             status,
             message: message.into(),
-        }
+        }))
     }
 
     /// The failure of a required pointer argument that is NULL.
@@ -135,8 +141,19 @@ pub fn last_error_message() -> String {
 /// Runs the body of the exported function `function`: its failure, or a
 /// panic (reported as [`Status::Internal`]), becomes the returned status
 /// and the last error; nothing unwinds past it.
+#[inline]
 pub fn boundary(function: &str, body: impl FnOnce() -> Result<(), Failure>) -> Status {
-    let failure = match panic::catch_unwind(AssertUnwindSafe(body)) {
+    match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => Status::Ok,
+        outcome => failed(function, outcome),
+    }
+}
+
+/// The status of a call that failed or panicked; sets the last error.
+#[cold]
+#[inline(never)]
+fn failed(function: &str, outcome: std::thread::Result<Result<(), Failure>>) -> Status {
+    let failure = match outcome {
         Ok(Ok(())) => return Status::Ok,
         Ok(Err(failure)) => failure,
         Err(payload) => Failure::new(
@@ -144,8 +161,8 @@ pub fn boundary(function: &str, body: impl FnOnce() -> Result<(), Failure>) -> S
             format!("internal error in {function}: {}", panic_message(&payload)),
         ),
     };
-    set_last_error(&format!("{function}: {}", failure.message));
-    failure.status
+    set_last_error(&format!("{function}: {}", failure.0.message));
+    failure.0.status
 }
 
 /// Runs `body`, a function that cannot fail, returning `fallback` if it

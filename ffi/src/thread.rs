@@ -11,22 +11,39 @@
 //! after it was found, by address, in the calling thread's list, so only
 //! its own thread ever reads it, and only while it is alive.
 //!
+//! `LAST_USED` is the handle of this thread's list that a call found last,
+//! or NULL: set only to a handle found in the list (or just pushed there),
+//! cleared in the handle's `Drop`, so it is always a live handle of this
+//! thread, and a call on it skips the search. `IN_CALL` is true while a
+//! call runs on one of this thread's handles: a strata call from inside a
+//! callback that Strata runs then (a trace callback) is refused, so no
+//! handle is ever borrowed twice, and none is freed while borrowed.
+//!
 //! `LIVE_THREADS` lists every live handle's address, of every thread: an
 //! address is added before its box is handed out and removed in the box's
 //! `Drop`, before its memory is freed. It is never used to read a handle,
 //! only to tell another thread's handle (`STRATA_ERROR_WRONG_THREAD`) from
 //! a dead one (`STRATA_ERROR_NOT_ATTACHED`) when the lookup fails.
 
+use crate::fast_path::{this_os_thread, update_fast_owner, HandleBox};
 use crate::heap::{heap_of, strata_heap};
 use crate::registry::Registry;
 use crate::status::{boundary, non_null, Failure, Status};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::AtomicUsize;
 
-/// `strata_thread`, opaque to C.
+/// `strata_thread`, opaque to C but for its first field,
+/// `strata_thread_prefix` in the header (see `fast_path.rs`).
+#[repr(C)]
 pub struct strata_thread {
+    /// The OS thread that may take the header's inline paths on this
+    /// handle now, or 0 (`fast_path.rs`).
+    pub(crate) fast_owner: AtomicUsize,
+    /// The OS thread that attached, as `fast_owner` names it.
+    pub(crate) os_thread: usize,
     pub(crate) thread: strata_rs::Thread,
     /// Between `strata_thread_enter_blocking` and `..._leave_blocking`.
-    blocked: bool,
+    pub(crate) blocked: bool,
     /// Attempts of the host's current block that aborted in a row (see
     /// `tx.rs`).
     pub(crate) aborts_in_a_row: u32,
@@ -34,6 +51,9 @@ pub struct strata_thread {
 
 impl Drop for strata_thread {
     fn drop(&mut self) {
+        if std::ptr::eq(LAST_USED.get(), self) {
+            LAST_USED.set(std::ptr::null_mut());
+        }
         LIVE_THREADS
             .lock()
             .retain(|&t| t != self as *mut strata_thread as usize);
@@ -50,8 +70,30 @@ thread_local! {
     /// This OS thread's live handles, one per heap it is attached to.
     /// Boxed: a handle's address is what C holds, so it must not move
     /// when the list grows.
-    #[allow(clippy::vec_box)]
-    static ATTACHED: RefCell<Vec<Box<strata_thread>>> = const { RefCell::new(Vec::new()) };
+    static ATTACHED: RefCell<Vec<HandleBox>> = const { RefCell::new(Vec::new()) };
+    /// The handle a call found last (see the module doc).
+    static LAST_USED: Cell<*mut strata_thread> = const { Cell::new(std::ptr::null_mut()) };
+    /// Whether a call on one of this thread's handles is running.
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks a call on a handle as running until it is dropped (also when the
+/// call panics, which `boundary` catches).
+struct InCall;
+
+impl InCall {
+    fn enter() -> Result<InCall, Failure> {
+        if IN_CALL.replace(true) {
+            return Err(reentered());
+        }
+        Ok(InCall)
+    }
+}
+
+impl Drop for InCall {
+    fn drop(&mut self) {
+        IN_CALL.set(false);
+    }
 }
 
 static LIVE_THREADS: Registry = Registry::new();
@@ -88,28 +130,37 @@ pub(crate) enum WhenBlocked {
 }
 
 /// Runs `f` on `thread`, which must be a live handle of the calling thread.
+#[inline]
 pub(crate) fn with_thread<R>(
     thread: *mut strata_thread,
     when_blocked: WhenBlocked,
     f: impl FnOnce(&mut strata_thread) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
     non_null(thread, "thread")?;
-    ATTACHED.with(|attached| {
-        let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
-        let Some(handle) = attached
-            .iter_mut()
-            .find(|h| std::ptr::eq::<strata_thread>(&***h, thread))
-        else {
+    let _in_call = InCall::enter()?;
+    if LAST_USED.get() != thread {
+        let listed = ATTACHED.with(|attached| {
+            let attached = attached.try_borrow().map_err(|_| reentered())?;
+            Ok::<_, Failure>(attached.iter().any(|h| h.as_ptr() == thread))
+        })?;
+        if !listed {
             return Err(not_ours(thread));
-        };
-        if handle.blocked && when_blocked == WhenBlocked::Refuse {
-            return Err(Failure::new(
-                Status::Blocked,
-                "the thread is in a blocking section: leave it first",
-            ));
         }
-        f(handle)
-    })
+        LAST_USED.set(thread);
+    }
+    // SAFETY: `thread` is `LAST_USED`, a live handle of this thread's list
+    // (module doc), and `IN_CALL` keeps any other call from borrowing or
+    // freeing it until this one returns.
+    let handle = unsafe { &mut *thread };
+    if handle.blocked && when_blocked == WhenBlocked::Refuse {
+        return Err(Failure::new(
+            Status::Blocked,
+            "the thread is in a blocking section: leave it first",
+        ));
+    }
+    let result = f(handle);
+    update_fast_owner(handle);
+    result
 }
 
 /// `strata_thread_attach`: see the header.
@@ -124,12 +175,15 @@ pub unsafe extern "C" fn strata_thread_attach(
     boundary("strata_thread_attach", || {
         let heap = heap_of(heap)?;
         non_null(thread_out, "thread_out")?;
-        let mut handle = Box::new(strata_thread {
+        let _in_call = InCall::enter()?;
+        let handle = HandleBox::new(strata_thread {
+            fast_owner: AtomicUsize::new(0),
+            os_thread: this_os_thread(),
             thread: heap.attach()?,
             blocked: false,
             aborts_in_a_row: 0,
         });
-        let address: *mut strata_thread = &mut *handle;
+        let address = handle.as_ptr();
         LIVE_THREADS.lock().push(address as usize);
         ATTACHED.with(|attached| {
             attached
@@ -151,11 +205,12 @@ pub unsafe extern "C" fn strata_thread_attach(
 pub unsafe extern "C" fn strata_thread_detach(thread: *mut strata_thread) -> Status {
     boundary("strata_thread_detach", || {
         non_null(thread, "thread")?;
+        let _in_call = InCall::enter()?;
         let handle = ATTACHED.with(|attached| {
             let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
             let index = attached
                 .iter()
-                .position(|h| std::ptr::eq::<strata_thread>(&**h, thread))
+                .position(|h| h.as_ptr() == thread)
                 .ok_or_else(|| not_ours(thread))?;
             Ok::<_, Failure>(attached.swap_remove(index))
         })?;

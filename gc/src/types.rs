@@ -18,13 +18,14 @@ impl Mutator {
         self.type_ref(id).cloned()
     }
 
-    /// [`Mutator::type_info`] borrowed in place. Allocation paths use this:
+    /// [`Mutator::type_info`] borrowed in place. Allocation paths (and the
+    /// C ABI's reference stores) use this:
     /// every thread's copy of the registry shares the same `TypeInfo`s, so
     /// cloning one per allocation would make threads that allocate the same
     /// type contend on its reference count (and costs two atomic
     /// read-modify-writes even on one thread).
     #[inline]
-    pub(crate) fn type_ref(&mut self, id: u32) -> Result<&Arc<TypeInfo>, AllocError> {
+    pub fn type_ref(&mut self, id: u32) -> Result<&Arc<TypeInfo>, AllocError> {
         if lookup_type(&self.types, id).is_none() {
             self.types = private_copy(&self.heap);
         }

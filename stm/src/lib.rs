@@ -131,7 +131,7 @@ mod write_set;
 pub use abort_counts::AbortCounts;
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
-pub use manual::{ManualError, Untyped};
+pub use manual::{ManualError, Untyped, OBJECT_HEADER_BYTES, PRIVATE_BIT};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 pub use strata_gc::{
     Address, AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots,

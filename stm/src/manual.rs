@@ -69,6 +69,15 @@ impl std::error::Error for ManualError {}
 /// the host registered.
 pub enum Untyped {}
 
+/// The bytes of an object's header: its body starts this far from its
+/// address. The C ABI's inline fast paths bake it into a host.
+pub const OBJECT_HEADER_BYTES: usize = header::HEADER_BYTES;
+
+/// Header word 0's `PRIVATE` bit: the object is the running attempt's own
+/// (see `DESIGN.md`, "Header word 0"). The C ABI's inline fast paths bake
+/// it into a host.
+pub const PRIVATE_BIT: u64 = header::PRIVATE;
+
 /// What the manual API keeps between calls: the shadow stack's depth at
 /// begin, and whether the next attempt must be inevitable.
 #[derive(Default)]
@@ -169,6 +178,16 @@ impl Thread {
         self.abort(conflict);
     }
 
+    /// Whether an attempt is open and not poisoned: then its private
+    /// objects are read and written in place with no other check, which is
+    /// what the C ABI's inline fast paths do without a call (a doom that
+    /// another thread set is found, as by the barriers, at the next write
+    /// of a shared object or at commit).
+    #[inline]
+    pub fn manual_attempt_live(&self) -> bool {
+        self.tx.active && self.tx.poisoned.is_none()
+    }
+
     /// Whether the open attempt is doomed: it will abort at commit.
     pub fn manual_doomed(&self) -> Result<bool, ManualError> {
         self.open()?;
@@ -234,6 +253,7 @@ impl Thread {
     /// A zeroed object of type `ty` (an array type: of length 0), made by
     /// the open attempt. Its address is valid until the next call that may
     /// collect.
+    #[inline]
     pub fn alloc_manual(&mut self, ty: TypeId) -> Result<Address, ManualError> {
         self.open()?;
         self.m.alloc(ty).map_err(ManualError::Alloc)
@@ -252,6 +272,7 @@ impl Thread {
     ///
     /// # Safety
     /// `obj` is the current address of a live object the attempt holds.
+    #[inline]
     pub unsafe fn read_manual(&mut self, obj: Address) -> Result<Address, ManualError> {
         self.open()?;
         Ok(self.readable(obj))
@@ -291,6 +312,22 @@ impl Thread {
         if !unsafe { self.is_ref_slot(obj, offset) }? {
             return Err(ManualError::NotARefSlot { offset });
         }
+        // SAFETY: caller's invariant.
+        let word = unsafe { header::word0(obj) }.load(std::sync::atomic::Ordering::Relaxed);
+        if word & header::PRIVATE != 0 && self.tx.poisoned.is_none() {
+            // The attempt's own object is written in place: no copy is
+            // made, so nothing collects, nothing needs rooting and nothing
+            // can conflict (what `writable` does for it, without the
+            // arena entries).
+            // SAFETY: `obj` is private to this attempt, `offset` one of
+            // its reference slots (checked above); `value` is live and
+            // held; the barrier records old-to-young.
+            unsafe {
+                self.m
+                    .write_ref_slot(obj, obj.offset(header::HEADER_BYTES + offset), value)
+            };
+            return Ok(());
+        }
         // SAFETY: caller's invariant; the arena entries keep both rooted
         // (and updated) while the first write may collect.
         let index = unsafe { self.m.push_client_root(obj) };
@@ -318,9 +355,11 @@ impl Thread {
     unsafe fn is_ref_slot(&mut self, obj: Address, offset: usize) -> Result<bool, ManualError> {
         // SAFETY: caller's invariant.
         let word = unsafe { header::word0(obj) }.load(std::sync::atomic::Ordering::Relaxed);
+        // Borrowed, not cloned: a clone would write the reference count
+        // that every thread shares, at every reference store.
         let info = self
             .m
-            .type_info(header::type_id_of_word(word))
+            .type_ref(header::type_id_of_word(word))
             .map_err(ManualError::Alloc)?;
         // SAFETY: caller's invariant.
         let body_bytes = unsafe { info.body_bytes(obj) };
@@ -345,6 +384,7 @@ impl Thread {
     /// # Safety
     /// `obj` is null or the current address of a live object this thread
     /// holds.
+    #[inline]
     pub unsafe fn push_root_manual(&mut self, obj: Address) {
         // SAFETY: caller's invariant.
         unsafe { self.m.push_root(obj) };
@@ -352,6 +392,7 @@ impl Thread {
 
     /// Pops the shadow stack's top (its current address). Inside an
     /// attempt only what the attempt pushed can be popped.
+    #[inline]
     pub fn pop_root_manual(&mut self) -> Result<Address, ManualError> {
         let floor = match self.tx.active {
             true => self.manual.depth_at_begin,
@@ -365,6 +406,7 @@ impl Thread {
 
     /// The current address of the shadow stack's entry `depth` from the top
     /// (0: the top), or `None` past its bottom.
+    #[inline]
     pub fn peek_root_manual(&self, depth: usize) -> Option<Address> {
         self.m.peek_root(depth)
     }

@@ -17,7 +17,14 @@ use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-pub const RUNTIMES: &[&str] = &["strata", "libitm", "libitm-stm", "stm-core", "mutex"];
+pub const RUNTIMES: &[&str] = &[
+    "strata",
+    "strata-c",
+    "libitm",
+    "libitm-stm",
+    "stm-core",
+    "mutex",
+];
 
 /// The accounts a thread transfers among: `len` (at least 2) from `first`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -106,6 +113,7 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         "mutex" => mutex(bank),
         "stm-core" => stm_core(bank),
         "libitm" => libitm(bank),
+        "strata-c" => strata_c(bank, &mut result),
         _ => strata_bank(bank, &mut result),
     };
     result.seconds = super::take_window().unwrap_or_else(|| start.elapsed().as_secs_f64());
@@ -265,6 +273,48 @@ fn libitm(bank: Bank) -> (Vec<ThreadCount>, i64) {
         }
     });
     (counts, accounts.iter().sum())
+}
+
+/// The bank in C against `strata.h` (`c/strata_bank.c`): the thread that
+/// makes the bank waits in a blocking section while each timed thread
+/// attaches, runs its loop and detaches, as in [`strata_bank`].
+fn strata_c(bank: Bank, result: &mut RunResult) -> (Vec<ThreadCount>, i64) {
+    use crate::ffi::{strata_ok, StrataBank, StrataCounts};
+    let mut made: *mut StrataBank = std::ptr::null_mut();
+    // SAFETY: `made` is writable; the bank is used from this thread and the
+    // timed threads as `c/strata_bank.c` allows, and freed once, below.
+    strata_ok(
+        unsafe { crate::ffi::strata_bank_new(bank.n, &mut made) },
+        "strata_bank_new",
+    );
+    let shared = made as usize;
+    let counts = timed_c(bank.threads, bank.duration, |t, stop| {
+        let among = bank.accounts_of(t);
+        let (mut ops, mut wrong_sums) = (0, 0);
+        // SAFETY: the bank lives until `strata_bank_finish` below, after
+        // every timed thread has returned; `among` lies within it; `stop`
+        // is read as a volatile int.
+        let status = unsafe {
+            crate::ffi::strata_bank_run(
+                shared as *mut StrataBank,
+                among.first,
+                among.len,
+                thread_seed(t),
+                bank.read_every as u32,
+                stop.as_ptr(),
+                &mut ops,
+                &mut wrong_sums,
+            )
+        };
+        strata_ok(status, "strata_bank_run");
+        ThreadCount { ops, wrong_sums }
+    });
+    let (mut total, mut stats) = (0, StrataCounts::default());
+    // SAFETY: on the thread that made the bank, which nothing uses now.
+    let status = unsafe { crate::ffi::strata_bank_finish(made, &mut total, &mut stats) };
+    strata_ok(status, "strata_bank_finish");
+    stats.record(result);
+    (counts, total)
 }
 
 fn strata_bank(bank_shape: Bank, result: &mut RunResult) -> (Vec<ThreadCount>, i64) {

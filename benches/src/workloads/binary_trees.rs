@@ -10,7 +10,7 @@ use crate::rss;
 use serde_json::json;
 use std::time::Instant;
 
-pub const RUNTIMES: &[&str] = &["strata", "strata-raw", "box", "arena", "boehm"];
+pub const RUNTIMES: &[&str] = &["strata", "strata-c", "strata-raw", "box", "arena", "boehm"];
 
 /// The plan: (depth, iterations) in order, after the stretch and long-lived trees.
 pub fn plan(depth: u32) -> Vec<(u32, u64)> {
@@ -53,6 +53,7 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         "arena" => arena::run(depth, threads),
         "boehm" => boehm::run(depth, threads),
         "strata-raw" => strata_raw::run(depth, threads, &mut result),
+        "strata-c" => strata_c::run(depth, threads, &mut result),
         _ => strata_tx::run(depth, threads, &mut result),
     };
     result.seconds = start.elapsed().as_secs_f64();
@@ -171,6 +172,73 @@ mod boehm {
     #[cfg(not(strata_boehm))]
     pub fn run(_depth: u32, _threads: usize) -> u64 {
         unreachable!("skipped before running")
+    }
+}
+
+/// Strata from C (`c/strata_trees.c`): one transaction per tree, as
+/// [`strata_tx`], through `strata.h`. Each depth's workers attach for it
+/// while the thread holding the long-lived tree waits in a blocking section.
+mod strata_c {
+    use super::*;
+    use crate::ffi::{self, strata_ok, StrataCounts, StrataTrees};
+
+    pub fn run(depth: u32, threads: usize, result: &mut RunResult) -> u64 {
+        let mut trees: *mut StrataTrees = std::ptr::null_mut();
+        // SAFETY: `trees` is writable; it is used as `c/strata_trees.c`
+        // says (its own calls on this thread, `strata_trees_work` on
+        // others) and freed once, at the end.
+        strata_ok(
+            unsafe { ffi::strata_trees_new(&mut trees) },
+            "strata_trees_new",
+        );
+        let mut total = 0;
+        // SAFETY: on the thread that made `trees`.
+        strata_ok(
+            unsafe { ffi::strata_trees_one(trees, depth as i32 + 1, &mut total) },
+            "strata_trees_one",
+        );
+        // SAFETY: as above.
+        strata_ok(
+            unsafe { ffi::strata_trees_keep(trees, depth as i32) },
+            "strata_trees_keep",
+        );
+        let shared = trees as usize;
+        for (d, iterations) in plan(depth) {
+            // SAFETY: as above; the thread touches no object until it
+            // comes back.
+            strata_ok(
+                unsafe { ffi::strata_trees_wait(trees, 1) },
+                "strata_trees_wait",
+            );
+            total += on_threads(threads, |t| {
+                let mut sum = 0;
+                // SAFETY: `trees` lives until `strata_trees_finish`, after
+                // every worker has returned; each attaches its own thread.
+                let status = unsafe {
+                    ffi::strata_trees_work(
+                        shared as *mut StrataTrees,
+                        d as i32,
+                        share(iterations, threads, t),
+                        &mut sum,
+                    )
+                };
+                strata_ok(status, "strata_trees_work");
+                sum
+            })
+            .iter()
+            .sum::<u64>();
+            // SAFETY: as above.
+            strata_ok(
+                unsafe { ffi::strata_trees_wait(trees, 0) },
+                "strata_trees_wait",
+            );
+        }
+        let (mut long_lived, mut counts) = (0, StrataCounts::default());
+        // SAFETY: on the thread that made `trees`, which nothing uses now.
+        let status = unsafe { ffi::strata_trees_finish(trees, &mut long_lived, &mut counts) };
+        strata_ok(status, "strata_trees_finish");
+        counts.record(result);
+        total + long_lived
     }
 }
 

@@ -392,6 +392,90 @@ static void transactions(void) {
     EXPECT_OK(strata_heap_destroy(heap));
 }
 
+/* Another thread that makes an object in an open transaction and waits. */
+struct maker {
+    struct other_thread sync;
+    strata_type_id type;
+    void *obj;
+};
+
+static void *make_and_wait(void *arg) {
+    struct maker *m = (struct maker *)arg;
+    EXPECT_OK(strata_thread_attach(m->sync.heap, &m->sync.handle));
+    EXPECT_OK(strata_tx_begin(m->sync.handle));
+    EXPECT_OK(strata_alloc(m->sync.handle, m->type, &m->obj));
+    set_stage(&m->sync, 1);
+    wait_for_stage(&m->sync, 2);
+    EXPECT_OK(strata_tx_commit(m->sync.handle));
+    EXPECT_OK(strata_thread_detach(m->sync.handle));
+    return NULL;
+}
+
+/* The inline strata_read and strata_write refuse what the library would:
+ * each case below has an object the inline path could take (PRIVATE in
+ * its header), and still gets the library's status. */
+static void fast_paths(void) {
+    strata_heap *heap = small_heap();
+    strata_type_id cell = register_fixed(heap, 16, NULL, 0);
+    strata_thread *thread = NULL;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    /* Not an object, but its header says PRIVATE: the library never
+     * reads it in these cases (NULL thread, no transaction, blocked,
+     * detached), nor does the inline path. */
+    static uint64_t looks_private[4] = {STRATA_HEADER_PRIVATE | 1, 0, 0, 0};
+    const void *body = NULL;
+    void *written = NULL;
+    EXPECT(strata_read(NULL, looks_private, &body), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_write(NULL, looks_private, &written), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_read(thread, looks_private, &body), STRATA_ERROR_NO_TRANSACTION);
+    EXPECT(strata_write(thread, looks_private, &written), STRATA_ERROR_NO_TRANSACTION);
+    CHECK_LAST_ERROR_NAMES("strata_write");
+
+    /* The inline path's own case: an object the transaction made. */
+    EXPECT_OK(strata_tx_begin(thread));
+    void *obj = NULL;
+    EXPECT_OK(strata_alloc(thread, cell, &obj));
+    EXPECT_OK(strata_read(thread, obj, &body));
+    EXPECT_OK(strata_write(thread, obj, &written));
+    CHECK(body == (const char *)obj + STRATA_HEADER_BYTES && body == written);
+    EXPECT(strata_read(thread, obj, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT(strata_write(thread, obj, NULL), STRATA_ERROR_NULL_ARGUMENT);
+    EXPECT_OK(strata_thread_enter_blocking(thread));
+    EXPECT(strata_read(thread, obj, &body), STRATA_ERROR_BLOCKED);
+    EXPECT(strata_write(thread, obj, &written), STRATA_ERROR_BLOCKED);
+    EXPECT_OK(strata_thread_leave_blocking(thread));
+    EXPECT_OK(strata_write(thread, obj, &written));
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT(strata_read(thread, looks_private, &body), STRATA_ERROR_NO_TRANSACTION);
+
+    /* Another thread's handle, with its transaction open on its object. */
+    struct maker m;
+    m.sync.heap = heap;
+    m.sync.handle = NULL;
+    m.sync.stage = 0;
+    m.type = cell;
+    m.obj = NULL;
+    pthread_mutex_init(&m.sync.lock, NULL);
+    pthread_cond_init(&m.sync.changed, NULL);
+    pthread_t worker;
+    EXPECT_OK(strata_thread_enter_blocking(thread));
+    CHECK(pthread_create(&worker, NULL, make_and_wait, &m) == 0);
+    wait_for_stage(&m.sync, 1);
+    EXPECT(strata_read(m.sync.handle, m.obj, &body), STRATA_ERROR_WRONG_THREAD);
+    EXPECT(strata_write(m.sync.handle, m.obj, &written), STRATA_ERROR_WRONG_THREAD);
+    set_stage(&m.sync, 2);
+    CHECK(pthread_join(worker, NULL) == 0);
+    EXPECT_OK(strata_thread_leave_blocking(thread));
+
+    /* A handle detached with its transaction open. */
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT_OK(strata_thread_detach(thread));
+    EXPECT(strata_read(thread, looks_private, &body), STRATA_ERROR_NOT_ATTACHED);
+    EXPECT(strata_write(thread, looks_private, &written), STRATA_ERROR_NOT_ATTACHED);
+    CHECK(body == (const char *)obj + STRATA_HEADER_BYTES); /* left untouched */
+    EXPECT_OK(strata_heap_destroy(heap));
+}
+
 int main(void) {
     CHECK(strata_last_error()[0] == '\0');
     configs();
@@ -399,6 +483,7 @@ int main(void) {
     threads();
     types();
     transactions();
+    fast_paths();
     puts("bad_input: ok");
     return 0;
 }

@@ -291,6 +291,14 @@ static void conflict(strata_heap *heap) {
     EXPECT_OK(strata_tx_doomed(thread, &doomed));
     CHECK(doomed);
     EXPECT(strata_write(thread, account(thread, 1), &(void *){NULL}), STRATA_ABORTED);
+    /* An object the doomed attempt made refuses writes too (the inline
+     * path does not take it), while reads of it still work, inline. */
+    void *made = NULL;
+    EXPECT_OK(strata_alloc(thread, account_type, &made));
+    EXPECT(strata_write(thread, made, &(void *){NULL}), STRATA_ABORTED);
+    const void *seen = NULL;
+    EXPECT_OK(strata_read(thread, made, &seen));
+    CHECK(seen == (const char *)made + STRATA_HEADER_BYTES);
     EXPECT(strata_tx_commit(thread), STRATA_ABORTED);
     CHECK_LAST_ERROR_NAMES("strata_tx_commit");
     set_stage(&d, 2);
