@@ -15,7 +15,8 @@ workloads:
                                          runtimes: strata, libitm, libitm-stm, stm-core, rwlock
   churn --live-mb M                      runtimes: strata
   pauses                                 runtimes: strata
-  suite [--rounds N]                     short runs of all of the above, table and report";
+  suite [--rounds N]                     short runs of all of the above, table and report
+  clock                                  the commit clock's measurements: TSC bound, counter costs";
 
 /// Workload options that take no value.
 const WORKLOAD_FLAGS: &[&str] = &["partitioned"];

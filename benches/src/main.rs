@@ -5,6 +5,7 @@
 //! figures.
 
 mod cli;
+mod clock_probe;
 mod ffi;
 mod progress;
 mod report;
@@ -24,6 +25,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.workload == "clock" {
+        return match clock_probe::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("strata-bench: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let results = if args.workload == "suite" {
         suite::run(&args)
     } else {
