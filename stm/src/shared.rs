@@ -122,10 +122,18 @@ impl StmShared {
     }
 
     /// Waits until no thread other than `me` has a commit in flight (the
-    /// token holder's wait: see `DESIGN.md`, "Commit", step 3).
+    /// token holder's wait: see `DESIGN.md`, "Commit", step 3). A commit
+    /// lasts a few hundred nanoseconds unless its thread lost its core:
+    /// after a short spin the wait yields, so that the committer can run.
     pub fn wait_for_commits_in_flight(&self, me: u32) {
+        let mut spins = 0u32;
         while self.commits_in_flight(me) {
-            crate::sync::spin();
+            spins += 1;
+            if spins < 64 {
+                crate::sync::spin();
+            } else {
+                crate::sync::yield_now();
+            }
         }
     }
 }
