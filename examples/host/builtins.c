@@ -361,6 +361,11 @@ static void *b_threads(struct vm *vm, slot args, int argc) {
     return int_result(vm, vm->rt->thread_count);
 }
 
+static void *b_scale(struct vm *vm, slot args, int argc) {
+    (void)args, (void)argc;
+    return int_result(vm, vm->rt->scale);
+}
+
 static void append(char **out, size_t *length, size_t *capacity, const char *text, size_t n) {
     if (*length + n + 1 > *capacity) {
         while (*length + n + 1 > *capacity) *capacity = *capacity ? 2 * *capacity : 128;
@@ -481,6 +486,7 @@ const struct builtin builtins[] = {
     {"join", 1, 1, b_join},
     {"yield", 0, 0, b_yield},
     {"threads", 0, 0, b_threads},
+    {"scale", 0, 0, b_scale},
     {"print", 0, -1, b_print},
     {"error", 0, -1, b_error},
 };

@@ -140,8 +140,10 @@ static void eval_sequence(struct vm *vm, const struct registers *regs, slot body
 
 static void eval_form(struct vm *vm, struct registers *regs, enum form form) {
     slot args = ref_slot(vm, regs->expr, 1);
-    slot first = ref_slot(vm, args, 0);
-    slot rest = ref_slot(vm, args, 1);
+    /* Only (and) and (or) may have no arguments: the reader checks. */
+    bool empty = at(vm, args) == NULL;
+    slot first = empty ? push(vm, NULL) : ref_slot(vm, args, 0);
+    slot rest = empty ? push(vm, NULL) : ref_slot(vm, args, 1);
     switch (form) {
     case FORM_QUOTE:
         set_state(vm, regs, MODE_RETURN, NO_SLOT, NO_SLOT, regs->k, first);
@@ -176,7 +178,7 @@ static void eval_form(struct vm *vm, struct registers *regs, enum form form) {
     }
     case FORM_AND:
     case FORM_OR:
-        if (at(vm, args) == NULL) {
+        if (empty) {
             slot value = new_bool(vm, form == FORM_AND);
             set_state(vm, regs, MODE_RETURN, NO_SLOT, NO_SLOT, regs->k, value);
         } else if (at(vm, rest) == NULL) {

@@ -133,7 +133,8 @@ enum escape { ESCAPE_ABORTED = 1, ESCAPE_ERROR = 2 };
 /* One spawned thread. */
 struct thread_entry {
     pthread_t os_thread;
-    strata_global *result; /* its value; NULL if it failed */
+    strata_global *result; /* its value; NULL for () */
+    bool failed;           /* it ended with a program error */
     bool done;
 };
 
@@ -144,6 +145,7 @@ struct runtime {
     bool gil_mode;
     long tx_length;       /* steps per transaction at most */
     long thread_count;    /* what (threads) returns */
+    long scale;           /* what (scale) returns: how much work programs do */
     pthread_mutex_t gil;
     pthread_mutex_t table_lock;
     struct thread_entry *threads;

@@ -1,10 +1,11 @@
 /*
  * main.c: options, the heap, the program's start and end.
  *
- *     host [--gil] [--threads N] [--tx-length STEPS] [--stats] FILE
+ *     host [--gil] [--threads N] [--scale N] [--tx-length STEPS] [--stats] FILE
  *
  * --threads N is what the program's (threads) returns (default: the
- * environment's HOST_THREADS, else 1). --tx-length is the longest run of
+ * environment's HOST_THREADS, else 1); --scale N what (scale) returns
+ * (default 1), which programs multiply their work by. --tx-length is the longest run of
  * steps in one transaction outside atomic blocks (default 1000). --stats
  * prints the heap's counters to stderr at the end. Exit status: 0, 1
  * after a program error in any thread, 2 for a syntax error or bad
@@ -18,17 +19,16 @@
 #include "host.h"
 
 static _Noreturn void usage(const char *why) {
-    fprintf(stderr, "host: %s\nusage: host [--gil] [--threads N] [--tx-length STEPS] [--stats] FILE\n",
+    fprintf(stderr, "host: %s\nusage: host [--gil] [--threads N] [--scale N] [--tx-length STEPS] [--stats] FILE\n",
             why);
     exit(2);
 }
 
-static long number_option(const char *name, const char *text) {
+static long number_option(const char *text) {
     char *end;
     long value = text == NULL ? 0 : strtol(text, &end, 10);
     if (text == NULL || *text == 0 || *end != 0 || value < 1)
         usage(text == NULL ? "an option lacks its value" : "an option's value is not a positive integer");
-    (void)name;
     return value;
 }
 
@@ -96,16 +96,17 @@ static void print_stats(strata_heap *heap) {
 }
 
 int main(int argc, char **argv) {
-    struct runtime rt = {.tx_length = 1000, .thread_count = 1};
+    struct runtime rt = {.tx_length = 1000, .thread_count = 1, .scale = 1};
     const char *env_threads = getenv("HOST_THREADS");
     if (env_threads != NULL && *env_threads != 0)
-        rt.thread_count = number_option("HOST_THREADS", env_threads);
+        rt.thread_count = number_option(env_threads);
     bool stats = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--gil") == 0) rt.gil_mode = true;
         else if (strcmp(argv[i], "--stats") == 0) stats = true;
-        else if (strcmp(argv[i], "--threads") == 0) rt.thread_count = number_option(argv[i], argv[i + 1]), i++;
-        else if (strcmp(argv[i], "--tx-length") == 0) rt.tx_length = number_option(argv[i], argv[i + 1]), i++;
+        else if (strcmp(argv[i], "--threads") == 0) rt.thread_count = number_option(argv[i + 1]), i++;
+        else if (strcmp(argv[i], "--scale") == 0) rt.scale = number_option(argv[i + 1]), i++;
+        else if (strcmp(argv[i], "--tx-length") == 0) rt.tx_length = number_option(argv[i + 1]), i++;
         else if (argv[i][0] == '-') usage("unknown option");
         else if (rt.file != NULL) usage("more than one program file");
         else rt.file = argv[i];

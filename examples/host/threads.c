@@ -61,10 +61,18 @@ void tx_become_inevitable(struct vm *vm) {
     check(vm, strata_tx_become_inevitable(vm->thread), "strata_tx_become_inevitable");
 }
 
-/* After STRATA_ABORTED: ends the attempt if it is still open; the shadow
- * stack is back at its depth at begin either way. */
+/* After STRATA_ABORTED: ends the attempt if it is still open (doomed:
+ * its commit aborts it, and Strata counts the abort by its cause); the
+ * shadow stack is back at its depth at begin either way. */
 static void discard_attempt(struct vm *vm) {
-    if (vm->in_tx) check(vm, strata_tx_abort(vm->thread), "strata_tx_abort");
+    if (vm->in_tx) {
+        strata_status status = strata_tx_commit(vm->thread);
+        if (status != STRATA_ABORTED) {
+            fprintf(stderr, "host: a doomed attempt's commit gave %d: %s\n", (int)status,
+                    strata_last_error());
+            abort();
+        }
+    }
     vm->in_tx = false;
     vm->sp = vm->tx_base;
 }
@@ -118,9 +126,17 @@ static enum mode run_steps(struct vm *vm) {
     }
 }
 
-/* Hands a spawned thread, a joined thread's result or #f (it failed) to
- * the machine, in a transaction of its own. */
-static void deliver(struct vm *vm, int64_t thread_index, strata_global *result) {
+/* What deliver hands to the machine. */
+enum delivery {
+    DELIVER_THREAD, /* a thread just spawned, by its index */
+    DELIVER_RESULT, /* a joined thread's value, from its global root (NULL: ()) */
+    DELIVER_FAILED  /* #f, for a joined thread that ended with an error */
+};
+
+/* Hands a spawned thread or a joined thread's result to the machine, in
+ * a transaction of its own. */
+static void deliver(struct vm *vm, enum delivery what, int64_t thread_index,
+                    strata_global *result) {
     jmp_buf retry;
     jmp_buf *outer = vm->escape;
     vm->escape = &retry;
@@ -132,14 +148,20 @@ static void deliver(struct vm *vm, int64_t thread_index, strata_global *result) 
     if (code == ESCAPE_ABORTED) discard_attempt(vm);
     tx_begin(vm);
     slot value;
-    if (result != NULL) {
-        void *obj;
-        check(vm, strata_global_get(vm->thread, result, &obj), "strata_global_get");
-        value = push(vm, obj);
-    } else if (thread_index >= 0) {
+    switch (what) {
+    case DELIVER_THREAD:
         value = new_cell(vm, TAG_THREAD, thread_index, NO_SLOT, NO_SLOT, NO_SLOT);
-    } else {
+        break;
+    case DELIVER_RESULT: {
+        void *obj = NULL;
+        if (result != NULL)
+            check(vm, strata_global_get(vm->thread, result, &obj), "strata_global_get");
+        value = push(vm, obj);
+        break;
+    }
+    default:
         value = new_bool(vm, false);
+        break;
     }
     set_machine_ref(vm, M_VAL, value);
     const struct machine *m = read_machine(vm);
@@ -188,7 +210,7 @@ static void do_spawn(struct vm *vm) {
     strata_global *start;
     check(vm, strata_global_new(vm->thread, at(vm, list), &start), "strata_global_new");
     drop_to(vm, list);
-    deliver(vm, thread_start(vm, start), NULL);
+    deliver(vm, DELIVER_THREAD, thread_start(vm, start), NULL);
 }
 
 static void do_join(struct vm *vm) {
@@ -200,10 +222,11 @@ static void do_join(struct vm *vm) {
     pthread_mutex_lock(&rt->table_lock);
     while (!rt->threads[index].done) pthread_cond_wait(&thread_done, &rt->table_lock);
     strata_global *result = rt->threads[index].result;
+    bool failed = rt->threads[index].failed;
     pthread_mutex_unlock(&rt->table_lock);
     leave_blocking(vm);
     gil_acquire(vm);
-    deliver(vm, -1, result);
+    deliver(vm, failed ? DELIVER_FAILED : DELIVER_RESULT, 0, result);
 }
 
 /* ---- Running a machine --------------------------------------------------------- */
@@ -304,12 +327,13 @@ static void *thread_main(void *arg) {
     start_machine(vm, s.start);
     check(vm, strata_global_free(s.start), "strata_global_free");
     strata_global *result = NULL;
-    if (vm_run(vm)) {
+    bool ok = vm_run(vm);
+    if (ok && at(vm, vm->sp - 1) != NULL)
         check(vm, strata_global_new(vm->thread, at(vm, vm->sp - 1), &result), "strata_global_new");
-    }
     struct runtime *rt = s.rt;
     pthread_mutex_lock(&rt->table_lock);
     rt->threads[s.index - 1].result = result;
+    rt->threads[s.index - 1].failed = !ok;
     rt->threads[s.index - 1].done = true;
     pthread_cond_broadcast(&thread_done);
     pthread_mutex_unlock(&rt->table_lock);
