@@ -18,7 +18,7 @@
   (define (loop xs acc) (if (null? xs) acc (loop (cdr xs) (+ acc (car xs)))))
   (loop xs 0))
 
-(define n (* 1200 (scale)))
+(define n (* 400 (scale)))
 
 (define (work i)
   (let ((from (+ 1 (quotient (* i n) (threads))))
