@@ -85,9 +85,9 @@ static void print_stats(strata_heap *heap) {
     strata_stats s;
     if (strata_heap_stats(heap, &s) != STRATA_OK) return;
     fprintf(stderr,
-            "stats: commits %llu aborts %llu (write-write %llu, validation %llu, doomed %llu, "
-            "inevitable %llu, out of memory %llu, requested %llu); minor collections %llu, "
-            "major collections %llu\n",
+            "stats: commits=%llu aborts=%llu write_write=%llu validation=%llu doomed=%llu "
+            "inevitable=%llu out_of_memory=%llu requested=%llu minor_collections=%llu "
+            "major_collections=%llu\n",
             (unsigned long long)s.commits, (unsigned long long)s.aborts,
             (unsigned long long)s.aborts_write_write, (unsigned long long)s.aborts_validation,
             (unsigned long long)s.aborts_doomed, (unsigned long long)s.aborts_inevitable,
