@@ -6,7 +6,7 @@
  * --threads N is what the program's (threads) returns (default: the
  * environment's HOST_THREADS, else 1); --scale N what (scale) returns
  * (default 1), which programs multiply their work by. --tx-length is the longest run of
- * steps in one transaction outside atomic blocks (default 1000). --stats
+ * steps in one transaction outside atomic blocks (default 10000). --stats
  * prints the heap's counters to stderr at the end. Exit status: 0, 1
  * after a program error in any thread, 2 for a syntax error or bad
  * usage.
@@ -96,7 +96,7 @@ static void print_stats(strata_heap *heap) {
 }
 
 int main(int argc, char **argv) {
-    struct runtime rt = {.tx_length = 1000, .thread_count = 1, .scale = 1};
+    struct runtime rt = {.tx_length = 10000, .thread_count = 1, .scale = 1};
     const char *env_threads = getenv("HOST_THREADS");
     if (env_threads != NULL && *env_threads != 0)
         rt.thread_count = number_option(env_threads);
