@@ -169,7 +169,6 @@ int64_t tag_of(struct vm *vm, const void *obj);
 void *ref_of(struct vm *vm, const void *obj, int i);
 void set_ref(struct vm *vm, slot obj, int i, slot value);
 void set_ref_value(struct vm *vm, slot obj, int i, void *value);
-void set_num(struct vm *vm, slot obj, int64_t num);
 
 slot new_cell(struct vm *vm, enum tag tag, int64_t num, slot r0, slot r1, slot r2);
 slot new_int(struct vm *vm, int64_t value);

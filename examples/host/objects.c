@@ -127,12 +127,6 @@ void set_ref(struct vm *vm, slot obj, int i, slot value) {
     set_ref_value(vm, obj, i, value == NO_SLOT ? NULL : at(vm, value));
 }
 
-void set_num(struct vm *vm, slot obj, int64_t num) {
-    void *body;
-    check(vm, strata_write(vm->thread, at(vm, obj), &body), "strata_write");
-    ((struct cell *)body)->num = num;
-}
-
 slot new_cell(struct vm *vm, enum tag tag, int64_t num, slot r0, slot r1, slot r2) {
     void *obj;
     check(vm, strata_alloc(vm->thread, vm->rt->cell_type, &obj), "strata_alloc");

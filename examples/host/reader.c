@@ -29,7 +29,7 @@ struct symbol_entry {
 
 struct reader {
     struct vm *vm;
-    const char *text, *end, *at;
+    const char *end, *at;
     int line;
     slot table; /* a pair whose car is the array of interned symbols */
     size_t table_capacity;
@@ -334,7 +334,7 @@ static slot read_form(struct reader *r) {
 }
 
 slot read_program(struct vm *vm, const char *source, size_t length, slot *global_frame) {
-    struct reader r = {.vm = vm, .text = source, .end = source + length, .at = source, .line = 1};
+    struct reader r = {.vm = vm, .end = source + length, .at = source, .line = 1};
     slot result = NO_SLOT;
     if (setjmp(r.syntax_error) == 0) {
         *global_frame = new_frame(vm, NO_SLOT);
