@@ -15,6 +15,8 @@ workloads:
                                          runtimes: strata, libitm, libitm-stm, stm-core, rwlock
   churn --live-mb M                      runtimes: strata
   pauses                                 runtimes: strata
+  host --program NAME [--scale S] [--tx-length STEPS]
+                                         runtimes: strata, gil (examples/host/programs/NAME.scm)
   suite [--rounds N]                     short runs of all of the above, table and report
   clock                                  the commit clock's measurements: TSC bound, counter costs";
 

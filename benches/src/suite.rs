@@ -44,6 +44,7 @@ const RUNS: &[(&str, &str)] = &[
     ),
     ("churn --live-mb 32 --seconds 4", "1"),
     ("pauses --seconds 3", "1,2"),
+    ("host --program parallel-map --scale 2", "1,2"),
 ];
 
 pub fn run(args: &Args) -> Vec<RunResult> {

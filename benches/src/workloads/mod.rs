@@ -4,6 +4,7 @@ pub mod bank;
 pub mod binary_trees;
 pub mod churn;
 pub mod gcbench;
+pub mod host;
 pub mod intset;
 mod intset_ordered;
 mod libitm_stm;
@@ -26,6 +27,7 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
         "intset" => (intset::RUNTIMES, &["structure", "range", "update"]),
         "churn" => (churn::RUNTIMES, &["live-mb"]),
         "pauses" => (pauses::RUNTIMES, &[]),
+        "host" => (host::RUNTIMES, &["program", "scale", "tx-length"]),
         other => {
             return Err(format!(
                 "unknown workload {other:?}\n\n{}",
@@ -44,7 +46,7 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
     for round in 0..args.rounds {
         for (&(runtime, threads), slot) in configs.iter().zip(&mut runs) {
             let Some(list) = slot else { continue };
-            let timed = !matches!(args.workload.as_str(), "binary-trees" | "gcbench");
+            let timed = !matches!(args.workload.as_str(), "binary-trees" | "gcbench" | "host");
             let mut label = format!("{} {runtime} x{threads}", args.workload);
             if args.rounds > 1 {
                 label += &format!(" (round {}/{})", round + 1, args.rounds);
@@ -60,6 +62,7 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
                 "bank" => bank::run(runtime, threads, args),
                 "intset" => intset::run(runtime, threads, args),
                 "churn" => churn::run(runtime, threads, args),
+                "host" => host::run(runtime, threads, args),
                 _ => pauses::run(runtime, threads, args),
             };
             drop(progress);
