@@ -168,7 +168,7 @@ typedef struct strata_config {
     /* A collection that has waited this long for threads to reach a
      * safepoint names them once on stderr; 0: never. Default 10000. */
     uint64_t stall_warning_ms;
-    /* strata_should_break turns true once a transaction has allocated this
+    /* strata_tx_should_break turns true once a transaction has allocated this
      * many bytes; 0: half the nursery. Default 0. */
     size_t break_bytes;
     /* Threads that mark in a big major collection; 0: one per core, at
