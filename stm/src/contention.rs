@@ -169,7 +169,9 @@ mod tests {
                 .unwrap();
             })
         };
-        owned_rx.recv().unwrap();
+        // Waiting outside the heap: the owner's collections must not wait
+        // for this thread.
+        main.blocking(|| owned_rx.recv().unwrap());
         let start = Instant::now();
         main.atomically(|tx| {
             let c = tx.get_global(&cell);
