@@ -123,6 +123,7 @@ impl Thread {
     /// this block that aborted: after an abort it backs off as
     /// [`Thread::atomically`] does, and from `max_retries` on the attempt
     /// is inevitable, so that the block eventually commits.
+    #[inline]
     pub fn begin_manual(&mut self, aborts_in_a_row: u32) -> Result<(), ManualError> {
         if self.tx.active {
             return Err(ManualError::InTransaction);
@@ -139,6 +140,7 @@ impl Thread {
 
     /// Commits the open attempt: `true` when it committed, `false` when it
     /// aborted (nothing it did remains: run the block again).
+    #[inline]
     pub fn commit_manual(&mut self) -> Result<bool, ManualError> {
         self.open()?;
         if let Some(conflict) = self.tx.poisoned.take() {
@@ -284,6 +286,7 @@ impl Thread {
     ///
     /// # Safety
     /// `obj` is the current address of a live object the attempt holds.
+    #[inline]
     pub unsafe fn write_manual(&mut self, obj: Address) -> Result<Address, ManualError> {
         self.open()?;
         // SAFETY: caller's invariant. The arena entry keeps `obj` rooted
@@ -301,6 +304,7 @@ impl Thread {
     /// # Safety
     /// `obj` is the current address of a live object the attempt holds,
     /// `value` null or one.
+    #[inline]
     pub unsafe fn write_ref_manual(
         &mut self,
         obj: Address,
