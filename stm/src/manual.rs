@@ -87,7 +87,16 @@ pub(crate) struct ManualState {
     /// The last attempt aborted because it could not become inevitable:
     /// the next one begins inevitably (as in `atomically`).
     pub next_inevitable: bool,
+    /// The fixed-size type whose reference store was checked last and its
+    /// reference slots, bit `i` for body word `i` (see
+    /// [`Thread::is_ref_slot`]): type ids never change meaning, so a store
+    /// into that type again skips the registry.
+    pub ref_slots: Option<(u32, u64)>,
 }
+
+/// The largest fixed body whose reference slots [`ManualState::ref_slots`]
+/// holds: one bit per word of a `u64`.
+const FIXED_SLOT_BYTES: usize = 64 * 8;
 
 impl Thread {
     /// Whether an attempt is open.
@@ -123,6 +132,7 @@ impl Thread {
     /// this block that aborted: after an abort it backs off as
     /// [`Thread::atomically`] does, and from `max_retries` on the attempt
     /// is inevitable, so that the block eventually commits.
+    #[inline]
     pub fn begin_manual(&mut self, aborts_in_a_row: u32) -> Result<(), ManualError> {
         if self.tx.active {
             return Err(ManualError::InTransaction);
@@ -139,6 +149,7 @@ impl Thread {
 
     /// Commits the open attempt: `true` when it committed, `false` when it
     /// aborted (nothing it did remains: run the block again).
+    #[inline]
     pub fn commit_manual(&mut self) -> Result<bool, ManualError> {
         self.open()?;
         if let Some(conflict) = self.tx.poisoned.take() {
@@ -284,6 +295,7 @@ impl Thread {
     ///
     /// # Safety
     /// `obj` is the current address of a live object the attempt holds.
+    #[inline]
     pub unsafe fn write_manual(&mut self, obj: Address) -> Result<Address, ManualError> {
         self.open()?;
         // SAFETY: caller's invariant. The arena entry keeps `obj` rooted
@@ -301,6 +313,7 @@ impl Thread {
     /// # Safety
     /// `obj` is the current address of a live object the attempt holds,
     /// `value` null or one.
+    #[inline]
     pub unsafe fn write_ref_manual(
         &mut self,
         obj: Address,
@@ -355,12 +368,33 @@ impl Thread {
     unsafe fn is_ref_slot(&mut self, obj: Address, offset: usize) -> Result<bool, ManualError> {
         // SAFETY: caller's invariant.
         let word = unsafe { header::word0(obj) }.load(std::sync::atomic::Ordering::Relaxed);
+        let ty = header::type_id_of_word(word);
+        if let Some((cached, slots)) = self.manual.ref_slots {
+            if cached == ty && offset.is_multiple_of(8) && offset < FIXED_SLOT_BYTES {
+                return Ok(slots >> (offset / 8) & 1 != 0);
+            }
+        }
         // Borrowed, not cloned: a clone would write the reference count
         // that every thread shares, at every reference store.
-        let info = self
-            .m
-            .type_ref(header::type_id_of_word(word))
-            .map_err(ManualError::Alloc)?;
+        let info = self.m.type_ref(ty).map_err(ManualError::Alloc)?;
+        if let Layout::Fixed { body_bytes } = info.layout {
+            if body_bytes <= FIXED_SLOT_BYTES {
+                let words = body_bytes / 8;
+                let slots = match &info.refs {
+                    RefSlots::None => 0,
+                    RefSlots::Trace(_) => (0..words).fold(0, |m, w| m | 1u64 << w),
+                    RefSlots::Offsets(offsets) => offsets
+                        .iter()
+                        .filter(|&&o| (o as usize) + 8 <= body_bytes)
+                        .fold(0, |m, &o| m | 1u64 << (o / 8)),
+                };
+                self.manual.ref_slots = Some((ty, slots));
+                if offset.is_multiple_of(8) && offset < FIXED_SLOT_BYTES {
+                    return Ok(slots >> (offset / 8) & 1 != 0);
+                }
+                return Ok(false);
+            }
+        }
         // SAFETY: caller's invariant.
         let body_bytes = unsafe { info.body_bytes(obj) };
         if !offset.is_multiple_of(8) || offset + 8 > body_bytes {
