@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,7 +63,7 @@ extern "C" {
  * refuses to make a heap for a program compiled against another ABI
  * version.
  */
-#define STRATA_ABI_VERSION 2
+#define STRATA_ABI_VERSION 3
 
 /* The library's version, packed like STRATA_VERSION. Any thread. */
 uint32_t strata_version(void);
@@ -518,15 +519,145 @@ strata_status strata_atomically(strata_thread *thread, strata_block_fn block, vo
 /* ---- Objects --------------------------------------------------------- */
 
 /*
+ * What the inline functions of this section and the next rely on (ABI
+ * version 3; strata_alloc_slow and the other ..._slow functions take every
+ * other case). An object's body starts STRATA_HEADER_BYTES after its
+ * address; the low 32 bits of its header's first 64-bit word
+ * (STRATA_HEADER_TYPE_MASK) are its type id, and bit STRATA_HEADER_PRIVATE
+ * is set while the object belongs to the open transaction that made it.
+ *
+ * A strata_thread starts with a strata_thread_prefix, which only the
+ * calling thread uses: the library during its calls, the inline functions
+ * between them. fast_owner is the attaching OS thread (pthread_self())
+ * between two calls while a transaction is open on the handle, not doomed
+ * by a conflict this thread found, and the thread is not in a blocking
+ * section; 0 otherwise (during every call, and once the handle is
+ * detached: its memory stays readable). Another thread's handle never
+ * matches the caller's pthread_self(). While it matches, the rest is the
+ * thread's window: the free part of its nursery [alloc_cursor,
+ * alloc_limit) and the header flags of new objects, the nursery's extent,
+ * its shadow stack [roots_base, roots_top) of which the transaction
+ * pushed [roots_floor, roots_top), room up to roots_end, and fixed-size
+ * types the library met (types[id % STRATA_FAST_TYPES]: bytes of an object
+ * with its header, bit i of ref_mask for a reference slot at body word i;
+ * type_id STRATA_NO_TYPE when empty). Hosts never write the prefix but
+ * through these functions.
+ */
+#define STRATA_HEADER_BYTES 16
+#define STRATA_HEADER_PRIVATE ((uint64_t)1 << 37)
+#define STRATA_HEADER_TYPE_MASK ((uint64_t)0xffffffff)
+#define STRATA_FAST_TYPES 4
+#define STRATA_NO_TYPE ((uint32_t)0xffffffff)
+
+typedef struct strata_fast_type {
+    uint32_t type_id;
+    uint32_t object_bytes;
+    uint64_t ref_mask;
+} strata_fast_type;
+
+typedef struct strata_thread_prefix {
+    uintptr_t fast_owner;
+    uintptr_t alloc_cursor;
+    uintptr_t alloc_limit;
+    uint64_t alloc_flags;
+    uintptr_t nursery_start;
+    uintptr_t nursery_end;
+    void **roots_base;
+    void **roots_floor;
+    void **roots_top;
+    void **roots_end;
+    strata_fast_type types[STRATA_FAST_TYPES];
+} strata_thread_prefix;
+
+#ifdef __cplusplus
+static_assert(sizeof(strata_thread_prefix) == 144, "strata_thread_prefix is 144 bytes");
+#else
+_Static_assert(sizeof(strata_thread_prefix) == 144, "strata_thread_prefix is 144 bytes");
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define STRATA_LOAD_RELAXED_(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#else
+#define STRATA_LOAD_RELAXED_(p) (*(p))
+#endif
+
+/* pthread_self() of the calling thread. On x86-64 with glibc or musl it is
+ * the thread control block's address, which %fs:0 holds: read inline,
+ * without a call (the C tests check that both agree). */
+static inline uintptr_t strata_self_(void) {
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+    uintptr_t self;
+    __asm__("movq %%fs:0, %0" : "=r"(self));
+    return self;
+#else
+    return (uintptr_t)pthread_self();
+#endif
+}
+
+/* The prefix of thread if the inline paths may be taken on it now: not
+ * NULL, and the caller's own thread in an open transaction. */
+static inline strata_thread_prefix *strata_fast_prefix_(strata_thread *thread) {
+    if (thread == NULL) return NULL;
+    strata_thread_prefix *prefix = (strata_thread_prefix *)(void *)thread;
+    if (STRATA_LOAD_RELAXED_(&prefix->fast_owner) != strata_self_()) return NULL;
+    return prefix;
+}
+
+/* Zeroes the bytes (a multiple of 16) of a new object's body: inline up to
+ * 48, the common small bodies, memset beyond. */
+static inline void strata_zero_body_(uint64_t *body, size_t bytes) {
+    if (bytes > 48) {
+        memset(body, 0, bytes);
+        return;
+    }
+    if (bytes >= 16) body[0] = body[1] = 0;
+    if (bytes >= 32) body[2] = body[3] = 0;
+    if (bytes >= 48) body[4] = body[5] = 0;
+}
+
+/* Whether the inline paths may take obj on thread: both non-NULL, the
+ * thread the caller's and fast, obj the open transaction's own. */
+static inline bool strata_fast_private_(strata_thread *thread, const void *obj) {
+    /* The thread first: an object is read only in a transaction open on
+     * the caller's own thread, as the library would. */
+    if (obj == NULL || strata_fast_prefix_(thread) == NULL) return false;
+    uint64_t word = STRATA_LOAD_RELAXED_((const uint64_t *)obj);
+    return (word & STRATA_HEADER_PRIVATE) != 0;
+}
+
+/* What strata_alloc calls when its inline path does not apply. */
+strata_status strata_alloc_slow(strata_thread *thread, strata_type_id type_id, void **obj_out);
+
+
+/*
  * Makes a zeroed object of the fixed-size type type_id (an array type: of
  * length 0) in the open transaction and stores its address in *obj_out.
  * The transaction may write it in place until it commits. May collect.
+ * Inline (no call) for a fixed-size type met before while its nursery has
+ * room.
  * STRATA_ERROR_NO_TRANSACTION: none is open.
  * STRATA_ERROR_UNKNOWN_TYPE: type_id is not a type of this heap.
  * STRATA_ERROR_OUT_OF_MEMORY: the heap is full (the transaction goes on).
  * Others as for strata_tx_commit.
  */
-strata_status strata_alloc(strata_thread *thread, strata_type_id type_id, void **obj_out);
+static inline strata_status strata_alloc(strata_thread *thread, strata_type_id type_id,
+                                         void **obj_out) {
+    strata_thread_prefix *prefix = strata_fast_prefix_(thread);
+    if (prefix != NULL && obj_out != NULL) {
+        const strata_fast_type *type = &prefix->types[type_id % STRATA_FAST_TYPES];
+        uintptr_t cursor = prefix->alloc_cursor;
+        if (type->type_id == type_id && prefix->alloc_limit - cursor >= type->object_bytes) {
+            uint64_t *words = (uint64_t *)cursor;
+            words[0] = (uint64_t)type_id | prefix->alloc_flags;
+            words[1] = 0;
+            strata_zero_body_(words + 2, type->object_bytes - STRATA_HEADER_BYTES);
+            prefix->alloc_cursor = cursor + type->object_bytes;
+            *obj_out = words;
+            return STRATA_OK;
+        }
+    }
+    return strata_alloc_slow(thread, type_id, obj_out);
+}
 
 /*
  * As strata_alloc, an array of length elements (zeroed) of the array type
@@ -537,44 +668,6 @@ strata_status strata_alloc(strata_thread *thread, strata_type_id type_id, void *
  */
 strata_status strata_alloc_array(strata_thread *thread, strata_type_id type_id,
                                  size_t length, void **obj_out);
-
-/*
- * What the inline strata_read and strata_write below rely on (ABI version
- * 2); the library's slow paths behind them take every other case. An
- * object's body starts STRATA_HEADER_BYTES after its address; bit
- * STRATA_HEADER_PRIVATE of the header's first 64-bit word is set while the
- * object belongs to the open transaction that made it. A strata_thread
- * starts with a strata_thread_prefix, which only the library writes:
- * fast_owner is the attaching OS thread (pthread_self()) while a
- * transaction is open on the handle, not doomed by a conflict this thread
- * found, and the thread is not in a blocking section; 0 otherwise (also
- * once the handle is detached: its memory stays readable). Another
- * thread's handle never matches the caller's pthread_self().
- */
-#define STRATA_HEADER_BYTES 16
-#define STRATA_HEADER_PRIVATE ((uint64_t)1 << 37)
-
-typedef struct strata_thread_prefix {
-    uintptr_t fast_owner;
-} strata_thread_prefix;
-
-#if defined(__GNUC__) || defined(__clang__)
-#define STRATA_LOAD_RELAXED_(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-#else
-#define STRATA_LOAD_RELAXED_(p) (*(p))
-#endif
-
-/* Whether the inline paths may take obj on thread: both non-NULL, obj the
- * open transaction's own, the thread the caller's and fast. */
-static inline bool strata_fast_private_(const strata_thread *thread, const void *obj) {
-    if (thread == NULL || obj == NULL) return false;
-    /* The thread first: an object is read only in a transaction open on
-     * the caller's own thread, as the library would. */
-    const strata_thread_prefix *prefix = (const strata_thread_prefix *)(const void *)thread;
-    if (STRATA_LOAD_RELAXED_(&prefix->fast_owner) != (uintptr_t)pthread_self()) return false;
-    uint64_t word = STRATA_LOAD_RELAXED_((const uint64_t *)obj);
-    return (word & STRATA_HEADER_PRIVATE) != 0;
-}
 
 /* What strata_read calls when its inline path does not apply. */
 strata_status strata_read_slow(strata_thread *thread, const void *obj, const void **body_out);
@@ -621,12 +714,32 @@ static inline strata_status strata_write(strata_thread *thread, void *obj, void 
 /*
  * Stores the reference value (an object the transaction holds, or NULL)
  * into the reference slot at byte offset of obj's body, through the write
- * barriers. May collect (the first write of obj makes its copy).
+ * barriers. May collect (the first write of obj makes its copy). Inline
+ * for an object the transaction made that is still young.
  * STRATA_ERROR_NOT_A_REF_SLOT: offset is not a reference slot of obj's
  * type (with a trace callback: not an aligned word of its body).
  * Others as for strata_write.
  */
-strata_status strata_write_ref(strata_thread *thread, void *obj, size_t offset, void *value);
+/* What strata_write_ref calls when its inline path does not apply. */
+strata_status strata_write_ref_slow(strata_thread *thread, void *obj, size_t offset, void *value);
+
+static inline strata_status strata_write_ref(strata_thread *thread, void *obj, size_t offset,
+                                             void *value) {
+    strata_thread_prefix *prefix = strata_fast_prefix_(thread);
+    if (prefix != NULL && obj != NULL && offset % 8 == 0 && offset < 64 * 8) {
+        uint64_t word = STRATA_LOAD_RELAXED_((const uint64_t *)obj);
+        uint32_t type_id = (uint32_t)(word & STRATA_HEADER_TYPE_MASK);
+        const strata_fast_type *type = &prefix->types[type_id % STRATA_FAST_TYPES];
+        uintptr_t address = (uintptr_t)obj;
+        if ((word & STRATA_HEADER_PRIVATE) != 0 && type->type_id == type_id &&
+            (type->ref_mask >> (offset / 8) & 1) != 0 &&
+            address - prefix->nursery_start < prefix->nursery_end - prefix->nursery_start) {
+            *(void **)(void *)((char *)obj + STRATA_HEADER_BYTES + offset) = value;
+            return STRATA_OK;
+        }
+    }
+    return strata_write_ref_slow(thread, obj, offset, value);
+}
 
 /*
  * Stores obj's identity in *id_out and its identity hash in *hash_out
@@ -648,7 +761,15 @@ strata_status strata_identity(strata_thread *thread, const void *obj, uint64_t *
  * Between transactions the stack holds committed objects. Only the thread
  * that attached. Errors as for strata_thread_safepoint.
  */
-strata_status strata_push_root(strata_thread *thread, void *obj);
+strata_status strata_push_root_slow(strata_thread *thread, void *obj);
+static inline strata_status strata_push_root(strata_thread *thread, void *obj) {
+    strata_thread_prefix *prefix = strata_fast_prefix_(thread);
+    if (prefix != NULL && prefix->roots_top < prefix->roots_end) {
+        *prefix->roots_top++ = obj;
+        return STRATA_OK;
+    }
+    return strata_push_root_slow(thread, obj);
+}
 
 /*
  * Pops the top entry and stores its current address in *obj_out (if
@@ -657,7 +778,16 @@ strata_status strata_push_root(strata_thread *thread, void *obj);
  * top was pushed before the transaction began (those stay until it ends).
  * Others as for strata_push_root.
  */
-strata_status strata_pop_root(strata_thread *thread, void **obj_out);
+strata_status strata_pop_root_slow(strata_thread *thread, void **obj_out);
+static inline strata_status strata_pop_root(strata_thread *thread, void **obj_out) {
+    strata_thread_prefix *prefix = strata_fast_prefix_(thread);
+    if (prefix != NULL && prefix->roots_top > prefix->roots_floor) {
+        void *obj = *--prefix->roots_top;
+        if (obj_out != NULL) *obj_out = obj;
+        return STRATA_OK;
+    }
+    return strata_pop_root_slow(thread, obj_out);
+}
 
 /*
  * Stores in *obj_out the current address of the entry depth from the top
@@ -665,7 +795,17 @@ strata_status strata_pop_root(strata_thread *thread, void **obj_out);
  * STRATA_ERROR_ROOT_STACK: the stack holds no such entry.
  * Others as for strata_push_root.
  */
-strata_status strata_peek_root(strata_thread *thread, size_t depth, void **obj_out);
+strata_status strata_peek_root_slow(strata_thread *thread, size_t depth, void **obj_out);
+static inline strata_status strata_peek_root(strata_thread *thread, size_t depth,
+                                             void **obj_out) {
+    strata_thread_prefix *prefix = strata_fast_prefix_(thread);
+    if (prefix != NULL && obj_out != NULL &&
+        depth < (size_t)(prefix->roots_top - prefix->roots_base)) {
+        *obj_out = prefix->roots_top[-1 - (ptrdiff_t)depth];
+        return STRATA_OK;
+    }
+    return strata_peek_root_slow(thread, depth, obj_out);
+}
 
 /* ---- Global roots --------------------------------------------------- */
 

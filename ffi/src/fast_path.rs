@@ -1,14 +1,18 @@
-//! The library's side of `strata.h`'s inline fast paths (`strata_read` and
-//! `strata_write` on an object the open attempt made, without a call; see
-//! `DESIGN.md`, "C ABI", "Inline fast paths").
+//! The library's side of `strata.h`'s inline fast paths (see `DESIGN.md`,
+//! "C ABI", "Inline fast paths" and "The inline window").
 //!
-//! A `strata_thread` starts with `fast_owner` (`strata_thread_prefix` in
-//! the header): the OS thread (`pthread_self()`) that owns the handle while
-//! the inline paths may be taken on it, that is while an attempt is open,
-//! not poisoned, and the thread not in a blocking section; 0 otherwise.
-//! Only the owning thread stores it, after each call on the handle
-//! ([`update_fast_owner`]); the inline code compares it with its own
-//! `pthread_self()`, so another thread's handle never matches.
+//! A `strata_thread` starts with a [`Prefix`] (`strata_thread_prefix` in
+//! the header). Its `fast_owner` is the OS thread (`pthread_self()`) that
+//! owns the handle while the inline paths may be taken on it, that is
+//! between two calls, while an attempt is open, not poisoned, and the
+//! thread not in a blocking section; 0 otherwise, and always during a call.
+//! The inline code compares it with its own `pthread_self()`, so another
+//! thread's handle never matches. The rest of the prefix is the *window*:
+//! the nursery range, shadow stack and type facts the inline paths use.
+//! Every checked call takes the window back first ([`absorb`]) and hands
+//! it out again last ([`publish`]); only the owning thread writes the
+//! prefix, the library during its calls and the host's inline paths
+//! between them.
 //!
 //! The inline code reads `fast_owner` before the library has checked the
 //! handle, so a handle's memory is never given back to the allocator
@@ -28,14 +32,128 @@ pub fn this_os_thread() -> usize {
     unsafe { libc::pthread_self() as usize }
 }
 
-/// Stores in `handle.fast_owner` whether the inline paths may be taken on
-/// it now (module doc).
+/// Entries of the prefix's type table (`STRATA_FAST_TYPES`).
+pub const FAST_TYPES: usize = 4;
+
+/// A free type-table entry's id (`STRATA_NO_TYPE`): never registered.
+pub const NO_TYPE: u32 = u32::MAX;
+
+/// Free shadow-stack entries a window hands out at least.
+const SPARE_ROOTS: usize = 16;
+
+/// `strata_fast_type`: what the inline allocation and reference store
+/// know of a fixed-size type.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FastType {
+    pub type_id: u32,
+    /// Bytes of an object, header included.
+    pub object_bytes: u32,
+    /// Bit `i`: body word `i` is a reference slot.
+    pub ref_mask: u64,
+}
+
+/// `strata_thread_prefix` (module doc; the table in `DESIGN.md`, "The
+/// inline window"). Only the owning thread reads or writes it, but for
+/// `fast_owner`, which other threads' inline paths read.
+#[repr(C)]
+pub struct Prefix {
+    pub fast_owner: AtomicUsize,
+    pub alloc_cursor: usize,
+    pub alloc_limit: usize,
+    pub alloc_flags: u64,
+    pub nursery_start: usize,
+    pub nursery_end: usize,
+    pub roots_base: usize,
+    pub roots_floor: usize,
+    pub roots_top: usize,
+    pub roots_end: usize,
+    pub types: [FastType; FAST_TYPES],
+}
+
+impl Prefix {
+    /// A prefix that takes no inline path.
+    pub fn new() -> Prefix {
+        Prefix {
+            fast_owner: AtomicUsize::new(0),
+            alloc_cursor: 0,
+            alloc_limit: 0,
+            alloc_flags: 0,
+            nursery_start: 0,
+            nursery_end: 0,
+            roots_base: 0,
+            roots_floor: 0,
+            roots_top: 0,
+            roots_end: 0,
+            types: [FastType {
+                type_id: NO_TYPE,
+                object_bytes: 0,
+                ref_mask: 0,
+            }; FAST_TYPES],
+        }
+    }
+}
+
+/// Takes the window back from the host's inline paths at the start of a
+/// call on `handle`, and closes them for the call's duration.
 #[inline]
-pub fn update_fast_owner(handle: &strata_thread) {
-    let fast = !handle.blocked && handle.thread.manual_attempt_live();
-    let owner = if fast { handle.os_thread } else { 0 };
-    if handle.fast_owner.load(Ordering::Relaxed) != owner {
-        handle.fast_owner.store(owner, Ordering::Relaxed);
+pub fn absorb(handle: &mut strata_thread) {
+    if handle.prefix.fast_owner.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    handle.prefix.fast_owner.store(0, Ordering::Relaxed);
+    // SAFETY: `fast_owner` was set by the `publish` that ended the last
+    // call on this handle and handed this window out; every call starts
+    // here, so since then only the header's inline paths used it, which
+    // keep the cursor and the top in their ranges, make objects as the
+    // nursery does and push only objects the host holds (the header's
+    // contract).
+    let prefix = &handle.prefix;
+    let depth = (prefix.roots_top - prefix.roots_base) / size_of::<usize>();
+    unsafe {
+        handle
+            .thread
+            .absorb_inline_window(prefix.alloc_cursor, depth)
+    };
+}
+
+/// Hands the window out at the end of a call on `handle` if the inline
+/// paths may be taken until the next one (module doc).
+#[inline]
+pub fn publish(handle: &mut strata_thread) {
+    if handle.blocked {
+        return;
+    }
+    let Some(window) = handle.thread.inline_window(SPARE_ROOTS) else {
+        return;
+    };
+    let prefix = &mut handle.prefix;
+    prefix.alloc_cursor = window.alloc_cursor;
+    prefix.alloc_limit = window.alloc_limit;
+    prefix.alloc_flags = window.alloc_flags;
+    prefix.nursery_start = window.nursery_start;
+    prefix.nursery_end = window.nursery_end;
+    prefix.roots_base = window.roots_base;
+    prefix.roots_floor = window.roots_floor;
+    prefix.roots_top = window.roots_top;
+    prefix.roots_end = window.roots_end;
+    prefix.fast_owner.store(handle.os_thread, Ordering::Relaxed);
+}
+
+/// Enters type `type_id` in the prefix's type table if it is a fixed-size
+/// type of the handle's heap, for the inline allocation and reference
+/// store (its entry is `type_id % FAST_TYPES`).
+pub fn cache_type(handle: &mut strata_thread, type_id: u32) {
+    let entry = &mut handle.prefix.types[type_id as usize % FAST_TYPES];
+    if entry.type_id == type_id {
+        return;
+    }
+    if let Some(info) = handle.thread.inline_type(strata_rs::TypeId(type_id)) {
+        *entry = FastType {
+            type_id,
+            object_bytes: info.object_bytes,
+            ref_mask: info.ref_mask,
+        };
     }
 }
 
@@ -85,12 +203,16 @@ impl Drop for HandleBox {
     fn drop(&mut self) {
         let memory = self.0.as_ptr();
         // SAFETY: the handle is alive and this box's; after it is dropped
-        // its first field is written again, so that the memory keeps a
+        // its prefix is written again, so that the memory keeps a
         // `fast_owner` of 0 for the inline paths (module doc).
         unsafe {
-            self.0.as_ref().fast_owner.store(0, Ordering::Relaxed);
+            self.0
+                .as_ref()
+                .prefix
+                .fast_owner
+                .store(0, Ordering::Relaxed);
             std::ptr::drop_in_place(memory);
-            std::ptr::addr_of_mut!((*memory).fast_owner).write(AtomicUsize::new(0));
+            std::ptr::addr_of_mut!((*memory).prefix).write(Prefix::new());
         }
         SPARE
             .lock()

@@ -179,9 +179,10 @@ fn header_layouts_and_struct_sizes_are_the_library_ones() {
 }
 
 /// The object layout and the thread prefix the header's inline fast paths
-/// read are the library's (ABI version 2).
+/// use are the library's (ABI version 3).
 #[test]
 fn header_fast_path_layout_is_the_library_one() {
+    use crate::fast_path::{FastType, Prefix, FAST_TYPES, NO_TYPE};
     use crate::thread::strata_thread;
     assert_eq!(
         define("STRATA_HEADER_BYTES"),
@@ -195,13 +196,48 @@ fn header_fast_path_layout_is_the_library_one() {
         .parse()
         .unwrap();
     assert_eq!(1u64 << shift, strata_rs::PRIVATE_BIT);
-    // `strata_thread_prefix` is one uintptr_t, `fast_owner`, at offset 0.
-    assert_eq!(std::mem::offset_of!(strata_thread, fast_owner), 0);
+    let hex = |name: &str, cast: &str| {
+        let value = define(name);
+        let digits = value
+            .strip_prefix(&format!("(({cast})0x"))
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("{name} is {value}"));
+        u64::from_str_radix(digits, 16).unwrap()
+    };
     assert_eq!(
-        size_of::<std::sync::atomic::AtomicUsize>(),
-        size_of::<usize>()
+        hex("STRATA_HEADER_TYPE_MASK", "uint64_t"),
+        strata_rs::HEADER_TYPE_MASK
     );
+    assert_eq!(hex("STRATA_NO_TYPE", "uint32_t"), u64::from(NO_TYPE));
+    assert_eq!(define("STRATA_FAST_TYPES"), FAST_TYPES.to_string());
+    // The prefix is the handle's first field, and its fields are the
+    // header's, in its order, of its sizes (every one a word but the type
+    // table's entries, two `uint32_t` and a `uint64_t`).
+    assert_eq!(std::mem::offset_of!(strata_thread, prefix), 0);
+    assert_eq!(size_of::<FastType>(), 16);
+    assert_eq!(size_of::<Prefix>(), 144);
+    assert_eq!(std::mem::offset_of!(Prefix, types), 80);
     assert!(header().contains(
-        "typedef struct strata_thread_prefix {\n    uintptr_t fast_owner;\n} strata_thread_prefix;"
+        "typedef struct strata_fast_type {
+    uint32_t type_id;
+    uint32_t object_bytes;
+    uint64_t ref_mask;
+} strata_fast_type;"
     ));
+    assert!(header().contains(
+        "typedef struct strata_thread_prefix {
+    uintptr_t fast_owner;
+    uintptr_t alloc_cursor;
+    uintptr_t alloc_limit;
+    uint64_t alloc_flags;
+    uintptr_t nursery_start;
+    uintptr_t nursery_end;
+    void **roots_base;
+    void **roots_floor;
+    void **roots_top;
+    void **roots_end;
+    strata_fast_type types[STRATA_FAST_TYPES];
+} strata_thread_prefix;"
+    ));
+    assert!(header().contains("sizeof(strata_thread_prefix) == 144"));
 }

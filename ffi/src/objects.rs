@@ -15,13 +15,14 @@
 //! every thread shares. (A root freed by another thread during the call is
 //! the host's breach of `strata_global_free`'s rule, as with the lock.)
 
+use crate::fast_path::cache_type;
 use crate::registry::{self, Registry};
 use crate::status::{boundary, non_null, Failure, Status};
 use crate::thread::{strata_thread, with_thread, WhenBlocked};
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
-use strata_rs::{Address, GlobalRoot, TypeId, Untyped};
+use strata_rs::{Address, GlobalRoot, TypeId, Untyped, HEADER_TYPE_MASK};
 
 fn address(obj: *const c_void) -> Address {
     Address::from_usize(obj as usize)
@@ -31,12 +32,24 @@ fn required(obj: *const c_void, name: &str) -> Result<Address, Failure> {
     non_null(obj, name).map(|()| address(obj))
 }
 
-/// `strata_alloc`: see the header.
+/// The type id in `obj`'s header word 0.
+///
+/// # Safety
+/// `obj` is the current address of a live object.
+unsafe fn header_type(obj: Address) -> u32 {
+    // SAFETY: word 0 of a live object, 8-aligned; other threads may store
+    // into it (a shared object's owner), hence the atomic load.
+    let word = unsafe { &*obj.as_ptr::<AtomicU64>() }.load(Ordering::Relaxed);
+    (word & HEADER_TYPE_MASK) as u32
+}
+
+/// `strata_alloc_slow`, behind the header's inline `strata_alloc`: see
+/// the header. Failures name `strata_alloc`, the function the host called.
 ///
 /// # Safety
 /// `obj_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn strata_alloc(
+pub unsafe extern "C" fn strata_alloc_slow(
     thread: *mut strata_thread,
     type_id: u32,
     obj_out: *mut *mut c_void,
@@ -44,7 +57,9 @@ pub unsafe extern "C" fn strata_alloc(
     boundary("strata_alloc", || {
         non_null(obj_out, "obj_out")?;
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
-            Ok(handle.thread.alloc_manual(TypeId(type_id))?)
+            let obj = handle.thread.alloc_manual(TypeId(type_id))?;
+            cache_type(handle, type_id);
+            Ok(obj)
         })?;
         // SAFETY: checked, and writable by the caller's promise.
         unsafe { obj_out.write(obj.as_ptr()) };
@@ -124,13 +139,14 @@ pub unsafe extern "C" fn strata_write_slow(
     })
 }
 
-/// `strata_write_ref`: see the header.
+/// `strata_write_ref_slow`, behind the header's inline `strata_write_ref`:
+/// see the header. Failures name `strata_write_ref`.
 ///
 /// # Safety
 /// `obj` is NULL or, like `value` when it is not NULL, a live object the
 /// transaction holds, at its current address.
 #[no_mangle]
-pub unsafe extern "C" fn strata_write_ref(
+pub unsafe extern "C" fn strata_write_ref_slow(
     thread: *mut strata_thread,
     obj: *mut c_void,
     offset: usize,
@@ -140,17 +156,25 @@ pub unsafe extern "C" fn strata_write_ref(
         let obj = required(obj, "obj")?;
         with_thread(thread, WhenBlocked::Refuse, |handle| {
             // SAFETY: the caller's promise.
-            Ok(unsafe { handle.thread.write_ref_manual(obj, offset, address(value)) }?)
+            unsafe { handle.thread.write_ref_manual(obj, offset, address(value)) }?;
+            // SAFETY: as above; the store did not move `obj` when it was
+            // private (in place), and its type is in its header either way.
+            cache_type(handle, unsafe { header_type(obj) });
+            Ok(())
         })
     })
 }
 
-/// `strata_push_root`: see the header.
+/// `strata_push_root_slow`, behind the header's inline `strata_push_root`: see
+/// the header. Failures name `strata_push_root`.
 ///
 /// # Safety
 /// `obj` is NULL or a live object the thread holds, at its current address.
 #[no_mangle]
-pub unsafe extern "C" fn strata_push_root(thread: *mut strata_thread, obj: *mut c_void) -> Status {
+pub unsafe extern "C" fn strata_push_root_slow(
+    thread: *mut strata_thread,
+    obj: *mut c_void,
+) -> Status {
     boundary("strata_push_root", || {
         with_thread(thread, WhenBlocked::Refuse, |handle| {
             // SAFETY: the caller's promise.
@@ -160,12 +184,13 @@ pub unsafe extern "C" fn strata_push_root(thread: *mut strata_thread, obj: *mut 
     })
 }
 
-/// `strata_pop_root`: see the header.
+/// `strata_pop_root_slow`, behind the header's inline `strata_pop_root`: see
+/// the header. Failures name `strata_pop_root`.
 ///
 /// # Safety
 /// `obj_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn strata_pop_root(
+pub unsafe extern "C" fn strata_pop_root_slow(
     thread: *mut strata_thread,
     obj_out: *mut *mut c_void,
 ) -> Status {
@@ -181,12 +206,13 @@ pub unsafe extern "C" fn strata_pop_root(
     })
 }
 
-/// `strata_peek_root`: see the header.
+/// `strata_peek_root_slow`, behind the header's inline `strata_peek_root`: see
+/// the header. Failures name `strata_peek_root`.
 ///
 /// # Safety
 /// `obj_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn strata_peek_root(
+pub unsafe extern "C" fn strata_peek_root_slow(
     thread: *mut strata_thread,
     depth: usize,
     obj_out: *mut *mut c_void,

@@ -25,20 +25,20 @@
 //! only to tell another thread's handle (`STRATA_ERROR_WRONG_THREAD`) from
 //! a dead one (`STRATA_ERROR_NOT_ATTACHED`) when the lookup fails.
 
-use crate::fast_path::{this_os_thread, update_fast_owner, HandleBox};
+use crate::fast_path::{absorb, publish, this_os_thread, HandleBox, Prefix};
 use crate::heap::{heap_of, strata_heap};
 use crate::registry::Registry;
 use crate::status::{boundary, non_null, Failure, Status};
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::AtomicUsize;
 
 /// `strata_thread`, opaque to C but for its first field,
 /// `strata_thread_prefix` in the header (see `fast_path.rs`).
 #[repr(C)]
 pub struct strata_thread {
-    /// The OS thread that may take the header's inline paths on this
-    /// handle now, or 0 (`fast_path.rs`).
-    pub(crate) fast_owner: AtomicUsize,
+    /// `strata_thread_prefix`: the OS thread that may take the header's
+    /// inline paths on this handle now, or 0, and their window
+    /// (`fast_path.rs`).
+    pub(crate) prefix: Prefix,
     /// The OS thread that attached, as `fast_owner` names it.
     pub(crate) os_thread: usize,
     pub(crate) thread: strata_rs::Thread,
@@ -51,6 +51,9 @@ pub struct strata_thread {
 
 impl Drop for strata_thread {
     fn drop(&mut self) {
+        // The cursor and stack top the host's inline paths left, before
+        // the thread's last collection reads them.
+        absorb(self);
         if std::ptr::eq(LAST_USED.get(), self) {
             LAST_USED.set(std::ptr::null_mut());
         }
@@ -158,8 +161,9 @@ pub(crate) fn with_thread<R>(
             "the thread is in a blocking section: leave it first",
         ));
     }
+    absorb(handle);
     let result = f(handle);
-    update_fast_owner(handle);
+    publish(handle);
     result
 }
 
@@ -177,7 +181,7 @@ pub unsafe extern "C" fn strata_thread_attach(
         non_null(thread_out, "thread_out")?;
         let _in_call = InCall::enter()?;
         let handle = HandleBox::new(strata_thread {
-            fast_owner: AtomicUsize::new(0),
+            prefix: Prefix::new(),
             os_thread: this_os_thread(),
             thread: heap.attach()?,
             blocked: false,

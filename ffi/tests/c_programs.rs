@@ -86,6 +86,11 @@ fn transactions() {
 }
 
 #[test]
+fn inline_window() {
+    compile_and_run("inline_window", Linking::Shared);
+}
+
+#[test]
 fn bad_input() {
     compile_and_run("bad_input", Linking::Shared);
 }

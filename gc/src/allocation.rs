@@ -35,6 +35,22 @@ impl FixedType {
     }
 }
 
+/// A nursery's state for a host's inline allocation
+/// ([`Mutator::nursery_window`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct NurseryWindow {
+    /// The next free byte.
+    pub cursor: usize,
+    /// Where the free range ends (the cursor while the nursery is closed).
+    pub limit: usize,
+    /// Header word 0's flags of a new object.
+    pub flags: u64,
+    /// The first byte of the nursery.
+    pub start: usize,
+    /// The end of the nursery.
+    pub end: usize,
+}
+
 /// How far ahead of a version copy's or a promoted object's slot its
 /// allocation prefetches.
 pub(crate) const ALLOC_PREFETCH_BYTES: usize = 256;
@@ -79,6 +95,35 @@ impl Mutator {
             Some(obj) => Ok(obj),
             None => self.alloc_slow(ty.id, bytes),
         }
+    }
+
+    /// The nursery as a host that bumps it itself between calls needs it
+    /// (the C ABI's inline allocation): its free range, the header flags
+    /// of new objects and its extent.
+    #[inline]
+    pub fn nursery_window(&self) -> NurseryWindow {
+        let (cursor, limit) = self.nursery.free_range();
+        let (start, end) = self.nursery.extent();
+        NurseryWindow {
+            cursor,
+            limit,
+            flags: self.nursery.header_flags(),
+            start,
+            end,
+        }
+    }
+
+    /// Takes back the nursery cursor from a host that bumped
+    /// [`Mutator::nursery_window`]'s range.
+    ///
+    /// # Safety
+    /// As for `Nursery::set_cursor`: `cursor` is 16-aligned in that range,
+    /// and the objects below it were made as the nursery makes them (a
+    /// registered type's header with the window's flags, a zeroed body).
+    #[inline]
+    pub unsafe fn set_nursery_cursor(&mut self, cursor: usize) {
+        // SAFETY: caller's invariant.
+        unsafe { self.nursery.set_cursor(cursor) };
     }
 
     /// Allocates a zeroed object of type `ty` (an array type gets length 0).

@@ -44,7 +44,7 @@ mod verify;
 pub mod versions;
 mod work_pool;
 
-pub use allocation::FixedType;
+pub use allocation::{FixedType, NurseryWindow};
 pub use error::HeapError;
 pub use heap::{GcOptions, Heap};
 pub use mutator::Mutator;

@@ -50,6 +50,48 @@ impl Mutator {
         self.shadow_stack.len()
     }
 
+    /// The shadow stack's memory: its first entry, its length and its
+    /// capacity, with at least `spare` free entries, for a host that
+    /// pushes and pops in it itself between calls (the C ABI's inline
+    /// shadow stack) and gives the length back with
+    /// [`Mutator::set_shadow_stack_depth`].
+    #[inline]
+    pub fn shadow_stack_raw(&mut self, spare: usize) -> (*mut Address, usize, usize) {
+        let (len, capacity) = (self.shadow_stack.len(), self.shadow_stack.capacity());
+        if capacity - len < spare {
+            self.grow_shadow_stack(spare);
+        }
+        (
+            self.shadow_stack.as_mut_ptr(),
+            self.shadow_stack.len(),
+            self.shadow_stack.capacity(),
+        )
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_shadow_stack(&mut self, spare: usize) {
+        self.shadow_stack.reserve(spare);
+    }
+
+    /// Sets the shadow stack's length to where a host that pushed and
+    /// popped in [`Mutator::shadow_stack_raw`]'s memory left it.
+    ///
+    /// # Safety
+    /// `depth` is at most the capacity `shadow_stack_raw` returned last,
+    /// the stack was not touched since but through that memory, and every
+    /// entry below `depth` is null or a live object this thread holds.
+    #[inline]
+    pub unsafe fn set_shadow_stack_depth(&mut self, depth: usize) {
+        debug_assert!(
+            depth <= self.shadow_stack.capacity(),
+            "shadow stack depth {depth} over its capacity {}",
+            self.shadow_stack.capacity()
+        );
+        // SAFETY: caller's invariant: the entries are initialised.
+        unsafe { self.shadow_stack.set_len(depth) };
+    }
+
     /// The shadow stack entry `depth` from the top (0 = top).
     pub fn peek_root(&self, depth: usize) -> Option<Address> {
         let len = self.shadow_stack.len();

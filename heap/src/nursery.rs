@@ -104,6 +104,39 @@ impl Nursery {
         Some(obj)
     }
 
+    /// The free range `[cursor, limit)`, for a host that bumps it itself
+    /// between calls (the C ABI's inline allocation) and gives the cursor
+    /// back with [`Nursery::set_cursor`].
+    #[inline]
+    pub fn free_range(&self) -> (usize, usize) {
+        (self.cursor, self.limit)
+    }
+
+    /// The nursery's extent `[start, end)`.
+    #[inline]
+    pub fn extent(&self) -> (usize, usize) {
+        (self.start, self.start + self.size)
+    }
+
+    /// Moves the cursor to where a host that bumped [`Nursery::free_range`]
+    /// left it.
+    ///
+    /// # Safety
+    /// `cursor` is 16-aligned in `[cursor, limit]` of the last
+    /// `free_range`, and every object between the old cursor and `cursor`
+    /// was made as [`Nursery::try_alloc`] makes one: a header of a
+    /// registered type with these flags, a zeroed body.
+    #[inline]
+    pub unsafe fn set_cursor(&mut self, cursor: usize) {
+        debug_assert!(
+            cursor >= self.cursor && cursor <= self.limit && cursor.is_multiple_of(16),
+            "nursery cursor {cursor:#x} outside [{:#x}, {:#x}]",
+            self.cursor,
+            self.limit
+        );
+        self.cursor = cursor;
+    }
+
     /// Sets the header flags of the objects allocated from now on.
     pub fn set_header_flags(&mut self, flags: u64) {
         self.flags = flags;

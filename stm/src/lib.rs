@@ -113,6 +113,7 @@ mod data_array;
 mod error;
 mod heap;
 mod inevitable;
+mod inline_window;
 #[cfg(all(test, loom))]
 mod loom_model;
 mod manual;
@@ -131,7 +132,8 @@ mod write_set;
 pub use abort_counts::AbortCounts;
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
-pub use manual::{ManualError, Untyped, OBJECT_HEADER_BYTES, PRIVATE_BIT};
+pub use inline_window::{InlineType, InlineWindow};
+pub use manual::{ManualError, Untyped, HEADER_TYPE_MASK, OBJECT_HEADER_BYTES, PRIVATE_BIT};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 pub use strata_gc::{
     Address, AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots,

@@ -18,7 +18,7 @@ use crate::tx::Conflict;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use strata_gc::header;
-use strata_gc::{Address, AllocError, Layout, RefSlots, TypeId};
+use strata_gc::{Address, AllocError, Layout, RefSlots, TypeId, TypeInfo};
 
 /// Why a call of the manual API refused or failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,10 @@ pub const OBJECT_HEADER_BYTES: usize = header::HEADER_BYTES;
 /// it into a host.
 pub const PRIVATE_BIT: u64 = header::PRIVATE;
 
+/// The bits of header word 0 that hold the object's type id. The C ABI's
+/// inline reference store bakes it into a host.
+pub const HEADER_TYPE_MASK: u64 = header::TYPE_MASK;
+
 /// What the manual API keeps between calls: the shadow stack's depth at
 /// begin, and whether the next attempt must be inevitable.
 #[derive(Default)]
@@ -97,6 +101,27 @@ pub(crate) struct ManualState {
 /// The largest fixed body whose reference slots [`ManualState::ref_slots`]
 /// holds: one bit per word of a `u64`.
 const FIXED_SLOT_BYTES: usize = 64 * 8;
+
+/// The reference slots of a fixed-size type with a body of at most
+/// [`FIXED_SLOT_BYTES`], bit `i` for body word `i` (a type with a trace
+/// callback: every word), or `None` for any other type.
+pub(crate) fn fixed_ref_mask(info: &TypeInfo) -> Option<u64> {
+    let Layout::Fixed { body_bytes } = info.layout else {
+        return None;
+    };
+    if body_bytes > FIXED_SLOT_BYTES {
+        return None;
+    }
+    let words = body_bytes / 8;
+    Some(match &info.refs {
+        RefSlots::None => 0,
+        RefSlots::Trace(_) => (0..words).fold(0, |m, w| m | 1u64 << w),
+        RefSlots::Offsets(offsets) => offsets
+            .iter()
+            .filter(|&&o| (o as usize) + 8 <= body_bytes)
+            .fold(0, |m, &o| m | 1u64 << (o / 8)),
+    })
+}
 
 impl Thread {
     /// Whether an attempt is open.
@@ -377,23 +402,12 @@ impl Thread {
         // Borrowed, not cloned: a clone would write the reference count
         // that every thread shares, at every reference store.
         let info = self.m.type_ref(ty).map_err(ManualError::Alloc)?;
-        if let Layout::Fixed { body_bytes } = info.layout {
-            if body_bytes <= FIXED_SLOT_BYTES {
-                let words = body_bytes / 8;
-                let slots = match &info.refs {
-                    RefSlots::None => 0,
-                    RefSlots::Trace(_) => (0..words).fold(0, |m, w| m | 1u64 << w),
-                    RefSlots::Offsets(offsets) => offsets
-                        .iter()
-                        .filter(|&&o| (o as usize) + 8 <= body_bytes)
-                        .fold(0, |m, &o| m | 1u64 << (o / 8)),
-                };
-                self.manual.ref_slots = Some((ty, slots));
-                if offset.is_multiple_of(8) && offset < FIXED_SLOT_BYTES {
-                    return Ok(slots >> (offset / 8) & 1 != 0);
-                }
-                return Ok(false);
+        if let Some(slots) = fixed_ref_mask(info) {
+            self.manual.ref_slots = Some((ty, slots));
+            if offset.is_multiple_of(8) && offset < FIXED_SLOT_BYTES {
+                return Ok(slots >> (offset / 8) & 1 != 0);
             }
+            return Ok(false);
         }
         // SAFETY: caller's invariant.
         let body_bytes = unsafe { info.body_bytes(obj) };

@@ -1,0 +1,242 @@
+/* The header's inline paths and the window they use between calls (ABI
+ * version 3): when the window is handed out; allocation, reference stores
+ * and the shadow stack inline across many collections of a tiny nursery,
+ * with types that share an entry of the type table; what an abort and a
+ * thread that exits in a transaction leave; and the cases the inline paths
+ * must hand to the library. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+
+#include "check.h"
+
+/* A cell: a reference and a number. */
+struct cell {
+    void *next;
+    long value;
+};
+
+#define CELL_TYPES 5
+static strata_type_id cell_types[CELL_TYPES];
+
+static strata_thread_prefix *prefix_of(strata_thread *thread) {
+    return (strata_thread_prefix *)(void *)thread;
+}
+
+static strata_heap *tiny_heap(void) {
+    strata_config config;
+    EXPECT_OK(strata_config_init(&config));
+    config.nursery_bytes = 4 << 10;
+    config.max_heap_bytes = 256 << 20;
+    config.huge_pages = false;
+    strata_heap *heap = NULL;
+    EXPECT_OK(strata_heap_create(&config, &heap));
+    uint32_t refs[1] = {offsetof(struct cell, next)};
+    for (int i = 0; i < CELL_TYPES; i++) {
+        /* Bodies of 16, 32, ... bytes: five types, so two share an entry. */
+        strata_type_desc desc = fixed_type("cell", sizeof(struct cell) + 16 * (size_t)i, refs, 1);
+        EXPECT_OK(strata_register_type(heap, &desc, &cell_types[i]));
+    }
+    CHECK(cell_types[0] % STRATA_FAST_TYPES == cell_types[4] % STRATA_FAST_TYPES);
+    return heap;
+}
+
+/* The inline paths are open exactly while a transaction is, between
+ * calls, outside blocking sections. */
+static void window_follows_the_transaction(strata_heap *heap) {
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    strata_thread_prefix *prefix = prefix_of(thread);
+    CHECK(prefix->fast_owner == 0);
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(prefix->fast_owner == (uintptr_t)pthread_self());
+    /* What the inline paths compare it with is pthread_self(). */
+    CHECK(strata_self_() == (uintptr_t)pthread_self());
+    CHECK(prefix->roots_top == prefix->roots_floor);
+    CHECK(prefix->roots_end - prefix->roots_top >= 16);
+    CHECK(prefix->alloc_limit - prefix->alloc_cursor <= prefix->nursery_end - prefix->nursery_start);
+    CHECK((prefix->alloc_flags & STRATA_HEADER_PRIVATE) != 0);
+    EXPECT_OK(strata_tx_commit(thread));
+    CHECK(prefix->fast_owner == 0);
+    EXPECT_OK(strata_thread_enter_blocking(thread));
+    CHECK(prefix->fast_owner == 0);
+    EXPECT_OK(strata_thread_leave_blocking(thread));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+/* 20,000 cells of five types made and linked in one transaction, each
+ * pushed on the shadow stack: the 4 KiB nursery fills some 1,500 times,
+ * so the inline paths meet every refill, every promotion of the
+ * transaction's own cells (then stores go to the library) and every
+ * growth of the stack. Every cell keeps its type, is zeroed when made and
+ * keeps what was stored in it, through the commit. */
+static void many_cells_across_collections(strata_heap *heap) {
+    enum { CELLS = 20000 };
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    void *previous = NULL;
+    for (long i = 0; i < CELLS; i++) {
+        strata_type_id type = cell_types[i % CELL_TYPES];
+        void *cell;
+        EXPECT_OK(strata_alloc(thread, type, &cell));
+        CHECK((((const uint64_t *)cell)[0] & STRATA_HEADER_TYPE_MASK) == type);
+        struct cell *body;
+        EXPECT_OK(strata_write(thread, cell, (void **)&body));
+        CHECK(body->next == NULL && body->value == 0);
+        body->value = i;
+        if (i > 0) EXPECT_OK(strata_peek_root(thread, 0, &previous));
+        EXPECT_OK(strata_write_ref(thread, cell, offsetof(struct cell, next), previous));
+        EXPECT_OK(strata_push_root(thread, cell));
+    }
+    /* The stack, top down: cell CELLS-1 ... cell 0, each linked to the one
+     * below it. */
+    for (long i = CELLS - 1; i >= 0; i--) {
+        void *cell;
+        EXPECT_OK(strata_peek_root(thread, (size_t)(CELLS - 1 - i), &cell));
+        CHECK((((const uint64_t *)cell)[0] & STRATA_HEADER_TYPE_MASK) == cell_types[i % CELL_TYPES]);
+        const struct cell *body;
+        EXPECT_OK(strata_read(thread, cell, (const void **)&body));
+        CHECK(body->value == i);
+        void *below = NULL;
+        if (i > 0) EXPECT_OK(strata_peek_root(thread, (size_t)(CELLS - i), &below));
+        CHECK(body->next == below);
+    }
+    /* Only the top cell stays on the stack: the chain holds the rest. */
+    void *top;
+    EXPECT_OK(strata_pop_root(thread, &top));
+    for (long i = 1; i < CELLS; i++) EXPECT_OK(strata_pop_root(thread, NULL));
+    EXPECT_OK(strata_push_root(thread, top));
+    EXPECT_OK(strata_tx_commit(thread));
+
+    /* Committed: the chain from the top cell down is whole. */
+    EXPECT_OK(strata_thread_collect_major(thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    void *cell;
+    EXPECT_OK(strata_peek_root(thread, 0, &cell));
+    long seen = 0;
+    for (long i = CELLS - 1; cell != NULL; i--, seen++) {
+        const struct cell *body;
+        EXPECT_OK(strata_read(thread, cell, (const void **)&body));
+        CHECK(body->value == i);
+        cell = body->next;
+    }
+    CHECK(seen == CELLS);
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_pop_root(thread, NULL));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+/* An abort gives the stack back as it was at begin, however much the
+ * attempt pushed inline; a pop below that is the library's refusal. */
+static void abort_restores_the_stack(strata_heap *heap) {
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    void *kept;
+    EXPECT_OK(strata_alloc(thread, cell_types[1], &kept));
+    EXPECT_OK(strata_push_root(thread, kept));
+    EXPECT_OK(strata_tx_commit(thread));
+    /* Committed, it moved out of the nursery, and moves no more. */
+    EXPECT_OK(strata_peek_root(thread, 0, &kept));
+    EXPECT_OK(strata_tx_begin(thread));
+    for (int i = 0; i < 1000; i++) {
+        void *cell;
+        EXPECT_OK(strata_alloc(thread, cell_types[i % CELL_TYPES], &cell));
+        EXPECT_OK(strata_push_root(thread, cell));
+    }
+    EXPECT_OK(strata_tx_abort(thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    void *top;
+    EXPECT_OK(strata_peek_root(thread, 0, &top));
+    CHECK(top == kept);
+    EXPECT(strata_peek_root(thread, 1, &top), STRATA_ERROR_ROOT_STACK);
+    EXPECT(strata_pop_root(thread, NULL), STRATA_ERROR_ROOT_STACK);
+    CHECK_LAST_ERROR_NAMES("strata_pop_root");
+    /* Offsets that are no reference slot go to the library, which refuses
+     * them, for the transaction's own young cell as for any. */
+    void *cell;
+    EXPECT_OK(strata_alloc(thread, cell_types[0], &cell));
+    EXPECT(strata_write_ref(thread, cell, offsetof(struct cell, value), NULL),
+           STRATA_ERROR_NOT_A_REF_SLOT);
+    EXPECT(strata_write_ref(thread, cell, 4, NULL), STRATA_ERROR_NOT_A_REF_SLOT);
+    EXPECT(strata_write_ref(thread, cell, 1 << 20, NULL), STRATA_ERROR_NOT_A_REF_SLOT);
+    CHECK_LAST_ERROR_NAMES("strata_write_ref");
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_pop_root(thread, NULL));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+/* Another thread's handle never takes an inline path, even while its
+ * window is open. */
+struct other {
+    strata_thread *handle;
+};
+
+static void *use_other_handle(void *arg) {
+    struct other *other = arg;
+    CHECK(strata_self_() == (uintptr_t)pthread_self());
+    void *obj = NULL;
+    EXPECT(strata_alloc(other->handle, cell_types[0], &obj), STRATA_ERROR_WRONG_THREAD);
+    EXPECT(strata_push_root(other->handle, NULL), STRATA_ERROR_WRONG_THREAD);
+    EXPECT(strata_pop_root(other->handle, &obj), STRATA_ERROR_WRONG_THREAD);
+    EXPECT(strata_peek_root(other->handle, 0, &obj), STRATA_ERROR_WRONG_THREAD);
+    CHECK(obj == NULL);
+    return NULL;
+}
+
+static void other_threads_take_no_inline_path(strata_heap *heap) {
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    void *cell;
+    EXPECT_OK(strata_alloc(thread, cell_types[0], &cell));
+    EXPECT_OK(strata_push_root(thread, cell));
+    void **top = prefix_of(thread)->roots_top;
+    struct other other = {thread};
+    /* The window stays open while the other thread (not attached, so no
+     * collection waits for this one) tries the handle. */
+    CHECK(prefix_of(thread)->fast_owner != 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, use_other_handle, &other) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(prefix_of(thread)->roots_top == top);
+    EXPECT_OK(strata_pop_root(thread, NULL));
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+/* A thread that pushes and allocates inline and exits in its transaction,
+ * attached: its handle takes the window back before its last collection. */
+static void *push_and_exit(void *heap) {
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    for (int i = 0; i < 300; i++) {
+        void *cell;
+        EXPECT_OK(strata_alloc(thread, cell_types[i % CELL_TYPES], &cell));
+        EXPECT_OK(strata_push_root(thread, cell));
+    }
+    return NULL;
+}
+
+static void exit_in_a_transaction(strata_heap *heap) {
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, push_and_exit, heap) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    EXPECT_OK(strata_thread_collect_major(thread));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
+int main(void) {
+    strata_heap *heap = tiny_heap();
+    window_follows_the_transaction(heap);
+    many_cells_across_collections(heap);
+    abort_restores_the_stack(heap);
+    other_threads_take_no_inline_path(heap);
+    exit_in_a_transaction(heap);
+    EXPECT_OK(strata_heap_destroy(heap));
+    printf("inline_window: ok\n");
+    return 0;
+}

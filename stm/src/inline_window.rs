@@ -1,0 +1,111 @@
+//! The inline window: the part of a thread's nursery and shadow stack a
+//! C host's inline paths use between two calls of the manual API, and the
+//! type facts they need (see `DESIGN.md`, "C ABI", "The inline window").
+//!
+//! The library hands the window out at the end of a call
+//! ([`Thread::inline_window`]) and takes it back at the start of the next
+//! ([`Thread::absorb_inline_window`]): in between, the host bumps the
+//! nursery's cursor and moves the shadow stack's top itself, and nothing
+//! else reads either (collections run only inside the thread's calls, or
+//! while it is in a blocking section, after the window was taken back).
+
+use crate::manual::fixed_ref_mask;
+use crate::thread::Thread;
+use strata_gc::{Layout, TypeId};
+
+/// The nursery range and shadow stack an attempt's host may use between
+/// two calls, as addresses.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct InlineWindow {
+    /// The nursery's next free byte.
+    pub alloc_cursor: usize,
+    /// The end of the nursery's free range (the cursor while it is closed).
+    pub alloc_limit: usize,
+    /// Header word 0's flags of a new object.
+    pub alloc_flags: u64,
+    /// The nursery's first byte.
+    pub nursery_start: usize,
+    /// The nursery's end.
+    pub nursery_end: usize,
+    /// The shadow stack's first entry.
+    pub roots_base: usize,
+    /// The first entry the open attempt pushed (it may pop down to here).
+    pub roots_floor: usize,
+    /// One past the top entry.
+    pub roots_top: usize,
+    /// One past the last entry there is room for.
+    pub roots_end: usize,
+}
+
+/// What the inline allocation and reference store need of a fixed-size
+/// type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct InlineType {
+    /// Bytes of one object, header included.
+    pub object_bytes: u32,
+    /// Bit `i`: body word `i` is a reference slot.
+    pub ref_mask: u64,
+}
+
+impl Thread {
+    /// The window of the open attempt, with room for at least `spare`
+    /// more shadow-stack entries, or `None` outside an attempt. The host
+    /// may use it until the next call on this thread, which must first
+    /// give it back ([`Thread::absorb_inline_window`]).
+    #[inline]
+    pub fn inline_window(&mut self, spare: usize) -> Option<InlineWindow> {
+        if !self.manual_attempt_live() {
+            return None;
+        }
+        let nursery = self.m.nursery_window();
+        let (base, depth, capacity) = self.m.shadow_stack_raw(spare);
+        let entry = size_of::<usize>();
+        let base = base as usize;
+        Some(InlineWindow {
+            alloc_cursor: nursery.cursor,
+            alloc_limit: nursery.limit,
+            alloc_flags: nursery.flags,
+            nursery_start: nursery.start,
+            nursery_end: nursery.end,
+            roots_base: base,
+            roots_floor: base + self.manual.depth_at_begin * entry,
+            roots_top: base + depth * entry,
+            roots_end: base + capacity * entry,
+        })
+    }
+
+    /// Takes back the window [`Thread::inline_window`] handed out last:
+    /// the nursery's cursor and the shadow stack's depth (entries from
+    /// `roots_base` to its top) where the host left them.
+    ///
+    /// # Safety
+    /// Nothing ran on this thread since that window was handed out but
+    /// the host's inline paths; `alloc_cursor` is 16-aligned in
+    /// `[alloc_cursor, alloc_limit]` and `roots_depth` in the window's
+    /// `[roots_floor, roots_end]` as a count of entries; every object
+    /// below `alloc_cursor` was made as the nursery makes one (a header of
+    /// a registered type with `alloc_flags`, link 0, a zeroed body) and
+    /// every entry below `roots_depth` is null or a live object this
+    /// thread holds.
+    #[inline]
+    pub unsafe fn absorb_inline_window(&mut self, alloc_cursor: usize, roots_depth: usize) {
+        // SAFETY: caller's invariant.
+        unsafe {
+            self.m.set_nursery_cursor(alloc_cursor);
+            self.m.set_shadow_stack_depth(roots_depth);
+        }
+    }
+
+    /// What the inline paths need of type `ty`, if it is a registered
+    /// fixed-size type whose objects' size fits a `u32`.
+    pub fn inline_type(&mut self, ty: TypeId) -> Option<InlineType> {
+        let info = self.m.type_ref(ty.0).ok()?;
+        if !matches!(info.layout, Layout::Fixed { .. }) {
+            return None;
+        }
+        Some(InlineType {
+            object_bytes: u32::try_from(info.object_bytes(0).ok()?).ok()?,
+            ref_mask: fixed_ref_mask(info).unwrap_or(0),
+        })
+    }
+}
