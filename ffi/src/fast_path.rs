@@ -102,14 +102,14 @@ pub fn absorb(handle: &mut strata_thread) {
         return;
     }
     handle.prefix.fast_owner.store(0, Ordering::Relaxed);
+    let prefix = &handle.prefix;
+    let depth = (prefix.roots_top - prefix.roots_base) / size_of::<usize>();
     // SAFETY: `fast_owner` was set by the `publish` that ended the last
     // call on this handle and handed this window out; every call starts
     // here, so since then only the header's inline paths used it, which
     // keep the cursor and the top in their ranges, make objects as the
     // nursery does and push only objects the host holds (the header's
     // contract).
-    let prefix = &handle.prefix;
-    let depth = (prefix.roots_top - prefix.roots_base) / size_of::<usize>();
     unsafe {
         handle
             .thread
