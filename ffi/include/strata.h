@@ -222,8 +222,10 @@ static inline strata_status strata_heap_create(const strata_config *config,
 }
 
 /*
- * Destroys a heap and every object in it. Any thread; no other call on
- * this heap may run meanwhile, and none may follow (a later call gets
+ * Destroys a heap and every object in it, and frees its global roots that
+ * are still live (a later call on one gets STRATA_ERROR_INVALID_GLOBAL, as
+ * after strata_global_free). Any thread; no other call on this heap or its
+ * roots may run meanwhile, and none may follow (a later call gets
  * STRATA_ERROR_INVALID_HEAP).
  * STRATA_ERROR_INVALID_HEAP: heap is not a live heap (a second destroy).
  * STRATA_ERROR_HEAP_BUSY: threads are still attached; nothing is done.
@@ -837,7 +839,8 @@ strata_status strata_global_get(strata_thread *thread, const strata_global *glob
 /*
  * Frees a global root: its object may die. Any thread; no other call may
  * use the root meanwhile or after.
- * STRATA_ERROR_INVALID_GLOBAL: not a live global root (a second free).
+ * STRATA_ERROR_INVALID_GLOBAL: not a live global root (a second free, or
+ * its heap was destroyed).
  */
 strata_status strata_global_free(strata_global *global);
 

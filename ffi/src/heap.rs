@@ -98,7 +98,11 @@ pub unsafe extern "C" fn strata_heap_destroy(heap: *mut strata_heap) -> Status {
         drop(live);
         // SAFETY: the box was listed, so alive, and is now unlisted: no
         // other call can reach it (module invariant).
-        drop(unsafe { Box::from_raw(heap) });
+        let heap = unsafe { Box::from_raw(heap) };
+        // The roots hold the heap's memory: left live, they would keep it
+        // all until freed (and a host that forgets them, forever).
+        crate::objects::free_globals_of(&heap.heap);
+        drop(heap);
         Ok(())
     })
 }

@@ -318,6 +318,34 @@ pub unsafe extern "C" fn strata_global_get(
     })
 }
 
+/// Frees every live global root of `heap`, for its destroy: their objects
+/// die with the heap, and a later call on one of them is refused as on a
+/// freed root. Returns how many there were.
+pub(crate) fn free_globals_of(heap: &strata_rs::Heap) -> usize {
+    let mut live = LIVE_GLOBALS.lock();
+    let mut freed = Vec::new();
+    live.retain(|&global| {
+        // SAFETY: listed, so alive, and the lock keeps it so (module doc).
+        let ours = unsafe { &*(global as *const strata_global) }
+            .root
+            .belongs_to(heap);
+        if ours {
+            freed.push(global);
+        }
+        !ours
+    });
+    if !freed.is_empty() {
+        GLOBALS_CHANGED.fetch_add(1, Ordering::Release);
+    }
+    drop(live);
+    for &global in &freed {
+        // SAFETY: the box was listed, so alive, and is now unlisted: no
+        // other call can reach it (module doc).
+        drop(unsafe { Box::from_raw(global as *mut strata_global) });
+    }
+    freed.len()
+}
+
 /// `strata_global_free`: see the header.
 ///
 /// # Safety

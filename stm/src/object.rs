@@ -324,4 +324,9 @@ impl<T> GlobalRoot<T> {
             _type: PhantomData,
         }
     }
+
+    /// Whether this root was made on `heap`.
+    pub fn belongs_to(&self, heap: &crate::Heap) -> bool {
+        self.heap_id == heap.gc.id()
+    }
 }

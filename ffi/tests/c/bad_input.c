@@ -350,9 +350,25 @@ static void transactions(void) {
     EXPECT_OK(strata_thread_attach(other, &on_other));
     EXPECT_OK(strata_tx_begin(on_other));
     EXPECT(strata_global_get(on_other, global, &obj), STRATA_ERROR_OTHER_HEAP);
+    /* A root of the other heap, left live when that heap is destroyed:
+     * the destroy frees it, and only it. */
+    strata_type_id other_cell;
+    strata_type_desc other_desc = fixed_type("cell", 8, NULL, 0);
+    EXPECT_OK(strata_register_type(other, &other_desc, &other_cell));
+    void *other_obj = NULL;
+    EXPECT_OK(strata_alloc(on_other, other_cell, &other_obj));
+    EXPECT_OK(strata_push_root(on_other, other_obj));
     EXPECT_OK(strata_tx_commit(on_other));
+    EXPECT_OK(strata_pop_root(on_other, &other_obj));
+    strata_global *other_global = NULL;
+    EXPECT_OK(strata_global_new(on_other, other_obj, &other_global));
     EXPECT_OK(strata_thread_detach(on_other));
     EXPECT_OK(strata_heap_destroy(other));
+    EXPECT(strata_global_free(other_global), STRATA_ERROR_INVALID_GLOBAL);
+    CHECK_LAST_ERROR_NAMES("strata_global_free");
+    EXPECT_OK(strata_tx_begin(thread));
+    EXPECT_OK(strata_global_get(thread, global, &obj));
+    EXPECT_OK(strata_tx_commit(thread));
     EXPECT(strata_global_free(NULL), STRATA_ERROR_NULL_ARGUMENT);
     EXPECT_OK(strata_global_free(global));
     EXPECT(strata_global_free(global), STRATA_ERROR_INVALID_GLOBAL);
