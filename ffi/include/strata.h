@@ -539,8 +539,11 @@ strata_status strata_atomically(strata_thread *thread, strata_block_fn block, vo
  * thread's window: the free part of its nursery [alloc_cursor,
  * alloc_limit) and the header flags of new objects, the nursery's extent,
  * its shadow stack [roots_base, roots_top) of which the transaction
- * pushed [roots_floor, roots_top), room up to roots_end, and fixed-size
- * types the library met (types[id % STRATA_FAST_TYPES]: bytes of an object
+ * pushed [roots_floor, roots_top), room up to roots_end, the
+ * transaction's snapshot, the global root strata_global_get found last
+ * (its object, the clock when it was made, and the count of changes of
+ * the library's list of roots, strata_globals_changed_, when it was found
+ * in it), and fixed-size types the library met (types[id % STRATA_FAST_TYPES]: bytes of an object
  * with its header, bit i of ref_mask for a reference slot at body word i;
  * type_id STRATA_NO_TYPE when empty). Hosts never write the prefix but
  * through these functions.
@@ -568,13 +571,18 @@ typedef struct strata_thread_prefix {
     void **roots_floor;
     void **roots_top;
     void **roots_end;
+    uint64_t snapshot;
+    const void *global;
+    void *global_obj;
+    uint64_t global_since;
+    uint64_t global_changes;
     strata_fast_type types[STRATA_FAST_TYPES];
 } strata_thread_prefix;
 
 #ifdef __cplusplus
-static_assert(sizeof(strata_thread_prefix) == 144, "strata_thread_prefix is 144 bytes");
+static_assert(sizeof(strata_thread_prefix) == 184, "strata_thread_prefix is 184 bytes");
 #else
-_Static_assert(sizeof(strata_thread_prefix) == 144, "strata_thread_prefix is 144 bytes");
+_Static_assert(sizeof(strata_thread_prefix) == 184, "strata_thread_prefix is 184 bytes");
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -832,9 +840,27 @@ strata_status strata_global_new(strata_thread *thread, void *obj, strata_global 
  * STRATA_ERROR_INVALID_GLOBAL: not a live global root.
  * STRATA_ERROR_OTHER_HEAP: the root belongs to another heap.
  * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
+ * Inline (no call) for the root the thread read last, while no root was
+ * made or freed since.
  */
-strata_status strata_global_get(strata_thread *thread, const strata_global *global,
-                                void **obj_out);
+strata_status strata_global_get_slow(strata_thread *thread, const strata_global *global,
+                                     void **obj_out);
+
+/* How many times global roots were made or freed: what the inline
+ * strata_global_get compares. Only the library writes it. */
+extern uint64_t strata_globals_changed_;
+
+static inline strata_status strata_global_get(strata_thread *thread, const strata_global *global,
+                                              void **obj_out) {
+    strata_thread_prefix *prefix = strata_fast_prefix_(thread);
+    if (prefix != NULL && obj_out != NULL && global != NULL &&
+        (const void *)global == prefix->global && prefix->global_since <= prefix->snapshot &&
+        prefix->global_changes == STRATA_LOAD_RELAXED_(&strata_globals_changed_)) {
+        *obj_out = prefix->global_obj;
+        return STRATA_OK;
+    }
+    return strata_global_get_slow(thread, global, obj_out);
+}
 
 /*
  * Frees a global root: its object may die. Any thread; no other call may

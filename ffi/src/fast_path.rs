@@ -68,6 +68,13 @@ pub struct Prefix {
     pub roots_floor: usize,
     pub roots_top: usize,
     pub roots_end: usize,
+    pub snapshot: u64,
+    /// The global root `strata_global_get` found last (0: none), its
+    /// object, its `made_at` and the registry's change count then.
+    pub global: usize,
+    pub global_obj: usize,
+    pub global_since: u64,
+    pub global_changes: u64,
     pub types: [FastType; FAST_TYPES],
 }
 
@@ -85,6 +92,11 @@ impl Prefix {
             roots_floor: 0,
             roots_top: 0,
             roots_end: 0,
+            snapshot: 0,
+            global: 0,
+            global_obj: 0,
+            global_since: 0,
+            global_changes: 0,
             types: [FastType {
                 type_id: NO_TYPE,
                 object_bytes: 0,
@@ -137,6 +149,7 @@ pub fn publish(handle: &mut strata_thread) {
     prefix.roots_floor = window.roots_floor;
     prefix.roots_top = window.roots_top;
     prefix.roots_end = window.roots_end;
+    prefix.snapshot = window.snapshot;
     prefix.fast_owner.store(handle.os_thread, Ordering::Relaxed);
 }
 

@@ -215,8 +215,8 @@ fn header_fast_path_layout_is_the_library_one() {
     // table's entries, two `uint32_t` and a `uint64_t`).
     assert_eq!(std::mem::offset_of!(strata_thread, prefix), 0);
     assert_eq!(size_of::<FastType>(), 16);
-    assert_eq!(size_of::<Prefix>(), 144);
-    assert_eq!(std::mem::offset_of!(Prefix, types), 80);
+    assert_eq!(size_of::<Prefix>(), 184);
+    assert_eq!(std::mem::offset_of!(Prefix, types), 120);
     assert!(header().contains(
         "typedef struct strata_fast_type {
     uint32_t type_id;
@@ -236,8 +236,15 @@ fn header_fast_path_layout_is_the_library_one() {
     void **roots_floor;
     void **roots_top;
     void **roots_end;
+    uint64_t snapshot;
+    const void *global;
+    void *global_obj;
+    uint64_t global_since;
+    uint64_t global_changes;
     strata_fast_type types[STRATA_FAST_TYPES];
 } strata_thread_prefix;"
     ));
-    assert!(header().contains("sizeof(strata_thread_prefix) == 144"));
+    assert!(header().contains("sizeof(strata_thread_prefix) == 184"));
+    assert!(header().contains("extern uint64_t strata_globals_changed_;"));
+    assert_eq!(size_of::<crate::objects::ChangeCount>(), 64);
 }

@@ -240,24 +240,36 @@ pub struct strata_global {
 
 static LIVE_GLOBALS: Registry = Registry::new();
 
-/// How many times `LIVE_GLOBALS` has changed (module doc).
-static GLOBALS_CHANGED: AtomicU64 = AtomicU64::new(0);
+/// A change count on a cache line of its own: every transaction of every
+/// thread that reads a global root loads it.
+#[repr(C, align(64))]
+pub struct ChangeCount(AtomicU64);
+
+/// How many times `LIVE_GLOBALS` has changed (module doc), exported under
+/// the C name the header's inline `strata_global_get` loads
+/// (`DESIGN.md`, "The inline window").
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static strata_globals_changed_: ChangeCount = ChangeCount(AtomicU64::new(0));
+static GLOBALS_CHANGED: &AtomicU64 = &strata_globals_changed_.0;
 
 thread_local! {
     /// The root this thread found listed last, and `GLOBALS_CHANGED` then.
     static LAST_GLOBAL: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
 }
 
-/// Whether `global` is listed (or the failure that says it is not).
-fn check_global(global: *const strata_global) -> Result<(), Failure> {
+/// Whether `global` is listed (or the failure that says it is not), and
+/// the registry's change count at which it was.
+fn check_global(global: *const strata_global) -> Result<u64, Failure> {
     let changed = GLOBALS_CHANGED.load(Ordering::Acquire);
     if LAST_GLOBAL.get() == (global as usize, changed) && !global.is_null() {
-        return Ok(());
+        return Ok(changed);
     }
     let live = LIVE_GLOBALS.lock();
     global_position(&live, global)?;
-    LAST_GLOBAL.set((global as usize, GLOBALS_CHANGED.load(Ordering::Relaxed)));
-    Ok(())
+    let changed = GLOBALS_CHANGED.load(Ordering::Relaxed);
+    LAST_GLOBAL.set((global as usize, changed));
+    Ok(changed)
 }
 
 fn global_position(live: &[usize], global: *const strata_global) -> Result<usize, Failure> {
@@ -294,12 +306,13 @@ pub unsafe extern "C" fn strata_global_new(
     })
 }
 
-/// `strata_global_get`: see the header.
+/// `strata_global_get_slow`, behind the header's inline
+/// `strata_global_get`: see the header. Failures name `strata_global_get`.
 ///
 /// # Safety
 /// `obj_out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn strata_global_get(
+pub unsafe extern "C" fn strata_global_get_slow(
     thread: *mut strata_thread,
     global: *const strata_global,
     obj_out: *mut *mut c_void,
@@ -307,10 +320,18 @@ pub unsafe extern "C" fn strata_global_get(
     boundary("strata_global_get", || {
         non_null(obj_out, "obj_out")?;
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
-            check_global(global)?;
+            let changes = check_global(global)?;
             // SAFETY: listed, so alive (module doc).
             let root = unsafe { &(*global).root };
-            Ok(handle.thread.get_global_manual(root)?)
+            let obj = handle.thread.get_global_manual(root)?;
+            // For the inline path: this root, while the registry has not
+            // changed since it was found listed.
+            let prefix = &mut handle.prefix;
+            prefix.global = global as usize;
+            prefix.global_obj = obj.as_usize();
+            prefix.global_since = root.made_at();
+            prefix.global_changes = changes;
+            Ok(obj)
         })?;
         // SAFETY: checked, and writable by the caller's promise.
         unsafe { obj_out.write(obj.as_ptr()) };

@@ -35,6 +35,8 @@ pub struct InlineWindow {
     pub roots_top: usize,
     /// One past the last entry there is room for.
     pub roots_end: usize,
+    /// The attempt's snapshot.
+    pub snapshot: u64,
 }
 
 /// What the inline allocation and reference store need of a fixed-size
@@ -71,6 +73,7 @@ impl Thread {
             roots_floor: base + self.manual.depth_at_begin * entry,
             roots_top: base + depth * entry,
             roots_end: base + capacity * entry,
+            snapshot: self.tx.snapshot,
         })
     }
 

@@ -325,6 +325,13 @@ impl<T> GlobalRoot<T> {
         }
     }
 
+    /// The commit clock when this root was made: its object was committed
+    /// by then, so a transaction whose snapshot is at least this reads it
+    /// without extending its snapshot.
+    pub fn made_at(&self) -> u64 {
+        self.since
+    }
+
     /// Whether this root was made on `heap`.
     pub fn belongs_to(&self, heap: &crate::Heap) -> bool {
         self.heap_id == heap.gc.id()

@@ -1,8 +1,8 @@
 /* The header's inline paths and the window they use between calls (ABI
  * version 3): when the window is handed out; allocation, reference stores
  * and the shadow stack inline across many collections of a tiny nursery,
- * with types that share an entry of the type table; what an abort and a
- * thread that exits in a transaction leave; and the cases the inline paths
+ * with types that share an entry of the type table; global roots read
+ * inline; what an abort and a thread that exits in a transaction leave; and the cases the inline paths
  * must hand to the library. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -166,6 +166,69 @@ static void abort_restores_the_stack(strata_heap *heap) {
     EXPECT_OK(strata_thread_detach(thread));
 }
 
+/* A committed cell of value, and a global root of it. */
+static strata_global *global_cell(strata_thread *thread, long value) {
+    EXPECT_OK(strata_tx_begin(thread));
+    void *cell;
+    EXPECT_OK(strata_alloc(thread, cell_types[0], &cell));
+    struct cell *body;
+    EXPECT_OK(strata_write(thread, cell, (void **)&body));
+    body->value = value;
+    EXPECT_OK(strata_push_root(thread, cell));
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_pop_root(thread, &cell));
+    strata_global *global;
+    EXPECT_OK(strata_global_new(thread, cell, &global));
+    return global;
+}
+
+static long global_value(strata_thread *thread, strata_global *global) {
+    void *cell;
+    EXPECT_OK(strata_global_get(thread, global, &cell));
+    const struct cell *body;
+    EXPECT_OK(strata_read(thread, cell, (const void **)&body));
+    return body->value;
+}
+
+/* The root read last is read inline, across attempts, until a root is
+ * made or freed: a root freed and another made at its address (malloc
+ * hands the box back) is never taken for the old one. */
+static void global_roots_inline(strata_heap *heap) {
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    strata_global *a = global_cell(thread, 1);
+    strata_global *b = global_cell(thread, 2);
+    strata_thread_prefix *prefix = prefix_of(thread);
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(global_value(thread, a) == 1);
+    CHECK(prefix->global == a);
+    void *first = prefix->global_obj;
+    CHECK(global_value(thread, a) == 1);
+    CHECK(global_value(thread, b) == 2);
+    CHECK(prefix->global == b);
+    CHECK(global_value(thread, a) == 1);
+    CHECK(prefix->global_obj == first);
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(global_value(thread, a) == 1); /* a later attempt */
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_global_free(a));
+    strata_global *c = global_cell(thread, 3);
+    EXPECT_OK(strata_tx_begin(thread));
+    CHECK(global_value(thread, c) == 3);
+    CHECK(global_value(thread, b) == 2);
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_global_free(b));
+    EXPECT_OK(strata_tx_begin(thread));
+    void *obj = NULL;
+    EXPECT(strata_global_get(thread, b, &obj), STRATA_ERROR_INVALID_GLOBAL);
+    CHECK_LAST_ERROR_NAMES("strata_global_get");
+    CHECK(global_value(thread, c) == 3);
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_global_free(c));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
 /* Another thread's handle never takes an inline path, even while its
  * window is open. */
 struct other {
@@ -234,6 +297,7 @@ int main(void) {
     window_follows_the_transaction(heap);
     many_cells_across_collections(heap);
     abort_restores_the_stack(heap);
+    global_roots_inline(heap);
     other_threads_take_no_inline_path(heap);
     exit_in_a_transaction(heap);
     EXPECT_OK(strata_heap_destroy(heap));
