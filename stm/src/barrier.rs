@@ -178,6 +178,20 @@ impl Thread {
         // SAFETY: `index` comes from an `Obj` of the running transaction
         // (see `Tx::address`).
         let obj = unsafe { self.m.client_root_unchecked(index as usize) };
+        // SAFETY: an `Obj`'s object is live and held by the transaction.
+        unsafe { self.writable_object(obj) }
+    }
+
+    /// [`Thread::writable`] of an object given by its address. A first
+    /// write may collect; it happens only to a shared anchor, which is old
+    /// and does not move, so `obj` needs no root to stay valid.
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live object the transaction
+    /// holds, reachable from its roots (what it read or wrote, its shadow
+    /// stack, a global root) or made by it.
+    #[inline]
+    pub(crate) unsafe fn writable_object(&mut self, obj: Address) -> (Address, Address) {
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
         if word & PRIVATE != 0 {

@@ -323,12 +323,10 @@ impl Thread {
     #[inline]
     pub unsafe fn write_manual(&mut self, obj: Address) -> Result<Address, ManualError> {
         self.open()?;
-        // SAFETY: caller's invariant. The arena entry keeps `obj` rooted
-        // (and updated) while the first write may collect.
-        let index = unsafe { self.m.push_client_root(obj) };
-        let written = self.catch_conflict(|th| th.writable(index as u32).1);
-        self.m.truncate_client_roots(index);
-        written
+        // SAFETY: caller's invariant. No root is needed: only a shared
+        // anchor's first write collects, and an anchor does not move; what
+        // the attempt holds, the collector keeps.
+        self.catch_conflict(|th| unsafe { th.writable_object(obj) }.1)
     }
 
     /// Stores `value` into the reference slot at byte `offset` of `obj`'s
