@@ -135,6 +135,10 @@ mod tests {
             }
         }
         assert_eq!(counts.to_array(), [1, 2, 3, 4, 5, 6, 7]);
+        for (i, kind) in AbortKind::ALL.into_iter().enumerate() {
+            assert_eq!(counts.of_kind(kind), i as u64 + 1, "{kind:?}");
+            assert_eq!(AbortKind::of(&causes[i]), kind);
+        }
         assert_eq!(counts.total(), 28);
         let heap = SharedAbortCounts::default();
         heap.add(&counts);

@@ -211,3 +211,47 @@ fn no_abort_means_no_report_and_marker_files_are_interned() {
         "the heap does not profile"
     );
 }
+
+/// An inevitable transaction that needs the ledger another attempt owns
+/// dooms it: that attempt's report names the inevitable thread's slot
+/// and marker.
+#[test]
+fn a_doomed_attempt_names_the_inevitable_transaction() {
+    let heap = zealous_heap();
+    let file = heap.marker_file("audit.scm");
+    let mut main = heap.attach().unwrap();
+    main.set_marker(Marker::new(file, 7));
+    let ledger = new_ledger(&mut main);
+    let (owned_tx, owned_rx) = mpsc::channel();
+    let owner = {
+        let (heap, ledger) = (heap.clone(), ledger.clone());
+        std::thread::spawn(move || {
+            let mut t = heap.attach().unwrap();
+            let mut first = true;
+            t.atomically(|tx| {
+                let c = tx.get_global(&ledger);
+                tx.update(c, |c| c.n += 1);
+                if std::mem::take(&mut first) {
+                    owned_tx.send(()).unwrap();
+                    tx.blocking(|| std::thread::sleep(Duration::from_millis(30)));
+                }
+            })
+            .unwrap();
+            t.last_abort_info()
+        })
+    };
+    main.blocking(|| owned_rx.recv().unwrap());
+    main.atomically(|tx| {
+        tx.become_inevitable();
+        let c = tx.get_global(&ledger);
+        tx.update(c, |c| c.n += 10);
+    })
+    .unwrap();
+    let info = main
+        .blocking(|| owner.join().unwrap())
+        .expect("the owner was doomed");
+    assert_eq!(info.kind, AbortKind::Doomed);
+    assert_eq!(info.other_slot, Some(main.slot_id()));
+    assert_eq!(info.other_marker, Marker::new(file, 7));
+    assert_eq!(info.object, None);
+}
