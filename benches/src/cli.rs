@@ -1,5 +1,6 @@
 //! The command line: `WORKLOAD [--runtime a,b] [--threads 1,2] [--seconds S]
-//! [--rounds N] [--json] [workload options]`.
+//! [--rounds N] [--json] [workload options]` (and `profile FILE`, which
+//! `main` hands to `profile.rs` before this parser).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,9 @@ workloads:
   host --program NAME [--scale S] [--tx-length STEPS]
                                          runtimes: strata, gil (examples/host/programs/NAME.scm)
   suite [--rounds N]                     short runs of all of the above, table and report
-  clock                                  the commit clock's measurements: TSC bound, counter costs";
+  clock                                  the commit clock's measurements: TSC bound, counter costs
+  profile FILE                           an event log (STRATA_EVENTS=FILE) summarised per thread:
+                                         useful, wasted in aborts, waiting, in collections";
 
 /// Workload options that take no value.
 const WORKLOAD_FLAGS: &[&str] = &["partitioned"];

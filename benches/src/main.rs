@@ -7,6 +7,7 @@
 mod cli;
 mod clock_probe;
 mod ffi;
+mod profile;
 mod progress;
 mod report;
 mod result;
@@ -18,7 +19,11 @@ mod workloads;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match cli::Args::parse(std::env::args().skip(1)) {
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    if words.first().map(String::as_str) == Some("profile") {
+        return profile::run(&words[1..]);
+    }
+    let args = match cli::Args::parse(words.into_iter()) {
         Ok(args) => args,
         Err(message) => {
             eprintln!("strata-bench: {message}\n\n{}", cli::USAGE);

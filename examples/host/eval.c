@@ -23,11 +23,23 @@ struct registers {
     int64_t atomic_depth;
 };
 
+/* The line being run: kept for error messages, and set as the thread's
+ * marker when it changes, so that conflict reports (strata_last_abort_info,
+ * STRATA_PROFILE) name the program's lines on both sides. */
+static void run_line(struct vm *vm, int line) {
+    vm->line = line;
+    if (line != vm->marker_line) {
+        check(vm, strata_set_marker(vm->thread, vm->rt->marker_file, (uint32_t)line),
+              "strata_set_marker");
+        vm->marker_line = line;
+    }
+}
+
 static struct registers load_registers(struct vm *vm) {
     const struct machine *m = read_machine(vm);
     void *expr = m->expr, *env = m->env, *k = m->k, *val = m->val;
     int64_t depth = m->atomic_depth;
-    vm->line = (int)m->line;
+    run_line(vm, (int)m->line);
     return (struct registers){push(vm, expr), push(vm, env), push(vm, k), push(vm, val), depth};
 }
 
@@ -208,7 +220,7 @@ static void eval_step(struct vm *vm, struct registers *regs) {
         set_state(vm, regs, MODE_RETURN, NO_SLOT, NO_SLOT, regs->k, regs->expr);
         return;
     }
-    vm->line = (int)c->num;
+    run_line(vm, (int)c->num);
     void *head = c->ref[0];
     if (head != NULL) {
         const struct cell *h = read_cell(vm, head);
@@ -248,7 +260,7 @@ static void return_step(struct vm *vm, struct registers *regs) {
     }
     const struct cell *frame = read_cell(vm, k);
     enum tag tag = (enum tag)frame->tag;
-    vm->line = (int)frame->num;
+    run_line(vm, (int)frame->num);
     slot r0 = ref_slot(vm, regs->k, 0), env = ref_slot(vm, regs->k, 1);
     slot next = ref_slot(vm, regs->k, NEXT_FRAME);
     switch (tag) {

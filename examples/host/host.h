@@ -119,6 +119,7 @@ struct vm {
     slot machine;            /* where the machine object is rooted */
     jmp_buf *escape;         /* where an aborted attempt or an error unwinds to */
     int line;                /* the line being run, for error messages */
+    int marker_line;         /* the line last set as the thread's marker */
     bool cut_requested;      /* end the transaction after this step */
     bool yield_requested;    /* and let other threads run before the next */
     long steps;              /* steps in this transaction */
@@ -142,6 +143,7 @@ struct runtime {
     strata_heap *heap;
     strata_type_id cell_type, bytes_type, refs_type, machine_type;
     const char *file;
+    uint32_t marker_file;  /* file's marker number: conflict reports name its lines */
     bool gil_mode;
     long tx_length;       /* steps per transaction at most */
     long thread_count;    /* what (threads) returns */

@@ -129,6 +129,10 @@ int main(int argc, char **argv) {
         return 70;
     }
     objects_register_types(&rt);
+    if (strata_marker_file(rt.heap, rt.file, &rt.marker_file) != STRATA_OK) {
+        fprintf(stderr, "host: %s\n", strata_last_error());
+        return 70;
+    }
     runtime_init(&rt);
 
     struct vm vm = {.rt = &rt, .index = 0};

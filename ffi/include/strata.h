@@ -925,6 +925,101 @@ typedef struct strata_stats {
  */
 strata_status strata_heap_stats(strata_heap *heap, strata_stats *stats_out);
 
+/* ---- Conflict reports ---------------------------------------------- */
+
+/* Every aborted attempt records what aborted it, named by markers: the
+ * positions the threads' hosts were running (a file and a line, or a
+ * function and a bytecode offset), so that a report reads "bank.scm:12 vs
+ * bank.scm:30 on account". With STRATA_PROFILE=path in the environment the
+ * heap aggregates its aborts by (marker, other thread's marker, object
+ * type) and writes that profile to path, as JSON, at strata_heap_destroy;
+ * with STRATA_EVENTS=path it logs each thread's transactions there (for
+ * `strata-bench profile path`). Both also time attempts (wasted_nanos). */
+
+/*
+ * Stores in *file_out the number of the marker file name (a
+ * NUL-terminated string the library copies), the same number for every
+ * call with the same name; numbers start at 1 (0 is "no marker"). Any
+ * thread, attached or not.
+ * STRATA_ERROR_INVALID_HEAP: heap is not a live heap.
+ */
+strata_status strata_marker_file(strata_heap *heap, const char *name, uint32_t *file_out);
+
+/*
+ * Sets the thread's marker to (file, line): the position it runs now,
+ * named in the reports of the conflicts it takes part in, on either side,
+ * until the next call. One store; in or out of a transaction, also in a
+ * blocking section. Only the thread that attached.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ */
+strata_status strata_set_marker(strata_thread *thread, uint32_t file, uint32_t line);
+
+/*
+ * Stores in *slot_out the thread's slot number, by which other threads'
+ * abort reports name it (other_thread). Unique among attached threads; a
+ * detached thread's number is reused. Only the thread that attached.
+ * Errors as for strata_set_marker.
+ */
+strata_status strata_thread_slot(strata_thread *thread, uint32_t *slot_out);
+
+/* Why an attempt aborted (strata_stats counts the same causes). */
+typedef enum strata_abort_kind {
+    /* No attempt of the thread has aborted. */
+    STRATA_ABORT_NONE = 0,
+    /* Another transaction owned an object the attempt wrote. */
+    STRATA_ABORT_WRITE_WRITE = 1,
+    /* Something it read changed before it could commit. */
+    STRATA_ABORT_VALIDATION = 2,
+    /* An inevitable transaction needed its objects. */
+    STRATA_ABORT_DOOMED = 3,
+    /* It stopped to rerun as the inevitable transaction. */
+    STRATA_ABORT_INEVITABLE = 4,
+    /* An allocation failed. */
+    STRATA_ABORT_OUT_OF_MEMORY = 5,
+    /* Rust code panicked. */
+    STRATA_ABORT_PANIC = 6,
+    /* The host aborted it (strata_tx_abort). */
+    STRATA_ABORT_REQUESTED = 7
+} strata_abort_kind;
+
+/* What aborted a thread's last aborted attempt. */
+typedef struct strata_abort_info {
+    /* A strata_abort_kind. */
+    uint32_t kind;
+    /* The object the conflict was found on: its type, the type's name
+     * (NUL-terminated, owned by the library, valid until the thread's next
+     * strata_last_abort_info call) and its identity (as strata_identity
+     * gives it). type_name NULL and object_id 0 when the abort concerned
+     * no object (a doom, a failed allocation, strata_tx_abort). */
+    strata_type_id type_id;
+    const char *type_name;
+    uint64_t object_id;
+    /* The slot (strata_thread_slot) of the other transaction: the owner
+     * of the object, or the inevitable transaction that doomed this one;
+     * 0 when unknown (the writer had committed already) or none. */
+    uint32_t other_thread;
+    /* This thread's marker when it aborted, and the other thread's when
+     * the conflict was found (0, 0: none). */
+    uint32_t marker_file;
+    uint32_t marker_line;
+    uint32_t other_marker_file;
+    uint32_t other_marker_line;
+    /* Whether the heap times attempts (STRATA_PROFILE or STRATA_EVENTS),
+     * and then how long the aborted attempt ran, from its begin to its
+     * abort. */
+    bool timed;
+    uint64_t wasted_nanos;
+} strata_abort_info;
+
+/*
+ * Stores in *info_out what aborted the thread's last aborted attempt
+ * (kind STRATA_ABORT_NONE if none has). Only the thread that attached; in
+ * or out of a transaction.
+ * STRATA_ERROR_NOT_ATTACHED, STRATA_ERROR_WRONG_THREAD: as for detach.
+ * STRATA_ERROR_BLOCKED: the thread is in a blocking section.
+ */
+strata_status strata_last_abort_info(strata_thread *thread, strata_abort_info *info_out);
+
 #ifdef __cplusplus
 }
 #endif

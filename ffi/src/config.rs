@@ -3,7 +3,7 @@
 
 use crate::status::{boundary, non_null, Failure, Status};
 use std::time::Duration;
-use strata_rs::{HeapConfig, TxConfig};
+use strata_rs::{HeapConfig, ReportConfig, TxConfig};
 
 /// `strata_config`: see the header for each field.
 #[repr(C)]
@@ -65,6 +65,8 @@ impl strata_config {
                 0 => self.nursery_bytes / 2,
                 bytes => bytes,
             },
+            // `strata_config` has no field for it: the environment only.
+            reports: ReportConfig::from_env(),
         };
         (heap, tx)
     }

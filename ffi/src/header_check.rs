@@ -5,6 +5,7 @@
 //! library's.
 
 use crate::config::strata_config;
+use crate::reports::{strata_abort_info, STRATA_ABORT_NONE};
 use crate::stats::strata_stats;
 use crate::status::Status;
 use crate::types::{strata_type_desc, LAYOUT_ARRAY, LAYOUT_FIXED};
@@ -176,6 +177,18 @@ fn header_layouts_and_struct_sizes_are_the_library_ones() {
     assert_eq!(size_of::<strata_config>(), 64);
     assert_eq!(size_of::<strata_type_desc>(), 64);
     assert_eq!(size_of::<strata_stats>(), 176);
+}
+
+#[test]
+fn header_abort_kinds_and_info_are_the_library_ones() {
+    let mut kinds = vec![("STRATA_ABORT_NONE".to_owned(), STRATA_ABORT_NONE as i64)];
+    for kind in strata_rs::AbortKind::ALL {
+        let name = kind.name().to_uppercase().replace('-', "_");
+        kinds.push((format!("STRATA_ABORT_{name}"), kind.index() as i64 + 1));
+    }
+    assert_eq!(enum_values("strata_abort_kind"), kinds);
+    // ffi/tests/c/conflict_reports.c asserts the same size in C.
+    assert_eq!(size_of::<strata_abort_info>(), 56);
 }
 
 /// The object layout and the thread prefix the header's inline fast paths

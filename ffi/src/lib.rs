@@ -6,7 +6,8 @@
 //! header's inline paths read, and the handle memory they may read),
 //! `types` (type
 //! registration), `tx` (transactions), `objects` (allocation, barriers,
-//! the shadow stack, global roots), `stats` (statistics). The decisions behind it are in `DESIGN.md`, "C ABI"; the
+//! the shadow stack, global roots), `stats` (statistics), `reports`
+//! (markers and the last abort's record). The decisions behind it are in `DESIGN.md`, "C ABI"; the
 //! header is the host's manual.
 //!
 //! Every function maps onto the Rust API of the `strata` crate (renamed
@@ -39,6 +40,7 @@ mod header_check;
 mod heap;
 mod objects;
 mod registry;
+mod reports;
 mod stats;
 mod status;
 mod thread;

@@ -47,6 +47,9 @@ pub struct strata_thread {
     /// Attempts of the host's current block that aborted in a row (see
     /// `tx.rs`).
     pub(crate) aborts_in_a_row: u32,
+    /// The type name `strata_last_abort_info` gave out last, which it
+    /// owns until its next call (`reports.rs`).
+    pub(crate) abort_type_name: Option<std::ffi::CString>,
 }
 
 impl Drop for strata_thread {
@@ -186,6 +189,7 @@ pub unsafe extern "C" fn strata_thread_attach(
             thread: heap.attach()?,
             blocked: false,
             aborts_in_a_row: 0,
+            abort_type_name: None,
         });
         let address = handle.as_ptr();
         LIVE_THREADS.lock().push(address as usize);

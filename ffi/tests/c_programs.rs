@@ -91,6 +91,11 @@ fn inline_window() {
 }
 
 #[test]
+fn conflict_reports() {
+    compile_and_run("conflict_reports", Linking::Shared);
+}
+
+#[test]
 fn bad_input() {
     compile_and_run("bad_input", Linking::Shared);
 }

@@ -171,4 +171,15 @@ impl Heap {
     pub fn id(&self) -> u64 {
         self.shared.id
     }
+
+    /// The name type `id` was registered with, if it is registered.
+    pub fn type_name(&self, id: u32) -> Option<String> {
+        self.shared.types.get(id).map(|info| info.name.clone())
+    }
+
+    /// Major collections finished so far (one relaxed load, for callers
+    /// that watch for a collection without taking the statistics).
+    pub fn major_collections(&self) -> u64 {
+        self.shared.stats.major_count()
+    }
 }

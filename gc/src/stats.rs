@@ -125,6 +125,11 @@ impl Stats {
         batch.pretenured_bytes = 0;
     }
 
+    /// Major collections recorded so far.
+    pub fn major_count(&self) -> u64 {
+        self.major_count.load(Ordering::Relaxed)
+    }
+
     /// A consistent-enough copy of the counters.
     pub fn snapshot(&self) -> GcStats {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! Aborted attempts counted by what aborted them, per thread and for the
 //! heap: what to look at first when a program's transactions conflict.
 
+use crate::abort_info::AbortKind;
 use crate::tx::Conflict;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,16 +37,32 @@ impl AbortCounts {
 
     /// Counts one attempt aborted by `why`.
     pub(crate) fn count(&mut self, why: &Conflict) {
-        let cause = match why {
-            Conflict::WriteWrite => &mut self.write_write,
-            Conflict::Validation => &mut self.validation,
-            Conflict::Doomed => &mut self.doomed,
-            Conflict::Inevitable => &mut self.inevitable,
-            Conflict::Alloc(_) => &mut self.out_of_memory,
-            Conflict::Panic => &mut self.panic,
-            Conflict::Requested => &mut self.requested,
+        self.count_kind(AbortKind::of(why));
+    }
+
+    /// Counts one attempt aborted for `kind`.
+    pub(crate) fn count_kind(&mut self, kind: AbortKind) {
+        let cause = match kind {
+            AbortKind::WriteWrite => &mut self.write_write,
+            AbortKind::Validation => &mut self.validation,
+            AbortKind::Doomed => &mut self.doomed,
+            AbortKind::Inevitable => &mut self.inevitable,
+            AbortKind::OutOfMemory => &mut self.out_of_memory,
+            AbortKind::Panic => &mut self.panic,
+            AbortKind::Requested => &mut self.requested,
         };
         *cause += 1;
+    }
+
+    /// The count of `kind`.
+    pub fn of_kind(&self, kind: AbortKind) -> u64 {
+        self.to_array()[kind.index()]
+    }
+
+    /// Adds `other`'s counts to these.
+    pub(crate) fn add(&mut self, other: &AbortCounts) {
+        let (mine, theirs) = (self.to_array(), other.to_array());
+        *self = AbortCounts::from_array(std::array::from_fn(|i| mine[i] + theirs[i]));
     }
 
     fn to_array(self) -> [u64; CAUSES] {
@@ -118,6 +135,10 @@ mod tests {
             }
         }
         assert_eq!(counts.to_array(), [1, 2, 3, 4, 5, 6, 7]);
+        for (i, kind) in AbortKind::ALL.into_iter().enumerate() {
+            assert_eq!(counts.of_kind(kind), i as u64 + 1, "{kind:?}");
+            assert_eq!(AbortKind::of(&causes[i]), kind);
+        }
         assert_eq!(counts.total(), 28);
         let heap = SharedAbortCounts::default();
         heap.add(&counts);

@@ -231,6 +231,7 @@ impl Thread {
         let mut spins = 0u32;
         loop {
             if self.is_doomed() {
+                self.note_doomer();
                 return Err(Conflict::Doomed);
             }
             // SAFETY: `anchor` is a live old anchor.
@@ -249,6 +250,7 @@ impl Thread {
                     continue;
                 }
                 self.tx.contended = Some(Contended { slot: owner, ends });
+                self.note_culprit(anchor, owner);
                 return Err(Conflict::WriteWrite);
             }
             // Inevitable: the owner must give way. Doom it and wait, polling
@@ -258,7 +260,7 @@ impl Thread {
                 .stm
                 .slot(owner)
                 .doomed
-                .store(true, Ordering::SeqCst);
+                .store(self.slot, Ordering::SeqCst);
             spins += 1;
             if spins > 64 {
                 crate::sync::yield_now();
@@ -276,6 +278,6 @@ impl Thread {
     /// Whether an inevitable transaction has doomed this one.
     #[inline(always)]
     pub(crate) fn is_doomed(&self) -> bool {
-        !self.tx.inevitable && self.heap.stm.slot(self.slot).doomed.load(Ordering::Relaxed)
+        !self.tx.inevitable && self.heap.stm.slot(self.slot).doomed.load(Ordering::Relaxed) != 0
     }
 }

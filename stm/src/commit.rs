@@ -2,6 +2,7 @@
 //! read sets at commit and when the snapshot is extended (see `DESIGN.md`,
 //! "Commit", "Abort and retry").
 
+use crate::abort_info::Culprit;
 use crate::barrier::visible_body;
 use crate::scan::SCAN_ENTRY;
 use crate::shared::{StmShared, COMMITTING, INEVITABLE};
@@ -20,17 +21,35 @@ pub(crate) const KEEP_ENTRIES: usize = 4096;
 
 impl Thread {
     /// Starts an attempt: snapshot, cleared sets, promotion tracking on.
+    #[inline]
     pub(crate) fn begin(&mut self, inevitable: bool) {
+        // Recording (`recorder.rs`) times the same steps.
+        if self.recorder.is_some() {
+            return self.begin_recorded(inevitable);
+        }
+        self.reach_begin();
+        self.start_attempt(inevitable);
+    }
+
+    /// What comes before an attempt: dropped roots freed, a pending
+    /// collection answered, a major collection if the old space has grown.
+    #[inline]
+    pub(crate) fn reach_begin(&mut self) {
         self.free_dropped_roots();
         self.m.safepoint();
         self.m.collect_major_if_grown();
+    }
+
+    /// The attempt's own start (see [`Thread::begin`]).
+    #[inline]
+    pub(crate) fn start_attempt(&mut self, inevitable: bool) {
         debug_assert_eq!(self.m.nursery_used_bytes(), 0, "nursery not empty at begin");
         // A doom left from the last attempt is cleared before this attempt
         // owns anything (ownership CASes order it before any new doom);
         // most attempts find it clear and leave its line alone.
         let doomed = &self.heap.stm.slot(self.slot).doomed;
-        if doomed.load(Ordering::Relaxed) {
-            doomed.store(false, Ordering::Release);
+        if doomed.load(Ordering::Relaxed) != 0 {
+            doomed.store(0, Ordering::Release);
         }
         self.tx.active = true;
         self.tx.inevitable = false;
@@ -62,12 +81,13 @@ impl Thread {
             return Ok(());
         }
         if self.is_doomed() {
+            self.note_doomer();
             return Err(Conflict::Doomed);
         }
         let slot = self.slot;
         let doomed = &self.heap.stm.slot(slot).doomed;
         let m = &mut self.m;
-        let commit_time = take_commit_time(&self.heap.stm, slot, self.tx.inevitable, || {
+        let taken = take_commit_time(&self.heap.stm, slot, self.tx.inevitable, || {
             crate::sync::yield_now();
             // The handles are gone, but what validation and publication
             // touch is rooted (read roots, and old roots for the copies,
@@ -75,10 +95,17 @@ impl Thread {
             // collection may run while we wait.
             m.safepoint();
             match doomed.load(Ordering::Relaxed) {
-                true => Err(Conflict::Doomed),
-                false => Ok(()),
+                0 => Ok(()),
+                _ => Err(Conflict::Doomed),
             }
-        })?;
+        });
+        let commit_time = match taken {
+            Ok(time) => time,
+            Err(conflict) => {
+                self.note_doomer();
+                return Err(conflict);
+            }
+        };
         // An inevitable transaction needs no validation: nobody has
         // published since its snapshot (it took the token, waited for the
         // commits in flight, then extended). It must not try: committers
@@ -108,6 +135,14 @@ impl Thread {
     }
 
     fn finish_commit(&mut self) {
+        debug_assert_eq!(
+            self.tx.culprit,
+            Culprit::default(),
+            "a conflict noted in an attempt that commits"
+        );
+        if self.recorder.is_some() {
+            self.record_commit();
+        }
         self.clear_private();
         self.release_token();
         self.end_attempt();
@@ -126,8 +161,14 @@ impl Thread {
         }
     }
 
-    /// Ends a failed attempt: nothing it did remains visible.
+    /// Ends a failed attempt: nothing it did remains visible. What aborted
+    /// it is kept for [`Thread::last_abort_info`].
     pub(crate) fn abort(&mut self, why: Conflict) {
+        let mut record = self.abort_record(&why);
+        if self.recorder.is_some() {
+            self.record_abort(&mut record);
+        }
+        self.tx.last_abort = Some(record);
         self.release_owned();
         self.release_token();
         for (slot, previous) in std::mem::take(&mut self.tx.root_undo).into_iter().rev() {
@@ -248,11 +289,18 @@ impl Thread {
     }
 
     /// Every anchor read (and every element of a scanned array) is unowned
-    /// by others and has no version newer than the snapshot.
-    pub(crate) fn read_set_valid(&self) -> bool {
+    /// by others and has no version newer than the snapshot. If not, the
+    /// first entry found invalid is noted as the conflict's culprit.
+    pub(crate) fn read_set_valid(&mut self) -> bool {
         // SAFETY: read-set entries are read roots of the mutator, which
         // collections mark: live anchors (and arrays of scan entries).
-        unsafe { read_set_valid(self.m.read_roots(), self.slot, self.tx.snapshot) }
+        match unsafe { first_invalid(self.m.read_roots(), self.slot, self.tx.snapshot) } {
+            None => true,
+            Some((anchor, owner)) => {
+                self.note_culprit(anchor, owner);
+                false
+            }
+        }
     }
 }
 
@@ -341,55 +389,65 @@ pub(crate) unsafe fn release_owner(anchor: Address) {
     );
 }
 
-/// Step 4 of the commit, and the check of a snapshot extension: every
-/// entry of a read set is valid for thread slot `slot` with `snapshot`.
+/// Step 4 of the commit, and the check of a snapshot extension: the first
+/// anchor of a read set (an element, for a scan entry) that is not valid
+/// for thread slot `slot` with `snapshot`, with its owner then (0: none,
+/// or `slot`), or `None` when every entry is valid.
 ///
 /// # Safety
 /// Every entry is a live anchor, or a live array tagged [`SCAN_ENTRY`];
 /// the versions `snapshot` sees are kept by the collector.
-pub(crate) unsafe fn read_set_valid(entries: &[Address], slot: u32, snapshot: u64) -> bool {
-    entries.iter().all(|&entry| {
+pub(crate) unsafe fn first_invalid(
+    entries: &[Address],
+    slot: u32,
+    snapshot: u64,
+) -> Option<(Address, u32)> {
+    entries.iter().find_map(|&entry| {
         if entry.as_usize() & SCAN_ENTRY != 0 {
             let array = Address::from_usize(entry.as_usize() & !SCAN_ENTRY);
             // SAFETY: caller's invariant.
-            unsafe { scan_valid(array, slot, snapshot) }
+            unsafe { scan_invalid(array, slot, snapshot) }
         } else {
             // SAFETY: caller's invariant.
-            unsafe { anchor_valid(entry, slot, snapshot) }
+            unsafe { anchor_invalid(entry, slot, snapshot) }.map(|owner| (entry, owner))
         }
     })
 }
 
-/// `anchor` is unowned by others than `slot` and has no version newer than
-/// `snapshot`.
+/// `None` if `anchor` is unowned by others than `slot` and has no version
+/// newer than `snapshot`; else its owner (0: none, or `slot`).
 ///
 /// # Safety
 /// `anchor` is a live anchor.
-unsafe fn anchor_valid(anchor: Address, slot: u32, snapshot: u64) -> bool {
+unsafe fn anchor_invalid(anchor: Address, slot: u32, snapshot: u64) -> Option<u32> {
     // SAFETY: caller's invariant.
     let word = unsafe { header::word0(anchor) }.load(Ordering::SeqCst);
     let owner = header::owner_of(word);
     // SAFETY: as above.
-    (owner == 0 || owner == slot) && unsafe { newest_stamp(anchor) } <= snapshot
+    let valid = (owner == 0 || owner == slot) && unsafe { newest_stamp(anchor) } <= snapshot;
+    (!valid).then_some(owner)
 }
 
-/// The elements a scan of `array` read are valid: the elements of its
-/// version visible at `snapshot` (the version the scan read: an extension
-/// of the snapshot since validated that nothing read changed). The array
-/// itself has its own entry.
+/// The first element a scan of `array` read that is not valid, with its
+/// owner, among the elements of its version visible at `snapshot` (the
+/// version the scan read: an extension of the snapshot since validated
+/// that nothing read changed). The array itself has its own entry.
 ///
 /// # Safety
 /// `array` is a live reference array whose versions `snapshot` sees are
 /// kept by the collector.
-unsafe fn scan_valid(array: Address, slot: u32, snapshot: u64) -> bool {
+unsafe fn scan_invalid(array: Address, slot: u32, snapshot: u64) -> Option<(Address, u32)> {
     // SAFETY: caller's invariant; a published version is immutable, and its
     // non-null elements are live anchors.
     unsafe {
         let body = visible_body(array, snapshot);
         let len = header::array_length(body);
-        (0..len).all(|i| {
+        (0..len).find_map(|i| {
             let element = header::array_element(body, i);
-            element.is_null() || anchor_valid(element, slot, snapshot)
+            if element.is_null() {
+                return None;
+            }
+            anchor_invalid(element, slot, snapshot).map(|owner| (element, owner))
         })
     }
 }
@@ -423,7 +481,7 @@ mod tests {
                 let cell = tx.get_root(&cell);
                 // An inevitable transaction that saw this slot own an
                 // object in an earlier attempt dooms it only now.
-                stm.slot(slot).doomed.store(true, Ordering::SeqCst);
+                stm.slot(slot).doomed.store(slot, Ordering::SeqCst);
                 tx.read(cell).value
             })
             .unwrap();

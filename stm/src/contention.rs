@@ -9,6 +9,7 @@
 //! counter to move, spinning briefly and then yielding the core, so that
 //! an owner the scheduler took off its core can run and finish.
 
+use crate::event_log::Event;
 use crate::shared::StmShared;
 use crate::sync::{spin, yield_now};
 use crate::thread::Thread;
@@ -63,7 +64,9 @@ impl Thread {
     /// go on.
     pub(crate) fn backoff(&mut self, attempts: u32) {
         if let Some(owner) = self.tx.contended.take() {
+            self.log_event(Event::WaitStart);
             self.wait_for_attempt_end(owner);
+            self.log_event(Event::WaitEnd);
         }
         let limit = 1u64 << attempts.min(MAX_SPIN_DOUBLINGS);
         for _ in 0..(self.next_random() % limit) * 8 {

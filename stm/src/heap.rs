@@ -3,7 +3,10 @@
 //! configuration.
 
 use crate::abort_counts::AbortCounts;
+use crate::abort_info::Marker;
+use crate::conflict_profile::ConflictProfile;
 use crate::error::Error;
+use crate::recorder::{marker_text, ReportConfig, Reports};
 use crate::shared::StmShared;
 use crate::thread::Thread;
 use std::sync::atomic::Ordering;
@@ -19,6 +22,9 @@ pub struct TxConfig {
     /// [`Tx::should_break`](crate::Tx::should_break) turns true once a
     /// transaction has allocated this many bytes. Default: half the nursery.
     pub break_bytes: usize,
+    /// What the heap records about aborts and attempts (see
+    /// [`ReportConfig`]). Default: [`ReportConfig::from_env`].
+    pub reports: ReportConfig,
 }
 
 /// A transactional, garbage-collected heap. Cheap to clone; `Send + Sync`.
@@ -34,6 +40,7 @@ pub struct Heap {
     pub(crate) gc: strata_gc::Heap,
     pub(crate) stm: Arc<StmShared>,
     pub(crate) tx_config: TxConfig,
+    pub(crate) reports: Arc<Reports>,
 }
 
 impl Heap {
@@ -54,22 +61,37 @@ impl Heap {
         let tx_config = TxConfig {
             max_retries: 64,
             break_bytes: config.nursery_bytes / 2,
+            reports: ReportConfig::from_env(),
         };
         let gc = strata_gc::Heap::with_options(config, options)?;
         let ref_array = gc
             .register_type(TypeDesc::array("strata::RefArray", 0, 8).with_element_refs())
             .expect("the built-in array type is valid");
+        let stm = Arc::new(StmShared::new(ref_array)?);
+        let reports = Reports::new(tx_config.reports.clone(), gc.clone(), stm.clone());
         Ok(Heap {
             gc,
-            stm: Arc::new(StmShared::new(ref_array)?),
+            stm,
             tx_config,
+            reports: Arc::new(reports),
         })
     }
 
-    /// Replaces the transaction configuration (for threads attached later).
+    /// Replaces the transaction configuration (for threads attached later;
+    /// a change of [`TxConfig::reports`] starts a new recording for them).
     pub fn with_tx_config(mut self, tx_config: TxConfig) -> Heap {
+        if tx_config.reports != *self.reports.config() {
+            let reports =
+                Reports::new(tx_config.reports.clone(), self.gc.clone(), self.stm.clone());
+            self.reports = Arc::new(reports);
+        }
         self.tx_config = tx_config;
         self
+    }
+
+    /// The transaction configuration in force for threads attached now.
+    pub fn tx_config(&self) -> &TxConfig {
+        &self.tx_config
     }
 
     /// Attaches the calling thread. A thread holds one `Thread` of a heap
@@ -111,6 +133,37 @@ impl Heap {
     /// [`Heap::tx_counts`]).
     pub fn abort_counts(&self) -> AbortCounts {
         self.stm.aborts.load()
+    }
+
+    /// The number of marker file `name` (see [`Marker`]), the same for
+    /// every call with the same name. Numbers start at 1.
+    pub fn marker_file(&self, name: &str) -> u32 {
+        let mut files = self
+            .stm
+            .marker_files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let index = match files.iter().position(|file| file == name) {
+            Some(index) => index,
+            None => {
+                files.push(name.to_string());
+                files.len() - 1
+            }
+        };
+        index as u32 + 1
+    }
+
+    /// `marker` as text: `file:line`, or `?` for [`Marker::NONE`].
+    pub fn marker_text(&self, marker: Marker) -> String {
+        marker_text(&self.stm, marker)
+    }
+
+    /// The conflict profile of the threads that have detached (they add
+    /// theirs when they detach), if the heap profiles
+    /// ([`ReportConfig::profile`] or [`ReportConfig::profile_path`]);
+    /// empty otherwise.
+    pub fn conflict_profile(&self) -> ConflictProfile {
+        self.reports.profile()
     }
 
     /// The commit clock's current time.

@@ -3,6 +3,7 @@
 //! commits in flight to end, after which nobody else publishes until it
 //! gives the token back, so its snapshot stays the newest state.
 
+use crate::event_log::Event;
 use crate::thread::Thread;
 use crate::tx::Conflict;
 
@@ -16,6 +17,7 @@ impl Thread {
         }
         stm.wait_for_commits_in_flight(self.slot);
         self.tx.inevitable = true;
+        self.log_event(Event::Inevitable);
         true
     }
 

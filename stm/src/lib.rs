@@ -106,11 +106,14 @@ compile_error!(
 );
 
 mod abort_counts;
+mod abort_info;
 mod barrier;
 mod commit;
+mod conflict_profile;
 mod contention;
 mod data_array;
 mod error;
+mod event_log;
 mod heap;
 mod inevitable;
 mod inline_window;
@@ -120,6 +123,7 @@ mod manual;
 mod mix_hash;
 mod object;
 mod reads;
+mod recorder;
 mod scan;
 mod shared;
 mod sync;
@@ -130,11 +134,15 @@ mod view;
 mod write_set;
 
 pub use abort_counts::AbortCounts;
+pub use abort_info::{AbortInfo, AbortKind, ConflictObject, Marker};
+pub use conflict_profile::{ConflictProfile, ProfileLine};
 pub use error::Error;
+pub use event_log::EVENT_LOG_HEADER;
 pub use heap::{Heap, TxConfig};
 pub use inline_window::{InlineType, InlineWindow};
 pub use manual::{ManualError, Untyped, HEADER_TYPE_MASK, OBJECT_HEADER_BYTES, PRIVATE_BIT};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
+pub use recorder::ReportConfig;
 pub use strata_gc::{
     Address, AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots,
     TraceFn, TypeDesc, TypeError, TypeId, VisitFn,

@@ -5,7 +5,7 @@
 //! What is real: the shared state ([`StmShared`]: clock, inevitable token,
 //! commit words), the ownership CAS ([`try_own`]), the readers' wait for a
 //! publication ([`wait_for_publication`]), the commit time
-//! ([`take_commit_time`]), validation ([`read_set_valid`]), publication
+//! ([`take_commit_time`]), validation ([`first_invalid`]), publication
 //! and release ([`publish_and_release`], [`release_owner`]), the token
 //! holder's wait ([`StmShared::wait_for_commits_in_flight`]), and the
 //! version chains of `strata-gc` (`publish_version`, `newest_stamp`, and
@@ -21,7 +21,7 @@
 
 use crate::barrier::{try_own, visible_body, wait_for_publication};
 use crate::commit::{
-    abandon_commit, publish_and_release, read_set_valid, release_owner, take_commit_time,
+    abandon_commit, first_invalid, publish_and_release, release_owner, take_commit_time,
 };
 use crate::shared::StmShared;
 use loom::sync::Arc;
@@ -142,7 +142,7 @@ fn transaction(model: &Model, me: u32, decide: impl FnOnce([i64; 2]) -> Vec<(usi
         if unsafe { newest_stamp(anchor) } > snapshot {
             let now = model.stm.now();
             // SAFETY: the read set holds the live accounts.
-            if !unsafe { read_set_valid(&reads, me, snapshot) } {
+            if unsafe { first_invalid(&reads, me, snapshot) }.is_some() {
                 release(&writes);
                 // SAFETY: owned just above.
                 unsafe { release_owner(anchor) };
@@ -162,7 +162,7 @@ fn transaction(model: &Model, me: u32, decide: impl FnOnce([i64; 2]) -> Vec<(usi
         unreachable!("the model's wait never fails")
     };
     // SAFETY: the read set holds the live accounts.
-    if commit_time != snapshot + 1 && !unsafe { read_set_valid(&reads, me, snapshot) } {
+    if commit_time != snapshot + 1 && unsafe { first_invalid(&reads, me, snapshot) }.is_some() {
         abandon_commit(&model.stm, me);
         release(&writes);
         return false;

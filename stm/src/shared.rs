@@ -4,7 +4,7 @@
 //! "Commit").
 
 use crate::abort_counts::SharedAbortCounts;
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
+use crate::sync::{AtomicU32, AtomicU64};
 use std::any::TypeId as RustTypeId;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -26,11 +26,15 @@ pub const INEVITABLE: u64 = 1 << 63;
 pub struct SlotState {
     /// 0, `COMMITTING`, or the commit time being published.
     pub commit: AtomicU64,
-    /// Set by an inevitable transaction that needs this slot's objects.
-    pub doomed: AtomicBool,
+    /// 0, or the slot of an inevitable transaction that needs this slot's
+    /// objects (it dooms this slot's attempt).
+    pub doomed: AtomicU32,
     /// Attempts of this slot that owned anchors and have released them
     /// (`contention.rs`); written only by the slot's thread.
     pub ends: AtomicU32,
+    /// The slot's thread's marker (`abort_info.rs`); written only by the
+    /// slot's thread, read by threads that abort against it.
+    pub marker: AtomicU64,
 }
 
 /// A value alone on its pair of cache lines (the adjacent-line prefetcher
@@ -63,6 +67,9 @@ pub struct StmShared {
     pub type_ids: Mutex<HashMap<RustTypeId, TypeId>>,
     /// The built-in reference array type.
     pub ref_array: TypeId,
+    /// The names of marker files (`Heap::marker_file`): file `i` is entry
+    /// `i - 1`.
+    pub marker_files: Mutex<Vec<String>>,
 }
 
 impl StmShared {
@@ -76,6 +83,7 @@ impl StmShared {
                 .map_err(|e| HeapError::Io(format!("mapping the slot states: {e}")))?,
             commits: AtomicU64::new(0),
             aborts: SharedAbortCounts::default(),
+            marker_files: Mutex::new(Vec::new()),
         })
     }
 }

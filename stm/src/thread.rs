@@ -2,11 +2,14 @@
 //! state of the transaction it runs. `atomically` is the retry loop.
 
 use crate::abort_counts::AbortCounts;
+use crate::abort_info::{AbortRecord, Culprit};
 use crate::contention::Contended;
 use crate::error::Error;
+use crate::event_log::Event;
 use crate::heap::Heap;
 use crate::manual::ManualState;
 use crate::object::{FreedRoots, GlobalRoot, Obj, Root};
+use crate::recorder::Recorder;
 use crate::tx::{Conflict, Tx};
 use crate::type_cache::TypeCache;
 use crate::write_set::WriteSet;
@@ -47,6 +50,11 @@ pub(crate) struct TxState {
     /// The attempt this one lost an anchor to, which the back-off before
     /// the next attempt waits for (`contention.rs`).
     pub contended: Option<Contended>,
+    /// What the attempt's conflict was found on, noted when it was found
+    /// (`abort_info.rs`); taken by the abort.
+    pub culprit: Culprit,
+    /// What aborted the last aborted attempt.
+    pub last_abort: Option<AbortRecord>,
 }
 
 static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
@@ -95,6 +103,8 @@ pub struct Thread {
     pub(crate) freed_roots: FreedRoots,
     /// The state of attempts driven call by call (`manual.rs`).
     pub(crate) manual: ManualState,
+    /// What this thread records, when the heap records (`recorder.rs`).
+    pub(crate) recorder: Option<Box<Recorder>>,
     seed: u64,
 }
 
@@ -109,7 +119,13 @@ impl Thread {
         let ref_array = heap.stm.ref_array;
         m.type_info(ref_array.0)?;
         let id = NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed);
+        let recorder = heap
+            .reports
+            .config()
+            .records()
+            .then(|| Box::new(Recorder::new(heap.reports.clone(), id)));
         Ok(Thread {
+            recorder,
             heap,
             m,
             tx: TxState::default(),
@@ -265,7 +281,10 @@ impl Thread {
     /// that collections do not wait for this thread: use it around blocking
     /// calls, sleeps and joins.
     pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        self.m.blocking(f)
+        self.log_event(Event::WaitStart);
+        let result = self.m.blocking(f);
+        self.log_event(Event::WaitEnd);
+        result
     }
 
     /// Leaves the heap until [`Thread::leave_blocking`], as
@@ -277,6 +296,7 @@ impl Thread {
     /// transaction, safepoint or collection, and the `Thread` is not
     /// dropped (collections no longer wait for it).
     pub unsafe fn enter_blocking(&mut self) {
+        self.log_event(Event::WaitStart);
         self.m.enter_blocking()
     }
 
@@ -286,7 +306,8 @@ impl Thread {
     /// # Safety
     /// The thread is in a blocking section entered by `enter_blocking`.
     pub unsafe fn leave_blocking(&mut self) {
-        self.m.leave_blocking()
+        self.m.leave_blocking();
+        self.log_event(Event::WaitEnd);
     }
 
     /// Answers a pending stop-the-world request (threads that run no

@@ -2,6 +2,7 @@
 //! arrays, roots, inevitability and callbacks. Every access goes through the
 //! barriers of `barrier.rs`.
 
+use crate::abort_info::Marker;
 use crate::object::{Brand, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 use crate::thread::Thread;
 use crate::view::View;
@@ -495,7 +496,13 @@ impl<'tx> Tx<'tx> {
     /// assert_eq!(number, 1);
     /// ```
     pub fn blocking<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        self.th.m.blocking(f)
+        self.th.blocking(f)
+    }
+
+    /// Sets this thread's marker ([`Thread::set_marker`]).
+    #[inline]
+    pub fn set_marker(&mut self, marker: Marker) {
+        self.th.set_marker(marker)
     }
 
     /// How many handles the transaction holds (its handle arena's length):

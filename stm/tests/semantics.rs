@@ -404,6 +404,7 @@ fn hot_spot_contention_makes_progress() {
     let heap = plain_heap().with_tx_config(TxConfig {
         max_retries: 4,
         break_bytes: 1 << 20,
+        reports: strata::ReportConfig::default(),
     });
     let mut main = heap.attach().unwrap();
     let bank = Arc::new(make_bank(&mut main, 1, 0));
