@@ -23,10 +23,13 @@ pub struct AbortCounts {
     pub panic: u64,
     /// The host aborted the attempt (the call-by-call API's abort).
     pub requested: u64,
+    /// The transaction retried (`Tx::retry`, or the first branch of an
+    /// `or_else`): not a conflict.
+    pub retry: u64,
 }
 
 /// How many causes [`AbortCounts`] tells apart.
-const CAUSES: usize = 7;
+const CAUSES: usize = 8;
 
 impl AbortCounts {
     /// Every aborted attempt.
@@ -44,6 +47,7 @@ impl AbortCounts {
             Conflict::Alloc(_) => &mut self.out_of_memory,
             Conflict::Panic => &mut self.panic,
             Conflict::Requested => &mut self.requested,
+            Conflict::Retry | Conflict::OrElse => &mut self.retry,
         };
         *cause += 1;
     }
@@ -57,11 +61,13 @@ impl AbortCounts {
             self.out_of_memory,
             self.panic,
             self.requested,
+            self.retry,
         ]
     }
 
     fn from_array(a: [u64; CAUSES]) -> AbortCounts {
-        let [write_write, validation, doomed, inevitable, out_of_memory, panic, requested] = a;
+        let [write_write, validation, doomed, inevitable, out_of_memory, panic, requested, retry] =
+            a;
         AbortCounts {
             write_write,
             validation,
@@ -70,6 +76,7 @@ impl AbortCounts {
             out_of_memory,
             panic,
             requested,
+            retry,
         }
     }
 }
@@ -110,6 +117,7 @@ mod tests {
             }),
             Conflict::Panic,
             Conflict::Requested,
+            Conflict::Retry,
         ];
         let mut counts = AbortCounts::default();
         for (i, why) in causes.iter().enumerate() {
@@ -117,11 +125,11 @@ mod tests {
                 counts.count(why);
             }
         }
-        assert_eq!(counts.to_array(), [1, 2, 3, 4, 5, 6, 7]);
-        assert_eq!(counts.total(), 28);
+        assert_eq!(counts.to_array(), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(counts.total(), 36);
         let heap = SharedAbortCounts::default();
         heap.add(&counts);
         heap.add(&counts);
-        assert_eq!(heap.load().to_array(), [2, 4, 6, 8, 10, 12, 14]);
+        assert_eq!(heap.load().to_array(), [2, 4, 6, 8, 10, 12, 14, 16]);
     }
 }

@@ -107,6 +107,7 @@ compile_error!(
 
 mod abort_counts;
 mod barrier;
+mod collections;
 mod commit;
 mod contention;
 mod data_array;
@@ -119,6 +120,7 @@ mod manual;
 mod mix_hash;
 mod object;
 mod reads;
+mod retry;
 mod scan;
 mod shared;
 mod sync;
@@ -129,6 +131,9 @@ mod view;
 mod write_set;
 
 pub use abort_counts::AbortCounts;
+pub use collections::counter::{TxCounter, DEFAULT_STRIPES};
+pub use collections::hash_map::TxHashMap;
+pub use collections::queue::TxQueue;
 pub use error::Error;
 pub use heap::{Heap, TxConfig};
 pub use manual::{ManualError, Untyped, OBJECT_HEADER_BYTES, PRIVATE_BIT};

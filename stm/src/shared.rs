@@ -4,6 +4,7 @@
 //! "Commit").
 
 use crate::abort_counts::SharedAbortCounts;
+use crate::retry::RetryWaiters;
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
 use std::any::TypeId as RustTypeId;
 use std::collections::HashMap;
@@ -63,6 +64,8 @@ pub struct StmShared {
     pub type_ids: Mutex<HashMap<RustTypeId, TypeId>>,
     /// The built-in reference array type.
     pub ref_array: TypeId,
+    /// Threads waiting in a retry, which update commits wake.
+    pub retry: RetryWaiters,
 }
 
 impl StmShared {
@@ -76,6 +79,7 @@ impl StmShared {
                 .map_err(|e| HeapError::Io(format!("mapping the slot states: {e}")))?,
             commits: AtomicU64::new(0),
             aborts: SharedAbortCounts::default(),
+            retry: RetryWaiters::default(),
         })
     }
 }
