@@ -121,6 +121,7 @@ mod mix_hash;
 mod object;
 mod reads;
 mod retry;
+mod runner;
 mod scan;
 mod shared;
 mod sync;
@@ -138,6 +139,7 @@ pub use error::Error;
 pub use heap::{Heap, TxConfig};
 pub use manual::{ManualError, Untyped, OBJECT_HEADER_BYTES, PRIVATE_BIT};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
+pub use runner::TaskRunner;
 pub use strata_gc::{
     Address, AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots,
     TraceFn, TypeDesc, TypeError, TypeId, VisitFn,
