@@ -14,6 +14,10 @@ workloads:
                                          runtimes: strata, strata-c, libitm, libitm-stm, stm-core, mutex
   intset --structure rbtree|skiplist|hash|list --range R --update P
                                          runtimes: strata, libitm, libitm-stm, stm-core, rwlock
+  hashmap [--keys N] [--update P]        runtimes: strata, rwlock, dashmap
+  counter                                runtimes: strata (fails on any abort)
+  tasks [--batch N] [--work W] [--accounts A]
+                                         runtimes: strata, strata-ordered (the task runner)
   churn --live-mb M                      runtimes: strata
   pauses                                 runtimes: strata
   host --program NAME [--scale S] [--tx-length STEPS]

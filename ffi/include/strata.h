@@ -962,7 +962,8 @@ strata_status strata_set_marker(strata_thread *thread, uint32_t file, uint32_t l
  */
 strata_status strata_thread_slot(strata_thread *thread, uint32_t *slot_out);
 
-/* Why an attempt aborted (strata_stats counts the same causes). */
+/* Why an attempt aborted (strata_stats counts the same causes but
+ * STRATA_ABORT_RETRY). */
 typedef enum strata_abort_kind {
     /* No attempt of the thread has aborted. */
     STRATA_ABORT_NONE = 0,
@@ -979,7 +980,10 @@ typedef enum strata_abort_kind {
     /* Rust code panicked. */
     STRATA_ABORT_PANIC = 6,
     /* The host aborted it (strata_tx_abort). */
-    STRATA_ABORT_REQUESTED = 7
+    STRATA_ABORT_REQUESTED = 7,
+    /* A transaction of the Rust API retried (waits for a change); never
+     * one of the C API's, which has no retry. */
+    STRATA_ABORT_RETRY = 8
 } strata_abort_kind;
 
 /* What aborted a thread's last aborted attempt. */

@@ -24,10 +24,13 @@ pub struct AbortCounts {
     pub panic: u64,
     /// The host aborted the attempt (the call-by-call API's abort).
     pub requested: u64,
+    /// The transaction retried (`Tx::retry`, or the first branch of an
+    /// `or_else`): not a conflict.
+    pub retry: u64,
 }
 
 /// How many causes [`AbortCounts`] tells apart.
-const CAUSES: usize = 7;
+const CAUSES: usize = 8;
 
 impl AbortCounts {
     /// Every aborted attempt.
@@ -50,6 +53,7 @@ impl AbortCounts {
             AbortKind::OutOfMemory => &mut self.out_of_memory,
             AbortKind::Panic => &mut self.panic,
             AbortKind::Requested => &mut self.requested,
+            AbortKind::Retry => &mut self.retry,
         };
         *cause += 1;
     }
@@ -74,11 +78,13 @@ impl AbortCounts {
             self.out_of_memory,
             self.panic,
             self.requested,
+            self.retry,
         ]
     }
 
     fn from_array(a: [u64; CAUSES]) -> AbortCounts {
-        let [write_write, validation, doomed, inevitable, out_of_memory, panic, requested] = a;
+        let [write_write, validation, doomed, inevitable, out_of_memory, panic, requested, retry] =
+            a;
         AbortCounts {
             write_write,
             validation,
@@ -87,6 +93,7 @@ impl AbortCounts {
             out_of_memory,
             panic,
             requested,
+            retry,
         }
     }
 }
@@ -127,6 +134,7 @@ mod tests {
             }),
             Conflict::Panic,
             Conflict::Requested,
+            Conflict::Retry,
         ];
         let mut counts = AbortCounts::default();
         for (i, why) in causes.iter().enumerate() {
@@ -134,15 +142,15 @@ mod tests {
                 counts.count(why);
             }
         }
-        assert_eq!(counts.to_array(), [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(counts.to_array(), [1, 2, 3, 4, 5, 6, 7, 8]);
         for (i, kind) in AbortKind::ALL.into_iter().enumerate() {
             assert_eq!(counts.of_kind(kind), i as u64 + 1, "{kind:?}");
             assert_eq!(AbortKind::of(&causes[i]), kind);
         }
-        assert_eq!(counts.total(), 28);
+        assert_eq!(counts.total(), 36);
         let heap = SharedAbortCounts::default();
         heap.add(&counts);
         heap.add(&counts);
-        assert_eq!(heap.load().to_array(), [2, 4, 6, 8, 10, 12, 14]);
+        assert_eq!(heap.load().to_array(), [2, 4, 6, 8, 10, 12, 14, 16]);
     }
 }

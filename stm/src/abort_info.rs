@@ -70,11 +70,14 @@ pub enum AbortKind {
     Panic,
     /// The host aborted the attempt.
     Requested,
+    /// The transaction retried (`Tx::retry`, or the first branch of an
+    /// `or_else`): it waits for a change, not a conflict.
+    Retry,
 }
 
 impl AbortKind {
     /// Every kind, in the order of [`AbortKind::index`].
-    pub const ALL: [AbortKind; 7] = [
+    pub const ALL: [AbortKind; 8] = [
         AbortKind::WriteWrite,
         AbortKind::Validation,
         AbortKind::Doomed,
@@ -82,6 +85,7 @@ impl AbortKind {
         AbortKind::OutOfMemory,
         AbortKind::Panic,
         AbortKind::Requested,
+        AbortKind::Retry,
     ];
 
     /// The kind's name in reports, logs and JSON.
@@ -94,6 +98,7 @@ impl AbortKind {
             AbortKind::OutOfMemory => "out-of-memory",
             AbortKind::Panic => "panic",
             AbortKind::Requested => "requested",
+            AbortKind::Retry => "retry",
         }
     }
 
@@ -111,6 +116,7 @@ impl AbortKind {
             Conflict::Alloc(_) => AbortKind::OutOfMemory,
             Conflict::Panic => AbortKind::Panic,
             Conflict::Requested => AbortKind::Requested,
+            Conflict::Retry | Conflict::OrElse => AbortKind::Retry,
         }
     }
 }

@@ -55,13 +55,33 @@ impl Thread {
         self.tx.inevitable = false;
         self.tx.contended = None;
         self.tx.allocated_at_start = self.m.allocated_bytes();
+        self.tx.promised = false;
+        self.tx.or_else_next = 0;
+        self.tx.or_else_open.clear();
         self.m.track_promotions(true);
         if inevitable {
             self.acquire_token();
         }
+        // A rerun for an `or_else` keeps the snapshot and read set of the
+        // attempt whose first branch retried; an inevitable one extends
+        // them to now, or forgets them if they went stale.
+        if let Some(kept) = self.tx.kept_snapshot.take() {
+            self.tx.snapshot = kept;
+            if !inevitable || self.extend() {
+                return;
+            }
+            self.forget_kept_reads();
+        }
         let snapshot = self.heap.stm.now();
         self.tx.snapshot = snapshot;
         self.m.set_snapshot(Some(snapshot));
+    }
+
+    /// Drops what a rerun for an `or_else` keeps of earlier attempts: the
+    /// choices of branches and the read set.
+    fn forget_kept_reads(&mut self) {
+        self.tx.or_else_choices.clear();
+        self.m.clear_read_roots();
     }
 
     /// Tries to commit the running transaction.
@@ -153,6 +173,9 @@ impl Thread {
         if !self.tx.on_abort.is_empty() {
             self.tx.on_abort.clear();
         }
+        if !self.tx.or_else_choices.is_empty() {
+            self.tx.or_else_choices.clear();
+        }
         self.tx.commits += 1;
         if !self.tx.on_commit.is_empty() {
             for callback in std::mem::take(&mut self.tx.on_commit) {
@@ -185,6 +208,15 @@ impl Thread {
         // The nursery holds only this attempt's garbage now; empty it so the
         // next attempt starts with an empty nursery.
         self.m.collect_minor_only();
+        match why {
+            // The read set and snapshot stay for the rerun.
+            Conflict::OrElse => self.tx.kept_snapshot = Some(self.tx.snapshot),
+            Conflict::Retry => {
+                self.wait_for_change();
+                self.forget_kept_reads();
+            }
+            _ => self.forget_kept_reads(),
+        }
         self.end_attempt();
         self.tx.on_commit.clear();
         self.tx.aborts.count(&why);
@@ -202,7 +234,10 @@ impl Thread {
             promoted.clear();
             self.tx.promoted = promoted;
         }
-        self.m.clear_read_roots();
+        if self.tx.kept_snapshot.is_none() {
+            self.m.clear_read_roots();
+            self.m.set_snapshot(None);
+        }
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
         self.tx.acquiring = Address::NULL;
@@ -210,7 +245,6 @@ impl Thread {
         self.m.clear_old_roots();
         self.tx.active = false;
         self.tx.inevitable = false;
-        self.m.set_snapshot(None);
         self.tx.since_trim += 1;
         if self.tx.since_trim == TRIM_EVERY {
             self.trim_buffers();
@@ -369,6 +403,7 @@ pub(crate) unsafe fn publish_and_release(
     }
     stm.slot(slot).commit.store(0, Ordering::Release);
     stm.note_attempt_end(slot);
+    stm.retry.wake_after_commit();
 }
 
 /// Releases the ownership of `anchor`. While a thread owns an anchor

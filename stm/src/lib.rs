@@ -108,6 +108,7 @@ compile_error!(
 mod abort_counts;
 mod abort_info;
 mod barrier;
+mod collections;
 mod commit;
 mod conflict_profile;
 mod contention;
@@ -124,6 +125,8 @@ mod mix_hash;
 mod object;
 mod reads;
 mod recorder;
+mod retry;
+mod runner;
 mod scan;
 mod shared;
 mod sync;
@@ -136,6 +139,9 @@ mod write_set;
 pub use abort_counts::AbortCounts;
 pub use abort_info::{AbortInfo, AbortKind, ConflictObject, Marker};
 pub use conflict_profile::{ConflictProfile, ProfileLine};
+pub use collections::counter::{TxCounter, DEFAULT_STRIPES};
+pub use collections::hash_map::TxHashMap;
+pub use collections::queue::TxQueue;
 pub use error::Error;
 pub use event_log::EVENT_LOG_HEADER;
 pub use heap::{Heap, TxConfig};
@@ -143,6 +149,7 @@ pub use inline_window::{InlineType, InlineWindow};
 pub use manual::{ManualError, Untyped, HEADER_TYPE_MASK, OBJECT_HEADER_BYTES, PRIVATE_BIT};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 pub use recorder::ReportConfig;
+pub use runner::TaskRunner;
 pub use strata_gc::{
     Address, AllocError, GcOptions, GcStats, HeapConfig, HeapError, Layout, PauseKind, RefSlots,
     TraceFn, TypeDesc, TypeError, TypeId, VisitFn,

@@ -39,6 +39,17 @@ pub trait Object: Copy + Send + Sync + 'static {
     const REFS: usize = 0;
 }
 
+/// Plain numbers, flags and characters are objects of no references, so
+/// that the structures of `collections/` hold them as keys and values.
+macro_rules! plain_objects {
+    ($($t:ty),*) => {
+        $(impl Object for $t {})*
+    };
+}
+plain_objects!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char
+);
+
 /// The built-in variable-length array of references, made by
 /// [`Tx::alloc_array`](crate::Tx::alloc_array).
 #[derive(Debug, Clone, Copy)]

@@ -4,6 +4,7 @@
 //! "Commit").
 
 use crate::abort_counts::SharedAbortCounts;
+use crate::retry::RetryWaiters;
 use crate::sync::{AtomicU32, AtomicU64};
 use std::any::TypeId as RustTypeId;
 use std::collections::HashMap;
@@ -70,6 +71,8 @@ pub struct StmShared {
     /// The names of marker files (`Heap::marker_file`): file `i` is entry
     /// `i - 1`.
     pub marker_files: Mutex<Vec<String>>,
+    /// Threads waiting in a retry, which update commits wake.
+    pub retry: RetryWaiters,
 }
 
 impl StmShared {
@@ -84,6 +87,7 @@ impl StmShared {
             commits: AtomicU64::new(0),
             aborts: SharedAbortCounts::default(),
             marker_files: Mutex::new(Vec::new()),
+            retry: RetryWaiters::default(),
         })
     }
 }

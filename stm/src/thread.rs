@@ -55,6 +55,23 @@ pub(crate) struct TxState {
     pub culprit: Culprit,
     /// What aborted the last aborted attempt.
     pub last_abort: Option<AbortRecord>,
+    /// Whether the attempt called `Tx::become_inevitable` (it may not
+    /// retry then).
+    pub promised: bool,
+    /// Per `or_else` call of an attempt, in call order: whether it takes
+    /// its second branch (its first retried in an earlier attempt).
+    pub or_else_choices: Vec<bool>,
+    /// The number the attempt's next `or_else` call gets.
+    pub or_else_next: usize,
+    /// The `or_else` calls running their first branch, innermost last.
+    pub or_else_open: Vec<usize>,
+    /// The snapshot the next attempt keeps (with the read set), after a
+    /// first branch of an `or_else` retried.
+    pub kept_snapshot: Option<u64>,
+    /// When a retrying transaction gives up (`Thread::atomically_until`).
+    pub deadline: Option<std::time::Instant>,
+    /// Whether the last wait of a retry passed the deadline.
+    pub timed_out: bool,
 }
 
 static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
@@ -169,10 +186,22 @@ impl Thread {
     /// the run that commits has effects on the heap. A panic in `f` aborts
     /// the transaction and is propagated. An allocation failure aborts it and
     /// is returned as [`Error::Alloc`].
-    pub fn atomically<R>(
+    pub fn atomically<R>(&mut self, f: impl for<'tx> FnMut(&mut Tx<'tx>) -> R) -> Result<R, Error> {
+        debug_assert!(
+            self.tx.deadline.is_none(),
+            "a deadline outside atomically_until"
+        );
+        let result = self.run_transaction(f)?;
+        Ok(result.expect("a transaction without a deadline waits until it commits"))
+    }
+
+    /// The retry loop of [`Thread::atomically`] and
+    /// [`Thread::atomically_until`]: `None` when a retry's wait passed the
+    /// deadline.
+    pub(crate) fn run_transaction<R>(
         &mut self,
         mut f: impl for<'tx> FnMut(&mut Tx<'tx>) -> R,
-    ) -> Result<R, Error> {
+    ) -> Result<Option<R>, Error> {
         let mut attempts = 0u32;
         let mut inevitable = false;
         loop {
@@ -190,7 +219,7 @@ impl Thread {
                     panic::resume_unwind(payload);
                 }
                 Ok(result) if self.tx.poisoned.is_none() => match self.commit() {
-                    Ok(()) => return Ok(result),
+                    Ok(()) => return Ok(Some(result)),
                     Err(conflict) => conflict,
                 },
                 _ => self
@@ -207,6 +236,19 @@ impl Thread {
                 Conflict::Inevitable => {
                     self.abort(Conflict::Inevitable);
                     inevitable = true;
+                    continue;
+                }
+                // Not conflicts: no back-off, and no step towards
+                // inevitability.
+                Conflict::Retry => {
+                    self.abort(Conflict::Retry);
+                    if std::mem::take(&mut self.tx.timed_out) {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                Conflict::OrElse => {
+                    self.abort(Conflict::OrElse);
                     continue;
                 }
                 other => self.abort(other),

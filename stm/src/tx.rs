@@ -27,6 +27,12 @@ pub(crate) enum Conflict {
     Panic,
     /// The host aborted the attempt (the manual API's `abort_manual`).
     Requested,
+    /// The transaction retried (`Tx::retry`): wait for a change of what it
+    /// read, then run it again.
+    Retry,
+    /// The first branch of an `or_else` retried: run the transaction again
+    /// at the same snapshot, taking the second branch there.
+    OrElse,
 }
 
 /// An open transaction, given to the closure of
@@ -382,6 +388,7 @@ impl<'tx> Tx<'tx> {
     /// Use it before I/O or other work that cannot be undone. Only one
     /// transaction is inevitable at a time; see `DESIGN.md`.
     pub fn become_inevitable(&mut self) {
+        self.th.tx.promised = true;
         if let Err(conflict) = self.th.become_inevitable() {
             self.th.abort_attempt(conflict);
         }

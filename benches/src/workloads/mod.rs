@@ -3,7 +3,9 @@
 pub mod bank;
 pub mod binary_trees;
 pub mod churn;
+pub mod counter;
 pub mod gcbench;
+pub mod hashmap;
 pub mod host;
 pub mod intset;
 mod intset_ordered;
@@ -11,6 +13,7 @@ mod libitm_stm;
 mod ordered;
 mod ordered_runtimes;
 pub mod pauses;
+pub mod tasks;
 mod tx_tree;
 
 use crate::cli::Args;
@@ -27,6 +30,9 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
         "intset" => (intset::RUNTIMES, &["structure", "range", "update"]),
         "churn" => (churn::RUNTIMES, &["live-mb"]),
         "pauses" => (pauses::RUNTIMES, &[]),
+        "hashmap" => (hashmap::RUNTIMES, &["keys", "update"]),
+        "counter" => (counter::RUNTIMES, &[]),
+        "tasks" => (tasks::RUNTIMES, &["batch", "work", "accounts"]),
         "host" => (host::RUNTIMES, &["program", "scale", "tx-length"]),
         other => {
             return Err(format!(
@@ -63,6 +69,9 @@ pub fn run(args: &Args) -> Result<Vec<RunResult>, String> {
                 "intset" => intset::run(runtime, threads, args),
                 "churn" => churn::run(runtime, threads, args),
                 "host" => host::run(runtime, threads, args),
+                "hashmap" => hashmap::run(runtime, threads, args),
+                "counter" => counter::run(runtime, threads, args),
+                "tasks" => tasks::run(runtime, threads, args),
                 _ => pauses::run(runtime, threads, args),
             };
             drop(progress);

@@ -1,0 +1,275 @@
+//! [`TaskRunner`]: a pool of attached worker threads that run closures as
+//! transactions, each in its own, in parallel: in any serial order
+//! ([`TaskRunner::run`]) or committing in the order they were given
+//! ([`TaskRunner::run_ordered`]), which makes the result that of the
+//! sequential loop (see `DESIGN.md`, "Task runner", for why the ordered
+//! mode cannot deadlock: the task at its turn is inevitable, the tasks
+//! waiting for theirs can be doomed).
+
+use crate::error::Error;
+use crate::heap::Heap;
+use crate::thread::Thread;
+use crate::tx::{Conflict, Tx};
+use std::collections::VecDeque;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+/// Work for one worker thread.
+type Job = Box<dyn FnOnce(&mut Thread) + Send>;
+
+/// What a task ended with: its result, or the panic it raised.
+type Outcome<R> = std::thread::Result<Result<R, Error>>;
+
+/// The jobs waiting for a worker.
+#[derive(Default)]
+struct Jobs {
+    queue: Mutex<JobQueue>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct JobQueue {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+impl Jobs {
+    /// The next job, waiting for one; `None` once the runner is dropped.
+    fn next(&self) -> Option<Job> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(job) = queue.jobs.pop_front() {
+                return Some(job);
+            }
+            if queue.closed {
+                return None;
+            }
+            queue = self.ready.wait(queue).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Queues `jobs` together (so that the jobs of one call are taken in
+    /// their order, with no other call's in between).
+    fn push_all(&self, jobs: impl IntoIterator<Item = Job>) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.jobs.extend(jobs);
+        drop(queue);
+        self.ready.notify_all();
+    }
+
+    fn close(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// A pool of threads attached to one heap that run tasks, closures over a
+/// transaction, each in a transaction of its own.
+///
+/// The calls that run tasks wait for them: a caller that is itself
+/// attached to the heap calls them (and drops the runner) inside
+/// [`Thread::blocking`], so that collections do not wait for it.
+///
+/// ```
+/// use strata::{Heap, HeapConfig, TaskRunner, TxCounter};
+///
+/// let heap = Heap::new(HeapConfig::default()).unwrap();
+/// let mut main = heap.attach().unwrap();
+/// let counter = std::sync::Arc::new(TxCounter::new(&mut main).unwrap());
+/// let runner = TaskRunner::new(&heap, 2).unwrap();
+/// let tasks: Vec<_> = (1..=10)
+///     .map(|i| {
+///         let counter = counter.clone();
+///         move |tx: &mut strata::Tx<'_>| counter.add(tx, i)
+///     })
+///     .collect();
+/// main.blocking(|| runner.run_ordered(tasks)).unwrap();
+/// assert_eq!(main.atomically(|tx| counter.get(tx)).unwrap(), 55);
+/// main.blocking(|| drop(runner));
+/// ```
+pub struct TaskRunner {
+    jobs: Arc<Jobs>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl TaskRunner {
+    /// Starts `workers` threads attached to `heap`.
+    ///
+    /// # Panics
+    /// If `workers` is 0.
+    pub fn new(heap: &Heap, workers: usize) -> Result<TaskRunner, Error> {
+        assert!(workers > 0, "strata: a task runner needs a worker");
+        let jobs = Arc::new(Jobs::default());
+        let (attached, started) = mpsc::channel::<Result<(), Error>>();
+        let mut runner = TaskRunner {
+            jobs: jobs.clone(),
+            workers: Vec::with_capacity(workers),
+        };
+        for _ in 0..workers {
+            let (heap, jobs, attached) = (heap.clone(), jobs.clone(), attached.clone());
+            runner.workers.push(std::thread::spawn(move || {
+                let mut thread = match heap.attach() {
+                    Ok(thread) => thread,
+                    Err(e) => return attached.send(Err(e)).unwrap_or(()),
+                };
+                attached.send(Ok(())).unwrap_or(());
+                drop(attached);
+                // Idle workers wait outside the heap.
+                while let Some(job) = thread.blocking(|| jobs.next()) {
+                    job(&mut thread);
+                }
+            }));
+        }
+        for _ in 0..workers {
+            started
+                .recv()
+                .expect("every worker says whether it attached")?;
+        }
+        Ok(runner)
+    }
+
+    /// How many worker threads the runner has.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Runs every task in a transaction of its own, in parallel, and
+    /// returns their results in the tasks' order. The heap ends as after
+    /// the tasks ran one after the other in some order. A task that panics
+    /// makes this call panic with its payload once every task has ended.
+    pub fn run<R, F>(&self, tasks: impl IntoIterator<Item = F>) -> Result<Vec<R>, Error>
+    where
+        F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (results, outcomes) = mpsc::channel();
+        let jobs: Vec<Job> = tasks
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut task)| {
+                let results = results.clone();
+                Box::new(move |thread: &mut Thread| {
+                    let outcome =
+                        panic::catch_unwind(AssertUnwindSafe(|| thread.atomically(&mut task)));
+                    results.send((i, outcome)).unwrap_or(());
+                }) as Job
+            })
+            .collect();
+        let n = jobs.len();
+        self.jobs.push_all(jobs);
+        collect(n, outcomes)
+    }
+
+    /// Runs every task in a transaction of its own, in parallel, but
+    /// commits them in the tasks' order: the heap and the results are
+    /// those of running the tasks one after the other, in order. Tasks
+    /// that conflict with their predecessors run again (at their turn).
+    ///
+    /// # Panics
+    /// If a task calls [`Tx::retry`] (a task at its turn is inevitable),
+    /// or panics: then this call panics with its payload once every task
+    /// has ended.
+    pub fn run_ordered<R, F>(&self, tasks: impl IntoIterator<Item = F>) -> Result<Vec<R>, Error>
+    where
+        F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let turn = Arc::new(AtomicU64::new(0));
+        let (results, outcomes) = mpsc::channel();
+        let jobs: Vec<Job> = tasks
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut task)| {
+                let (results, turn) = (results.clone(), turn.clone());
+                Box::new(move |thread: &mut Thread| {
+                    let me = i as u64;
+                    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                        thread.atomically(|tx| {
+                            if turn.load(Ordering::Acquire) == me {
+                                tx.become_inevitable();
+                            }
+                            let result = task(tx);
+                            if !tx.is_inevitable() {
+                                wait_for_turn(tx, &turn, me);
+                            }
+                            result
+                        })
+                    }));
+                    if outcome.is_err() {
+                        // A task that panicked waits for its turn, and
+                        // gives it to the next.
+                        thread.blocking(|| {
+                            while turn.load(Ordering::Acquire) != me {
+                                std::thread::yield_now();
+                            }
+                        });
+                    }
+                    turn.store(me + 1, Ordering::Release);
+                    results.send((i, outcome)).unwrap_or(());
+                }) as Job
+            })
+            .collect();
+        let n = jobs.len();
+        self.jobs.push_all(jobs);
+        collect(n, outcomes)
+    }
+}
+
+impl Drop for TaskRunner {
+    /// Lets the workers finish the queued tasks, then ends them.
+    fn drop(&mut self) {
+        self.jobs.close();
+        for worker in self.workers.drain(..) {
+            // A worker's panic was raised by the call that ran its task.
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The end of an ordered task's closure when it is not at its turn: waits
+/// (outside the heap) for its turn, or for a doom from the task at its
+/// turn (then it aborts, releasing what it owns, and runs again); at its
+/// turn, moves its snapshot past its predecessors' commits, or aborts if
+/// they changed something it read.
+fn wait_for_turn(tx: &mut Tx<'_>, turn: &AtomicU64, me: u64) {
+    let stm = tx.th.heap.stm.clone();
+    let slot = tx.th.slot;
+    let doomed = tx.blocking(|| loop {
+        if stm.slot(slot).doomed.load(Ordering::Relaxed) != 0 {
+            return true;
+        }
+        if turn.load(Ordering::Acquire) == me {
+            return false;
+        }
+        std::thread::yield_now();
+    });
+    if doomed {
+        tx.th.abort_attempt(Conflict::Doomed);
+    }
+    tx.th.extend_or_abort();
+}
+
+/// The results of `n` tasks in their order, once all have ended; raises
+/// the first panic among them again.
+fn collect<R>(n: usize, outcomes: mpsc::Receiver<(usize, Outcome<R>)>) -> Result<Vec<R>, Error> {
+    let mut results: Vec<Option<Result<R, Error>>> = (0..n).map(|_| None).collect();
+    let mut panicked = None;
+    for _ in 0..n {
+        let (i, outcome) = outcomes.recv().expect("every task sends how it ended");
+        match outcome {
+            Ok(result) => results[i] = Some(result),
+            Err(payload) => {
+                panicked.get_or_insert(payload);
+            }
+        }
+    }
+    if let Some(payload) = panicked {
+        panic::resume_unwind(payload);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every task that did not panic has a result"))
+        .collect()
+}
