@@ -331,7 +331,9 @@ impl Thread {
         match unsafe { first_invalid(self.m.read_roots(), self.slot, self.tx.snapshot) } {
             None => true,
             Some((anchor, owner)) => {
-                self.note_culprit(anchor, owner);
+                // Only another slot is the other side of the conflict.
+                let other = if owner == self.slot { 0 } else { owner };
+                self.note_culprit(anchor, other);
                 false
             }
         }
