@@ -138,7 +138,10 @@ typedef enum strata_status {
     STRATA_ERROR_OTHER_HEAP = 24,
     /* The global root pointer is not a live global root: freed, or never
      * made. */
-    STRATA_ERROR_INVALID_GLOBAL = 25
+    STRATA_ERROR_INVALID_GLOBAL = 25,
+    /* The counter, map or queue pointer is not a live one of its kind:
+     * freed (or its heap destroyed), or never made. */
+    STRATA_ERROR_INVALID_STRUCTURE = 26
 } strata_status;
 
 /*
@@ -869,6 +872,105 @@ static inline strata_status strata_global_get(strata_thread *thread, const strat
  * its heap was destroyed).
  */
 strata_status strata_global_free(strata_global *global);
+
+/* ---- Conflict-free structures --------------------------------------- */
+
+/*
+ * Structures whose operations commute, laid out so that transactions
+ * touching different parts of one do not conflict (DESIGN.md,
+ * "Conflict-free structures"): a counter whose adds never conflict, a map
+ * from 64-bit keys to 64-bit values on which transactions writing
+ * different keys do not conflict, and a bounded queue of 64-bit values
+ * whose producers and consumers do not conflict while it is neither empty
+ * nor full. Each is made outside a transaction by a thread of its heap,
+ * used inside the open transaction of any thread of that heap, and freed
+ * with its _free function (any thread; no other call may use it
+ * meanwhile or after); strata_heap_destroy frees the ones still live.
+ * Errors of every call below: STRATA_ERROR_NULL_ARGUMENT, the thread's
+ * (NOT_ATTACHED, WRONG_THREAD, BLOCKED), STRATA_ERROR_INVALID_STRUCTURE
+ * (not a live structure of its kind), STRATA_ERROR_OTHER_HEAP (made on
+ * another heap), STRATA_ERROR_NO_TRANSACTION (an operation outside a
+ * transaction), STRATA_ERROR_IN_TRANSACTION (a _new inside one),
+ * STRATA_ABORTED (the transaction is doomed: commit or abort it and run
+ * it again), STRATA_ERROR_OUT_OF_MEMORY.
+ */
+typedef struct strata_counter strata_counter;
+typedef struct strata_map strata_map;
+typedef struct strata_queue strata_queue;
+
+/* Makes a counter at 0 and stores it in *counter_out (the caller owns
+ * it). Adds of up to 64 threads attached at once never conflict. */
+strata_status strata_counter_new(strata_thread *thread, strata_counter **counter_out);
+
+/* Adds delta (negative or not) to the counter in the open transaction:
+ * writes only the calling thread's share, reads nothing another add
+ * writes. */
+strata_status strata_counter_add(strata_thread *thread, const strata_counter *counter,
+                                 int64_t delta);
+
+/* Stores the counter's value in *value_out: reads every share, so the
+ * transaction conflicts with any add that commits before it. */
+strata_status strata_counter_get(strata_thread *thread, const strata_counter *counter,
+                                 int64_t *value_out);
+
+strata_status strata_counter_free(strata_counter *counter);
+
+/* Makes an empty map for about capacity keys (at most 2^24; it does not
+ * grow its buckets, and past capacity its chains grow) and stores it in
+ * *map_out. STRATA_ERROR_BAD_SIZE: capacity over 2^24. */
+strata_status strata_map_new(strata_thread *thread, size_t capacity, strata_map **map_out);
+
+/* Stores whether key has a value in *found_out and the value in *value_out
+ * (if not NULL; 0 without one). Conflicts only with changes of key and
+ * inserts of new keys into its bucket. */
+strata_status strata_map_get(strata_thread *thread, const strata_map *map, uint64_t key,
+                             uint64_t *value_out, bool *found_out);
+
+/* Sets key's value; *had_out and *previous_out (each may be NULL) get
+ * whether it had one and which. A key that has (or had) a value writes
+ * only its own cell; a new key writes its bucket. */
+strata_status strata_map_insert(strata_thread *thread, const strata_map *map, uint64_t key,
+                                uint64_t value, uint64_t *previous_out, bool *had_out);
+
+/* Removes key's value; *had_out and *previous_out as for insert. Writes
+ * only the key's cell and the caller's share of the size. */
+strata_status strata_map_remove(strata_thread *thread, const strata_map *map, uint64_t key,
+                                uint64_t *previous_out, bool *had_out);
+
+/* Stores the number of keys with a value in *len_out (reads the size's
+ * every share). */
+strata_status strata_map_len(strata_thread *thread, const strata_map *map, size_t *len_out);
+
+strata_status strata_map_free(strata_map *map);
+
+/* Makes an empty queue of capacity places (1 to 2^24) and stores it in
+ * *queue_out. STRATA_ERROR_BAD_SIZE: capacity 0 or over 2^24. */
+strata_status strata_queue_new(strata_thread *thread, size_t capacity,
+                               strata_queue **queue_out);
+
+/* Appends value if the queue has room; *put_out says whether it had. */
+strata_status strata_queue_put(strata_thread *thread, const strata_queue *queue, uint64_t value,
+                               bool *put_out);
+
+/* Takes the oldest value into *value_out (if not NULL) if there is one;
+ * *took_out says whether there was. */
+strata_status strata_queue_take(strata_thread *thread, const strata_queue *queue,
+                                uint64_t *value_out, bool *took_out);
+
+/* Outside a transaction: takes the oldest value in a transaction of its
+ * own, waiting up to timeout_ns nanoseconds for one if the queue is empty
+ * (the thread sleeps, outside the heap, until a producer's commit wakes
+ * it: no polling). *took_out says whether a value came.
+ * STRATA_ERROR_IN_TRANSACTION: a transaction is open. */
+strata_status strata_queue_take_timeout(strata_thread *thread, const strata_queue *queue,
+                                        uint64_t timeout_ns, uint64_t *value_out,
+                                        bool *took_out);
+
+/* Stores the number of values in the queue in *len_out. */
+strata_status strata_queue_len(strata_thread *thread, const strata_queue *queue,
+                               size_t *len_out);
+
+strata_status strata_queue_free(strata_queue *queue);
 
 /* ---- Statistics ----------------------------------------------------- */
 

@@ -154,11 +154,12 @@ fn header_status_codes_are_the_library_codes() {
         NotARefSlot,
         OtherHeap,
         InvalidGlobal,
+        InvalidStructure,
     ];
     let rust: Vec<(String, i64)> = all.iter().map(|&s| (c_name(s), s as i64)).collect();
     assert_eq!(enum_values("strata_status"), rust);
     assert_eq!(
-        InvalidGlobal as usize + 1,
+        InvalidStructure as usize + 1,
         all.len(),
         "a status is missing here"
     );

@@ -99,9 +99,11 @@ pub unsafe extern "C" fn strata_heap_destroy(heap: *mut strata_heap) -> Status {
         // SAFETY: the box was listed, so alive, and is now unlisted: no
         // other call can reach it (module invariant).
         let heap = unsafe { Box::from_raw(heap) };
-        // The roots hold the heap's memory: left live, they would keep it
-        // all until freed (and a host that forgets them, forever).
+        // The roots and structures hold the heap's memory: left live, they
+        // would keep it all until freed (and a host that forgets them,
+        // forever).
         crate::objects::free_globals_of(&heap.heap);
+        crate::structures::free_structures_of(&heap.heap);
         drop(heap);
         Ok(())
     })

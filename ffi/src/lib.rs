@@ -43,6 +43,7 @@ mod registry;
 mod reports;
 mod stats;
 mod status;
+mod structures;
 mod thread;
 mod tx;
 mod types;

@@ -5,18 +5,14 @@
 //!
 //! Object pointers other than NULL are the host's promise (a live object
 //! the transaction holds, at its current address): the library cannot
-//! check them. Global root handles are checked like heaps: `LIVE_GLOBALS`
-//! lists every live one's address, added after its box is made and removed,
-//! under the same lock, before its box is freed. `GLOBALS_CHANGED` counts
-//! those additions and removals (under the lock), so that a thread that
-//! found a root listed (`LAST_GLOBAL`: the root and the count then) knows
-//! it is still listed while the count has not moved, and skips the lock:
-//! a transaction reading its bank through one root takes no lock that
-//! every thread shares. (A root freed by another thread during the call is
-//! the host's breach of `strata_global_free`'s rule, as with the lock.)
+//! check them. Global root handles are listed in `GLOBALS`, a registry
+//! checked without its lock while it has not changed (`registry::Checked`;
+//! its change count is `strata_globals_changed_`, which the header's
+//! inline `strata_global_get` compares too): a transaction reading its
+//! bank through one root takes no lock that every thread shares.
 
 use crate::fast_path::cache_type;
-use crate::registry::{self, Registry};
+use crate::registry::Checked;
 use crate::status::{boundary, non_null, Failure, Status};
 use crate::thread::{strata_thread, with_thread, WhenBlocked};
 use std::cell::Cell;
@@ -238,44 +234,31 @@ pub struct strata_global {
     root: GlobalRoot<Untyped>,
 }
 
-static LIVE_GLOBALS: Registry = Registry::new();
-
 /// A change count on a cache line of its own: every transaction of every
 /// thread that reads a global root loads it.
 #[repr(C, align(64))]
 pub struct ChangeCount(AtomicU64);
 
-/// How many times `LIVE_GLOBALS` has changed (module doc), exported under
-/// the C name the header's inline `strata_global_get` loads
-/// (`DESIGN.md`, "The inline window").
+/// How many times `GLOBALS` has changed, exported under the C name the
+/// header's inline `strata_global_get` loads (`DESIGN.md`, "The inline
+/// window").
 #[no_mangle]
 #[allow(non_upper_case_globals)]
 pub static strata_globals_changed_: ChangeCount = ChangeCount(AtomicU64::new(0));
-static GLOBALS_CHANGED: &AtomicU64 = &strata_globals_changed_.0;
 
 thread_local! {
-    /// The root this thread found listed last, and `GLOBALS_CHANGED` then.
+    /// The root this thread found listed last, and the count then.
     static LAST_GLOBAL: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
 }
 
-/// Whether `global` is listed (or the failure that says it is not), and
-/// the registry's change count at which it was.
-fn check_global(global: *const strata_global) -> Result<u64, Failure> {
-    let changed = GLOBALS_CHANGED.load(Ordering::Acquire);
-    if LAST_GLOBAL.get() == (global as usize, changed) && !global.is_null() {
-        return Ok(changed);
-    }
-    let live = LIVE_GLOBALS.lock();
-    global_position(&live, global)?;
-    let changed = GLOBALS_CHANGED.load(Ordering::Relaxed);
-    LAST_GLOBAL.set((global as usize, changed));
-    Ok(changed)
-}
-
-fn global_position(live: &[usize], global: *const strata_global) -> Result<usize, Failure> {
-    let what = "global root (freed, or never made)";
-    registry::position(live, global, "global", Status::InvalidGlobal, what)
-}
+/// The live global roots (module doc).
+static GLOBALS: Checked = Checked::new(
+    &strata_globals_changed_.0,
+    &LAST_GLOBAL,
+    "global",
+    "global root (freed, or never made)",
+    Status::InvalidGlobal,
+);
 
 /// `strata_global_new`: see the header.
 ///
@@ -296,10 +279,7 @@ pub unsafe extern "C" fn strata_global_new(
             Ok(unsafe { handle.thread.global_manual(obj) }?)
         })?;
         let global = Box::into_raw(Box::new(strata_global { root }));
-        let mut live = LIVE_GLOBALS.lock();
-        live.push(global as usize);
-        GLOBALS_CHANGED.fetch_add(1, Ordering::Release);
-        drop(live);
+        GLOBALS.add(global);
         // SAFETY: checked, and writable by the caller's promise.
         unsafe { global_out.write(global) };
         Ok(())
@@ -320,7 +300,7 @@ pub unsafe extern "C" fn strata_global_get_slow(
     boundary("strata_global_get", || {
         non_null(obj_out, "obj_out")?;
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
-            let changes = check_global(global)?;
+            let changes = GLOBALS.check(global)?;
             // SAFETY: listed, so alive (module doc).
             let root = unsafe { &(*global).root };
             let obj = handle.thread.get_global_manual(root)?;
@@ -343,22 +323,12 @@ pub unsafe extern "C" fn strata_global_get_slow(
 /// die with the heap, and a later call on one of them is refused as on a
 /// freed root. Returns how many there were.
 pub(crate) fn free_globals_of(heap: &strata_rs::Heap) -> usize {
-    let mut live = LIVE_GLOBALS.lock();
-    let mut freed = Vec::new();
-    live.retain(|&global| {
+    let freed = GLOBALS.remove_where(|global| {
         // SAFETY: listed, so alive, and the lock keeps it so (module doc).
-        let ours = unsafe { &*(global as *const strata_global) }
+        unsafe { &*(global as *const strata_global) }
             .root
-            .belongs_to(heap);
-        if ours {
-            freed.push(global);
-        }
-        !ours
+            .belongs_to(heap)
     });
-    if !freed.is_empty() {
-        GLOBALS_CHANGED.fetch_add(1, Ordering::Release);
-    }
-    drop(live);
     for &global in &freed {
         // SAFETY: the box was listed, so alive, and is now unlisted: no
         // other call can reach it (module doc).
@@ -374,11 +344,7 @@ pub(crate) fn free_globals_of(heap: &strata_rs::Heap) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn strata_global_free(global: *mut strata_global) -> Status {
     boundary("strata_global_free", || {
-        let mut live = LIVE_GLOBALS.lock();
-        let index = global_position(&live, global)?;
-        live.swap_remove(index);
-        GLOBALS_CHANGED.fetch_add(1, Ordering::Release);
-        drop(live);
+        GLOBALS.remove(global)?;
         // SAFETY: the box was listed, so alive, and is now unlisted: no
         // other call can reach it (module doc).
         drop(unsafe { Box::from_raw(global) });

@@ -39,6 +39,7 @@ pub enum Status {
     NotARefSlot = 23,
     OtherHeap = 24,
     InvalidGlobal = 25,
+    InvalidStructure = 26,
 }
 
 /// A failed call: its status and the message the last error gets. Boxed,

@@ -91,6 +91,11 @@ fn inline_window() {
 }
 
 #[test]
+fn structures() {
+    compile_and_run("structures", Linking::Shared);
+}
+
+#[test]
 fn conflict_reports() {
     compile_and_run("conflict_reports", Linking::Shared);
 }

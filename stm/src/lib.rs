@@ -138,10 +138,10 @@ mod write_set;
 
 pub use abort_counts::AbortCounts;
 pub use abort_info::{AbortInfo, AbortKind, ConflictObject, Marker};
-pub use conflict_profile::{ConflictProfile, ProfileLine};
 pub use collections::counter::{TxCounter, DEFAULT_STRIPES};
 pub use collections::hash_map::TxHashMap;
 pub use collections::queue::TxQueue;
+pub use conflict_profile::{ConflictProfile, ProfileLine};
 pub use error::Error;
 pub use event_log::EVENT_LOG_HEADER;
 pub use heap::{Heap, TxConfig};

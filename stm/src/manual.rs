@@ -14,7 +14,7 @@
 
 use crate::object::GlobalRoot;
 use crate::thread::{AbortSignal, Thread};
-use crate::tx::Conflict;
+use crate::tx::{Conflict, Tx};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use strata_gc::header;
@@ -423,6 +423,24 @@ impl Thread {
             RefSlots::Offsets(offsets) if offset < fixed_end => offsets.contains(&(offset as u32)),
             _ => offset >= fixed_end && info.element_refs,
         })
+    }
+
+    /// Runs `f` on the open attempt as a [`Tx`]: operations written
+    /// against the Rust API (the conflict-free structures) for a host that
+    /// drives attempts call by call. A conflict `f` meets leaves the
+    /// attempt doomed ([`ManualError::Doomed`]), as a barrier's does; the
+    /// handles `f` made end with it. `f` must not retry (`Tx::retry`,
+    /// `Tx::or_else`): a manual attempt has no rerun to wait for, so a
+    /// retry only dooms it.
+    pub fn with_manual_tx<R>(
+        &mut self,
+        f: impl for<'tx> FnOnce(&mut Tx<'tx>) -> R,
+    ) -> Result<R, ManualError> {
+        self.open()?;
+        let handles = self.m.client_roots_len();
+        let result = self.catch_conflict(|th| f(&mut Tx::new(th)));
+        self.m.truncate_client_roots(handles);
+        result
     }
 
     /// Pushes `obj` on the shadow stack, which collections update.

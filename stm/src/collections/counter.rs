@@ -60,6 +60,11 @@ impl TxCounter {
         })
     }
 
+    /// Whether this counter was made on `heap`.
+    pub fn belongs_to(&self, heap: &crate::Heap) -> bool {
+        self.stripes.belongs_to(heap)
+    }
+
     /// Adds `delta` (which may be negative) in the running transaction.
     /// Writes only the calling thread's stripe and reads nothing that
     /// another add writes.

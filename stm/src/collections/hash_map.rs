@@ -95,6 +95,11 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
         })
     }
 
+    /// Whether this map was made on `heap`.
+    pub fn belongs_to(&self, heap: &crate::Heap) -> bool {
+        self.buckets.belongs_to(heap)
+    }
+
     /// How many buckets the map has.
     pub fn buckets(&self) -> usize {
         self.mask + 1

@@ -82,6 +82,11 @@ impl<T: Object> TxQueue<T> {
         })
     }
 
+    /// Whether this queue was made on `heap`.
+    pub fn belongs_to(&self, heap: &crate::Heap) -> bool {
+        self.slots.belongs_to(heap)
+    }
+
     /// How many places the queue has.
     pub fn capacity(&self) -> usize {
         self.capacity as usize
