@@ -225,6 +225,56 @@ fn map_moves_keep_the_sum_and_the_size_for_concurrent_readers() {
     }
 }
 
+#[test]
+fn a_lookup_of_an_absent_key_conflicts_only_with_an_insert_into_its_bucket() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let map = Arc::new(TxHashMap::<u64, u64>::new(&mut main, 64).unwrap());
+    let own = TxCounter::new(&mut main).unwrap();
+    let absent = 1000u64;
+    let bucket = map.bucket_of(&absent);
+    let elsewhere = (0u64..).find(|k| map.bucket_of(k) != bucket).unwrap();
+    let beside = (0u64..)
+        .find(|k| *k != absent && map.bucket_of(k) == bucket)
+        .unwrap();
+    for (key, conflicts) in [(elsewhere, false), (beside, true), (absent, true)] {
+        let (go, wait_go) = std::sync::mpsc::channel::<()>();
+        let (done, wait_done) = std::sync::mpsc::channel::<()>();
+        let inserter = {
+            let (heap, map) = (heap.clone(), map.clone());
+            std::thread::spawn(move || {
+                let mut t = heap.attach().unwrap();
+                t.blocking(|| wait_go.recv().unwrap());
+                t.atomically(|tx| map.insert(tx, key, 1)).unwrap();
+                done.send(()).unwrap();
+            })
+        };
+        let mut attempts = 0;
+        main.atomically(|tx| {
+            attempts += 1;
+            let found = map.get(tx, &absent);
+            if attempts == 1 {
+                // Another thread inserts `key` and commits meanwhile.
+                tx.blocking(|| {
+                    go.send(()).unwrap();
+                    wait_done.recv().unwrap();
+                });
+            }
+            // A write of its own, so that the commit validates the lookup.
+            own.add(tx, 1);
+            found
+        })
+        .unwrap();
+        main.blocking(|| inserter.join().unwrap());
+        assert_eq!(
+            attempts,
+            1 + usize::from(conflicts),
+            "an insert of key {key}"
+        );
+        main.atomically(|tx| map.remove(tx, &key)).unwrap();
+    }
+}
+
 #[derive(Debug, Clone)]
 enum MapOp {
     Insert(u8, u32),
