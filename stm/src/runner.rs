@@ -68,8 +68,9 @@ impl Jobs {
 /// A pool of threads attached to one heap that run tasks, closures over a
 /// transaction, each in a transaction of its own.
 ///
-/// The calls that run tasks wait for them: a caller that is itself
-/// attached to the heap calls them (and drops the runner) inside
+/// Making a runner waits for its workers to attach, the calls that run
+/// tasks wait for the tasks, and dropping it waits for the workers to end:
+/// a caller that is itself attached to the heap does all three inside
 /// [`Thread::blocking`], so that collections do not wait for it.
 ///
 /// ```
@@ -78,7 +79,7 @@ impl Jobs {
 /// let heap = Heap::new(HeapConfig::default()).unwrap();
 /// let mut main = heap.attach().unwrap();
 /// let counter = std::sync::Arc::new(TxCounter::new(&mut main).unwrap());
-/// let runner = TaskRunner::new(&heap, 2).unwrap();
+/// let runner = main.blocking(|| TaskRunner::new(&heap, 2)).unwrap();
 /// let tasks: Vec<_> = (1..=10)
 ///     .map(|i| {
 ///         let counter = counter.clone();
@@ -95,7 +96,8 @@ pub struct TaskRunner {
 }
 
 impl TaskRunner {
-    /// Starts `workers` threads attached to `heap`.
+    /// Starts `workers` threads attached to `heap`, and waits until they
+    /// have attached.
     ///
     /// # Panics
     /// If `workers` is 0.

@@ -429,3 +429,39 @@ fn a_queue_of_many_producers_and_consumers_loses_duplicates_and_reorders_nothing
 fn a_queue_with_a_collection_at_every_commit() {
     many_producers_and_consumers(zealous_heap(), scaled(50) as u32 * 2);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Puts and takes in transactions of a few each, against a bounded
+    /// `VecDeque`: every result and the final contents agree.
+    #[test]
+    fn the_queue_agrees_with_a_sequential_model(
+        capacity in 1usize..6,
+        transactions in prop::collection::vec(prop::collection::vec(prop::option::of(any::<u16>()), 1..6), 1..40)
+    ) {
+        let heap = plain_heap();
+        let mut t = heap.attach().unwrap();
+        let queue = TxQueue::<u16>::new(&mut t, capacity).unwrap();
+        let mut model = std::collections::VecDeque::new();
+        for ops in &transactions {
+            // `Some(v)` puts `v`, `None` takes.
+            let results = t.atomically(|tx| {
+                ops.iter().map(|op| match *op {
+                    Some(v) => queue.put(tx, v).err(),
+                    None => queue.take(tx),
+                }).collect::<Vec<_>>()
+            }).unwrap();
+            let expected: Vec<_> = ops.iter().map(|op| match *op {
+                Some(v) if model.len() < capacity => {
+                    model.push_back(v);
+                    None
+                }
+                Some(v) => Some(v),
+                None => model.pop_front(),
+            }).collect();
+            prop_assert_eq!(results, expected);
+            prop_assert_eq!(t.atomically(|tx| queue.len(tx)).unwrap(), model.len());
+        }
+    }
+}
