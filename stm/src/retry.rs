@@ -113,8 +113,13 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If the transaction has called [`Tx::become_inevitable`] (it
-    /// promised to commit).
+    /// promised to commit), or is a task of
+    /// [`TaskRunner::run_ordered`](crate::TaskRunner::run_ordered).
     pub fn retry(&mut self) -> ! {
+        assert!(
+            !self.th.tx.ordered_task,
+            "strata: retry in a task of TaskRunner::run_ordered"
+        );
         assert!(
             !self.th.tx.promised,
             "strata: retry in a transaction that called become_inevitable"

@@ -170,9 +170,10 @@ impl TaskRunner {
     /// that conflict with their predecessors run again (at their turn).
     ///
     /// # Panics
-    /// If a task calls [`Tx::retry`] (a task at its turn is inevitable),
-    /// or panics: then this call panics with its payload once every task
-    /// has ended.
+    /// If a task panics, or calls [`Tx::retry`] (which panics in an ordered
+    /// task: a task at its turn is inevitable, and one sleeping before its
+    /// turn might never be woken): then this call panics with the task's
+    /// payload once every task has ended.
     pub fn run_ordered<R, F>(&self, tasks: impl IntoIterator<Item = F>) -> Result<Vec<R>, Error>
     where
         F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send + 'static,
@@ -187,6 +188,7 @@ impl TaskRunner {
                 let (results, turn) = (results.clone(), turn.clone());
                 Box::new(move |thread: &mut Thread| {
                     let me = i as u64;
+                    thread.tx.ordered_task = true;
                     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
                         thread.atomically(|tx| {
                             if turn.load(Ordering::Acquire) == me {
@@ -199,6 +201,7 @@ impl TaskRunner {
                             result
                         })
                     }));
+                    thread.tx.ordered_task = false;
                     if outcome.is_err() {
                         // A task that panicked waits for its turn, and
                         // gives it to the next.

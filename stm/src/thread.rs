@@ -50,6 +50,9 @@ pub(crate) struct TxState {
     /// Whether the attempt called `Tx::become_inevitable` (it may not
     /// retry then).
     pub promised: bool,
+    /// Whether the transactions run now are ordered tasks of a
+    /// `TaskRunner`, which may not retry (nothing would wake them).
+    pub ordered_task: bool,
     /// Per `or_else` call of an attempt, in call order: whether it takes
     /// its second branch (its first retried in an earlier attempt).
     pub or_else_choices: Vec<bool>,
