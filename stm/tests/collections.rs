@@ -64,6 +64,45 @@ fn a_counter_with_a_collection_at_every_commit_never_aborts() {
 }
 
 #[test]
+fn readers_of_two_counters_added_together_always_see_them_equal() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let (a, b) = (
+        TxCounter::new(&mut main).unwrap(),
+        TxCounter::new(&mut main).unwrap(),
+    );
+    let done = AtomicBool::new(false);
+    let adds = scaled(5_000);
+    let counts = on_threads(&heap, &mut main, 4, |i, t| {
+        if i == 0 {
+            // The reader: both sums in one snapshot.
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let (x, y) = t.atomically(|tx| (a.get(tx), b.get(tx))).unwrap();
+                assert_eq!(x, y, "a reader saw one add without the other");
+                if finished {
+                    break;
+                }
+            }
+            return;
+        }
+        for _ in 0..adds {
+            t.atomically(|tx| {
+                a.add(tx, 1);
+                b.add(tx, 1);
+            })
+            .unwrap();
+        }
+        if i == 1 {
+            done.store(true, Ordering::SeqCst);
+        }
+    });
+    assert_eq!(counts, vec![AbortCounts::default(); 4]);
+    let totals = main.atomically(|tx| (a.get(tx), b.get(tx))).unwrap();
+    assert_eq!(totals, (3 * adds as i64, 3 * adds as i64));
+}
+
+#[test]
 fn a_counter_read_in_a_transaction_sees_its_own_adds() {
     let heap = plain_heap();
     let mut t = heap.attach().unwrap();
