@@ -172,7 +172,9 @@ impl Thread {
     /// `f` may run several times (each conflict aborts and re-runs it); only
     /// the run that commits has effects on the heap. A panic in `f` aborts
     /// the transaction and is propagated. An allocation failure aborts it and
-    /// is returned as [`Error::Alloc`].
+    /// is returned as [`Error::Alloc`]. A [`Tx::retry`] in `f` ends the
+    /// attempt and sleeps until something it read changes, then runs `f`
+    /// again ([`Thread::atomically_until`] bounds the sleep).
     pub fn atomically<R>(&mut self, f: impl for<'tx> FnMut(&mut Tx<'tx>) -> R) -> Result<R, Error> {
         debug_assert!(
             self.tx.deadline.is_none(),
