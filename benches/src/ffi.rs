@@ -60,12 +60,52 @@ pub fn boehm_missing() -> Option<&'static str> {
     }
 }
 
-/// Initialises Boehm GC once.
+/// A Boehm workload's hold on the collector ([`boehm_start`]): the calling
+/// thread is registered with it until the session drops, and no other
+/// session runs meanwhile (the C code keeps its long-lived tree in a
+/// static, and tests run workloads on threads of their own).
 #[cfg(strata_boehm)]
-pub fn boehm_start() {
+pub struct BoehmSession {
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Initialises Boehm GC once, on a thread that lives as long as the
+/// process (the thread that calls `GC_INIT` is registered implicitly and
+/// must not end while registered), then registers the calling thread.
+#[cfg(strata_boehm)]
+pub fn boehm_start() -> BoehmSession {
     static INIT: std::sync::Once = std::sync::Once::new();
-    // SAFETY: GC_INIT and thread registration setup, once, from Rust.
-    INIT.call_once(|| unsafe { boehm_init() });
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    INIT.call_once(|| {
+        let (initialised, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // SAFETY: GC_INIT and thread registration setup, once.
+            unsafe { boehm_init() };
+            initialised.send(()).expect("boehm_start waits for it");
+            loop {
+                std::thread::park();
+            }
+        });
+        wait.recv()
+            .expect("the initialising thread says when it is done");
+    });
+    // SAFETY: Boehm is initialised and allows registrations; this thread
+    // is not registered yet (only the initialising thread is implicitly).
+    let status = unsafe { boehm_register_thread() };
+    assert_eq!(status, 0, "GC_register_my_thread failed: {status}");
+    BoehmSession {
+        _one_at_a_time: guard,
+    }
+}
+
+#[cfg(strata_boehm)]
+impl Drop for BoehmSession {
+    fn drop(&mut self) {
+        // SAFETY: `boehm_start` registered this thread (a session is not
+        // `Send`: the guard it holds is not).
+        unsafe { boehm_unregister_thread() };
+    }
 }
 
 extern "C" {

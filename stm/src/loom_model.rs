@@ -7,7 +7,10 @@
 //! publication ([`wait_for_publication`]), the commit time
 //! ([`take_commit_time`]), validation ([`first_invalid`]), publication
 //! and release ([`publish_and_release`], [`release_owner`]), the token
-//! holder's wait ([`StmShared::wait_for_commits_in_flight`]), and the
+//! holder's wait ([`StmShared::wait_for_commits_in_flight`]), the wait of
+//! a retry and the committers' wakeup (`RetryWaiters`: a lost wakeup is a
+//! deadlock the model reports, loom's condition variable having no
+//! timeout), and the
 //! version chains of `strata-gc` (`publish_version`, `newest_stamp`, and
 //! `visible_from` under [`visible_body`]), all on header words that the
 //! heap's accessors hand out as loom atomics. What the model writes itself
@@ -23,6 +26,7 @@ use crate::barrier::{try_own, visible_body, wait_for_publication};
 use crate::commit::{
     abandon_commit, first_invalid, publish_and_release, release_owner, take_commit_time,
 };
+use crate::retry::read_set_state;
 use crate::shared::StmShared;
 use loom::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
@@ -303,5 +307,31 @@ fn nobody_publishes_while_the_token_is_held() {
         let committed = transfer(&model, 1, 0, 1);
         holder.join().unwrap();
         check_final(&model, committed as i64);
+    });
+}
+
+#[test]
+fn a_retry_is_woken_by_the_commit_that_changes_what_it_read() {
+    builder(3).check(|| {
+        let model = Model::new();
+        let writer = spawn(&model, |model| transfer(model, 1, 0, 1));
+        // The retrying transaction: it read account 0 before the transfer
+        // (in its snapshot) and sleeps until it changes.
+        let snapshot = model.stm.now();
+        let mut reads = Vec::new();
+        if read(&model, 2, snapshot, 0, &mut reads) == 10 {
+            let changed = model.stm.retry.wait(
+                &model.stm.clock,
+                &mut (),
+                None,
+                // SAFETY: the read set holds the live accounts; nothing
+                // reclaims versions.
+                |_| unsafe { read_set_state(&reads, 2, snapshot) },
+                |_| loom::thread::yield_now(),
+                |_, sleep| sleep(),
+            );
+            assert!(changed, "a wait without a deadline ends with a change");
+        }
+        assert!(writer.join().unwrap(), "alone, a writer commits");
     });
 }

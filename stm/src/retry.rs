@@ -10,11 +10,10 @@ use crate::barrier::visible_body;
 use crate::error::Error;
 use crate::scan::SCAN_ENTRY;
 use crate::shared::Line;
-use crate::sync::AtomicU64;
+use crate::sync::{AtomicU64, Condvar, Mutex};
 use crate::thread::Thread;
 use crate::tx::{Conflict, Tx};
 use std::sync::atomic::Ordering;
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 use strata_gc::header;
 use strata_gc::versions::newest_stamp;
@@ -39,8 +38,9 @@ pub(crate) struct RetryWaiters {
 
 impl RetryWaiters {
     /// Wakes the waiters if there are any: called by every update commit
-    /// after it has published (and after it took its commit time, whose
-    /// add to the clock orders this load: see `DESIGN.md`).
+    /// after it has published (and after its add to the clock, which
+    /// orders this load against a waiter's read-modify-write of the clock:
+    /// see `DESIGN.md`, "Blocking retry").
     #[inline(always)]
     pub(crate) fn wake_after_commit(&self) {
         if self.count.load(Ordering::SeqCst) != 0 {
@@ -61,19 +61,73 @@ impl RetryWaiters {
         *self.generation.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sleeps while the generation is `seen`, at most `timeout`.
+    /// Sleeps while the generation is `seen`, at most `timeout` (loom's
+    /// condition variable has no timeout: in the model a lost wakeup is a
+    /// deadlock).
     fn sleep(&self, seen: u64, timeout: Duration) {
-        let generation = self.generation.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = self
-            .woken
-            .wait_timeout_while(generation, timeout, |g| *g == seen)
-            .unwrap_or_else(|e| e.into_inner());
+        let deadline = Instant::now() + timeout;
+        let mut generation = self.generation.lock().unwrap_or_else(|e| e.into_inner());
+        while *generation == seen {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            generation = match self.woken.wait_timeout(generation, deadline - now) {
+                Ok((generation, _)) => generation,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    /// The wait of a retry (see `DESIGN.md`, "Blocking retry"): until
+    /// `state(context)` shows a change, true then, or until `deadline`,
+    /// false then. `pause(context)` runs between looks while something
+    /// read is owned; `outside(context, sleep)` runs `sleep` outside the
+    /// heap.
+    pub(crate) fn wait<C>(
+        &self,
+        clock: &AtomicU64,
+        context: &mut C,
+        deadline: Option<Instant>,
+        state: impl Fn(&C) -> ReadSetState,
+        pause: impl Fn(&mut C),
+        outside: impl Fn(&mut C, &mut dyn FnMut()),
+    ) -> bool {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        // A read-modify-write of the clock that changes nothing: ordered
+        // with every committer's add to it, it either comes after one (and
+        // what that committer owned and published is seen below) or before
+        // (and that committer's load of the count sees this waiter).
+        clock.fetch_add(0, Ordering::SeqCst);
+        let changed = loop {
+            let seen = self.generation();
+            match state(context) {
+                ReadSetState::Changed => break true,
+                ReadSetState::Owned => {
+                    // The owner publishes soon or lets go: look again.
+                    pause(context);
+                    continue;
+                }
+                ReadSetState::Unchanged => {}
+            }
+            let mut timeout = SLEEP_AT_MOST;
+            if let Some(deadline) = deadline {
+                let now = Instant::now();
+                if now >= deadline {
+                    break false;
+                }
+                timeout = timeout.min(deadline - now);
+            }
+            outside(context, &mut || self.sleep(seen, timeout));
+        };
+        self.count.fetch_sub(1, Ordering::SeqCst);
+        changed
     }
 }
 
 /// What a waiter's read set shows.
-#[derive(PartialEq, Eq)]
-enum ReadSetState {
+#[derive(PartialEq, Eq, Debug)]
+pub(crate) enum ReadSetState {
     /// Something read has a version newer than the snapshot.
     Changed,
     /// Nothing changed, but another thread owns something read: it may
@@ -113,8 +167,13 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If the transaction has called [`Tx::become_inevitable`] (it
-    /// promised to commit).
+    /// promised to commit), or is a task of
+    /// [`TaskRunner::run_ordered`](crate::TaskRunner::run_ordered).
     pub fn retry(&mut self) -> ! {
+        assert!(
+            !self.th.tx.ordered_task,
+            "strata: retry in a task of TaskRunner::run_ordered"
+        );
         assert!(
             !self.th.tx.promised,
             "strata: retry in a transaction that called become_inevitable"
@@ -190,57 +249,48 @@ impl Thread {
     /// the versions it saw are kept.
     pub(crate) fn wait_for_change(&mut self) {
         let stm = self.heap.stm.clone();
-        let waiters = &stm.retry;
-        waiters.count.fetch_add(1, Ordering::SeqCst);
-        loop {
-            let seen = waiters.generation();
-            match self.read_set_state() {
-                ReadSetState::Changed => break,
-                ReadSetState::Owned => {
-                    // The owner publishes soon or lets go: look again.
-                    crate::sync::yield_now();
-                    self.m.safepoint();
-                    continue;
-                }
-                ReadSetState::Unchanged => {}
-            }
-            let mut timeout = SLEEP_AT_MOST;
-            if let Some(deadline) = self.tx.deadline {
-                let now = Instant::now();
-                if now >= deadline {
-                    self.tx.timed_out = true;
-                    break;
-                }
-                timeout = timeout.min(deadline - now);
-            }
-            self.m.blocking(|| waiters.sleep(seen, timeout));
-        }
-        waiters.count.fetch_sub(1, Ordering::SeqCst);
+        let (slot, snapshot) = (self.slot, self.tx.snapshot);
+        let changed = stm.retry.wait(
+            &stm.clock,
+            &mut self.m,
+            self.tx.deadline,
+            // SAFETY: read-set entries are read roots, which collections
+            // mark, and the published snapshot keeps the versions it sees.
+            |m| unsafe { read_set_state(m.read_roots(), slot, snapshot) },
+            |m| {
+                crate::sync::yield_now();
+                m.safepoint();
+            },
+            |m, sleep| m.blocking(sleep),
+        );
+        self.tx.timed_out = !changed;
     }
+}
 
-    /// Whether anything the attempt read has changed since its snapshot.
-    fn read_set_state(&self) -> ReadSetState {
-        let snapshot = self.tx.snapshot;
-        let mut state = ReadSetState::Unchanged;
-        for &entry in self.m.read_roots() {
-            let found = if entry.as_usize() & SCAN_ENTRY != 0 {
-                let array = Address::from_usize(entry.as_usize() & !SCAN_ENTRY);
-                // SAFETY: read-set entries are read roots, which collections
-                // mark: a live committed array, whose versions the published
-                // snapshot sees are kept.
-                unsafe { scanned_state(array, self.slot, snapshot) }
-            } else {
-                // SAFETY: as above, a live anchor.
-                unsafe { anchor_state(entry, self.slot, snapshot) }
-            };
-            match found {
-                ReadSetState::Changed => return ReadSetState::Changed,
-                ReadSetState::Owned => state = ReadSetState::Owned,
-                ReadSetState::Unchanged => {}
-            }
+/// What a waiter in thread slot `slot` with `snapshot` sees of its read
+/// set `entries`.
+///
+/// # Safety
+/// Every entry is a live anchor, or a live array tagged [`SCAN_ENTRY`];
+/// the versions `snapshot` sees are kept by the collector.
+pub(crate) unsafe fn read_set_state(entries: &[Address], slot: u32, snapshot: u64) -> ReadSetState {
+    let mut state = ReadSetState::Unchanged;
+    for &entry in entries {
+        let found = if entry.as_usize() & SCAN_ENTRY != 0 {
+            let array = Address::from_usize(entry.as_usize() & !SCAN_ENTRY);
+            // SAFETY: caller's invariant.
+            unsafe { scanned_state(array, slot, snapshot) }
+        } else {
+            // SAFETY: caller's invariant.
+            unsafe { anchor_state(entry, slot, snapshot) }
+        };
+        match found {
+            ReadSetState::Changed => return ReadSetState::Changed,
+            ReadSetState::Owned => state = ReadSetState::Owned,
+            ReadSetState::Unchanged => {}
         }
-        state
     }
+    state
 }
 
 /// What a waiter at `snapshot` in thread slot `slot` sees of `anchor`.

@@ -68,8 +68,9 @@ impl Jobs {
 /// A pool of threads attached to one heap that run tasks, closures over a
 /// transaction, each in a transaction of its own.
 ///
-/// The calls that run tasks wait for them: a caller that is itself
-/// attached to the heap calls them (and drops the runner) inside
+/// Making a runner waits for its workers to attach, the calls that run
+/// tasks wait for the tasks, and dropping it waits for the workers to end:
+/// a caller that is itself attached to the heap does all three inside
 /// [`Thread::blocking`], so that collections do not wait for it.
 ///
 /// ```
@@ -78,7 +79,7 @@ impl Jobs {
 /// let heap = Heap::new(HeapConfig::default()).unwrap();
 /// let mut main = heap.attach().unwrap();
 /// let counter = std::sync::Arc::new(TxCounter::new(&mut main).unwrap());
-/// let runner = TaskRunner::new(&heap, 2).unwrap();
+/// let runner = main.blocking(|| TaskRunner::new(&heap, 2)).unwrap();
 /// let tasks: Vec<_> = (1..=10)
 ///     .map(|i| {
 ///         let counter = counter.clone();
@@ -95,7 +96,8 @@ pub struct TaskRunner {
 }
 
 impl TaskRunner {
-    /// Starts `workers` threads attached to `heap`.
+    /// Starts `workers` threads attached to `heap`, and waits until they
+    /// have attached.
     ///
     /// # Panics
     /// If `workers` is 0.
@@ -168,9 +170,10 @@ impl TaskRunner {
     /// that conflict with their predecessors run again (at their turn).
     ///
     /// # Panics
-    /// If a task calls [`Tx::retry`] (a task at its turn is inevitable),
-    /// or panics: then this call panics with its payload once every task
-    /// has ended.
+    /// If a task panics, or calls [`Tx::retry`] (which panics in an ordered
+    /// task: a task at its turn is inevitable, and one sleeping before its
+    /// turn might never be woken): then this call panics with the task's
+    /// payload once every task has ended.
     pub fn run_ordered<R, F>(&self, tasks: impl IntoIterator<Item = F>) -> Result<Vec<R>, Error>
     where
         F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send + 'static,
@@ -185,6 +188,7 @@ impl TaskRunner {
                 let (results, turn) = (results.clone(), turn.clone());
                 Box::new(move |thread: &mut Thread| {
                     let me = i as u64;
+                    thread.tx.ordered_task = true;
                     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
                         thread.atomically(|tx| {
                             if turn.load(Ordering::Acquire) == me {
@@ -197,6 +201,7 @@ impl TaskRunner {
                             result
                         })
                     }));
+                    thread.tx.ordered_task = false;
                     if outcome.is_err() {
                         // A task that panicked waits for its turn, and
                         // gives it to the next.

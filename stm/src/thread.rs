@@ -58,6 +58,9 @@ pub(crate) struct TxState {
     /// Whether the attempt called `Tx::become_inevitable` (it may not
     /// retry then).
     pub promised: bool,
+    /// Whether the transactions run now are ordered tasks of a
+    /// `TaskRunner`, which may not retry (nothing would wake them).
+    pub ordered_task: bool,
     /// Per `or_else` call of an attempt, in call order: whether it takes
     /// its second branch (its first retried in an earlier attempt).
     pub or_else_choices: Vec<bool>,
@@ -185,7 +188,9 @@ impl Thread {
     /// `f` may run several times (each conflict aborts and re-runs it); only
     /// the run that commits has effects on the heap. A panic in `f` aborts
     /// the transaction and is propagated. An allocation failure aborts it and
-    /// is returned as [`Error::Alloc`].
+    /// is returned as [`Error::Alloc`]. A [`Tx::retry`] in `f` ends the
+    /// attempt and sleeps until something it read changes, then runs `f`
+    /// again ([`Thread::atomically_until`] bounds the sleep).
     pub fn atomically<R>(&mut self, f: impl for<'tx> FnMut(&mut Tx<'tx>) -> R) -> Result<R, Error> {
         debug_assert!(
             self.tx.deadline.is_none(),

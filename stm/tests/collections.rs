@@ -64,6 +64,45 @@ fn a_counter_with_a_collection_at_every_commit_never_aborts() {
 }
 
 #[test]
+fn readers_of_two_counters_added_together_always_see_them_equal() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let (a, b) = (
+        TxCounter::new(&mut main).unwrap(),
+        TxCounter::new(&mut main).unwrap(),
+    );
+    let done = AtomicBool::new(false);
+    let adds = scaled(5_000);
+    let counts = on_threads(&heap, &mut main, 4, |i, t| {
+        if i == 0 {
+            // The reader: both sums in one snapshot.
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let (x, y) = t.atomically(|tx| (a.get(tx), b.get(tx))).unwrap();
+                assert_eq!(x, y, "a reader saw one add without the other");
+                if finished {
+                    break;
+                }
+            }
+            return;
+        }
+        for _ in 0..adds {
+            t.atomically(|tx| {
+                a.add(tx, 1);
+                b.add(tx, 1);
+            })
+            .unwrap();
+        }
+        if i == 1 {
+            done.store(true, Ordering::SeqCst);
+        }
+    });
+    assert_eq!(counts, vec![AbortCounts::default(); 4]);
+    let totals = main.atomically(|tx| (a.get(tx), b.get(tx))).unwrap();
+    assert_eq!(totals, (3 * adds as i64, 3 * adds as i64));
+}
+
+#[test]
 fn a_counter_read_in_a_transaction_sees_its_own_adds() {
     let heap = plain_heap();
     let mut t = heap.attach().unwrap();
@@ -225,6 +264,56 @@ fn map_moves_keep_the_sum_and_the_size_for_concurrent_readers() {
     }
 }
 
+#[test]
+fn a_lookup_of_an_absent_key_conflicts_only_with_an_insert_into_its_bucket() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let map = Arc::new(TxHashMap::<u64, u64>::new(&mut main, 64).unwrap());
+    let own = TxCounter::new(&mut main).unwrap();
+    let absent = 1000u64;
+    let bucket = map.bucket_of(&absent);
+    let elsewhere = (0u64..).find(|k| map.bucket_of(k) != bucket).unwrap();
+    let beside = (0u64..)
+        .find(|k| *k != absent && map.bucket_of(k) == bucket)
+        .unwrap();
+    for (key, conflicts) in [(elsewhere, false), (beside, true), (absent, true)] {
+        let (go, wait_go) = std::sync::mpsc::channel::<()>();
+        let (done, wait_done) = std::sync::mpsc::channel::<()>();
+        let inserter = {
+            let (heap, map) = (heap.clone(), map.clone());
+            std::thread::spawn(move || {
+                let mut t = heap.attach().unwrap();
+                t.blocking(|| wait_go.recv().unwrap());
+                t.atomically(|tx| map.insert(tx, key, 1)).unwrap();
+                done.send(()).unwrap();
+            })
+        };
+        let mut attempts = 0;
+        main.atomically(|tx| {
+            attempts += 1;
+            let found = map.get(tx, &absent);
+            if attempts == 1 {
+                // Another thread inserts `key` and commits meanwhile.
+                tx.blocking(|| {
+                    go.send(()).unwrap();
+                    wait_done.recv().unwrap();
+                });
+            }
+            // A write of its own, so that the commit validates the lookup.
+            own.add(tx, 1);
+            found
+        })
+        .unwrap();
+        main.blocking(|| inserter.join().unwrap());
+        assert_eq!(
+            attempts,
+            1 + usize::from(conflicts),
+            "an insert of key {key}"
+        );
+        main.atomically(|tx| map.remove(tx, &key)).unwrap();
+    }
+}
+
 #[derive(Debug, Clone)]
 enum MapOp {
     Insert(u8, u32),
@@ -378,4 +467,40 @@ fn a_queue_of_many_producers_and_consumers_loses_duplicates_and_reorders_nothing
 #[test]
 fn a_queue_with_a_collection_at_every_commit() {
     many_producers_and_consumers(zealous_heap(), scaled(50) as u32 * 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Puts and takes in transactions of a few each, against a bounded
+    /// `VecDeque`: every result and the final contents agree.
+    #[test]
+    fn the_queue_agrees_with_a_sequential_model(
+        capacity in 1usize..6,
+        transactions in prop::collection::vec(prop::collection::vec(prop::option::of(any::<u16>()), 1..6), 1..40)
+    ) {
+        let heap = plain_heap();
+        let mut t = heap.attach().unwrap();
+        let queue = TxQueue::<u16>::new(&mut t, capacity).unwrap();
+        let mut model = std::collections::VecDeque::new();
+        for ops in &transactions {
+            // `Some(v)` puts `v`, `None` takes.
+            let results = t.atomically(|tx| {
+                ops.iter().map(|op| match *op {
+                    Some(v) => queue.put(tx, v).err(),
+                    None => queue.take(tx),
+                }).collect::<Vec<_>>()
+            }).unwrap();
+            let expected: Vec<_> = ops.iter().map(|op| match *op {
+                Some(v) if model.len() < capacity => {
+                    model.push_back(v);
+                    None
+                }
+                Some(v) => Some(v),
+                None => model.pop_front(),
+            }).collect();
+            prop_assert_eq!(results, expected);
+            prop_assert_eq!(t.atomically(|tx| queue.len(tx)).unwrap(), model.len());
+        }
+    }
 }

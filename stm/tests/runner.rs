@@ -69,7 +69,7 @@ fn ordered_equals_sequential(heap: Heap, tasks: u64) {
 
     let mut main = heap.attach().unwrap();
     let cells = Arc::new(make_cells(&mut main));
-    let runner = TaskRunner::new(&heap, 4).unwrap();
+    let runner = main.blocking(|| TaskRunner::new(&heap, 4)).unwrap();
     let jobs: Vec<_> = (0..tasks)
         .map(|i| {
             let cells = cells.clone();
@@ -97,7 +97,7 @@ fn an_unordered_run_ends_as_a_serial_order_would() {
     let heap = plain_heap();
     let mut main = heap.attach().unwrap();
     let cells = Arc::new(make_cells(&mut main));
-    let runner = TaskRunner::new(&heap, 3).unwrap();
+    let runner = main.blocking(|| TaskRunner::new(&heap, 3)).unwrap();
     let tasks = scaled(3_000) as u64;
     // Each task moves one unit between two cells: the total stays.
     let jobs: Vec<_> = (0..tasks)
@@ -127,7 +127,7 @@ fn an_ordered_tasks_panic_is_raised_after_the_others_ran() {
     let heap = plain_heap();
     let mut main = heap.attach().unwrap();
     let counter = Arc::new(TxCounter::new(&mut main).unwrap());
-    let runner = TaskRunner::new(&heap, 2).unwrap();
+    let runner = main.blocking(|| TaskRunner::new(&heap, 2)).unwrap();
     let jobs: Vec<_> = (0..10)
         .map(|i| {
             let counter = counter.clone();
@@ -145,6 +145,39 @@ fn an_ordered_tasks_panic_is_raised_after_the_others_ran() {
     main.blocking(|| drop(runner));
 }
 
+#[test]
+fn an_ordered_task_that_retries_panics_instead_of_sleeping_forever() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let runner = main.blocking(|| TaskRunner::new(&heap, 2)).unwrap();
+    let jobs: Vec<_> = (0..4)
+        .map(|i| {
+            move |tx: &mut Tx<'_>| {
+                if i == 2 {
+                    tx.retry();
+                }
+                i
+            }
+        })
+        .collect();
+    let outcome = main.blocking(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run_ordered(jobs)))
+    });
+    let message = outcome.expect_err("the retry panics");
+    let message = match message.downcast_ref::<&str>() {
+        Some(text) => text.to_string(),
+        None => message
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default(),
+    };
+    assert!(message.contains("run_ordered"), "{message}");
+    // The runner still works, and unordered tasks may retry.
+    let again = main.blocking(|| runner.run(vec![|_: &mut Tx<'_>| 5]));
+    assert_eq!(again.unwrap(), vec![5]);
+    main.blocking(|| drop(runner));
+}
+
 /// The event dispatcher: every handler does work of its own (on an
 /// object nobody else touches) and then logs the event; the handlers run
 /// in parallel on the runner, and the log shows them one after the other,
@@ -156,7 +189,7 @@ fn dispatched_events_appear_one_after_the_other_in_order() {
     let events = scaled(500);
     let log = Arc::new(TxQueue::<u64>::new(&mut main, events).unwrap());
     let state = Arc::new(TxCounter::new(&mut main).unwrap());
-    let runner = TaskRunner::new(&heap, 4).unwrap();
+    let runner = main.blocking(|| TaskRunner::new(&heap, 4)).unwrap();
     let handlers: Vec<_> = (0..events as u64)
         .map(|event| {
             let (log, state) = (log.clone(), state.clone());

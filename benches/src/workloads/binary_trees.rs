@@ -145,8 +145,8 @@ mod boehm {
     pub fn run(depth: u32, threads: usize) -> u64 {
         use super::*;
         use crate::ffi;
-        ffi::boehm_start();
-        // SAFETY: Boehm is initialised; the C functions allocate with
+        let _session = ffi::boehm_start();
+        // SAFETY: Boehm is initialised and this thread registered; the C functions allocate with
         // GC_MALLOC and only walk what they built.
         let mut total = unsafe { ffi::boehm_trees(depth as i32 + 1, 1) as u64 };
         // SAFETY: as above; the long-lived tree is kept in a C static.

@@ -116,9 +116,9 @@ fn boxed(max_depth: u32) -> (u64, f64) {
 #[cfg(strata_boehm)]
 fn boehm(max_depth: u32) -> (u64, f64) {
     use crate::ffi;
-    ffi::boehm_start();
+    let _session = ffi::boehm_start();
     let (stretch, long, steps) = plan(max_depth);
-    // SAFETY: Boehm is initialised; the C code walks only what it built.
+    // SAFETY: Boehm is initialised and this thread registered; the C code walks only what it built.
     unsafe {
         let mut total = ffi::boehm_trees(stretch as i32, 1) as u64;
         let long_nodes = ffi::boehm_long_lived(long as i32) as u64;

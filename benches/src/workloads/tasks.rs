@@ -52,7 +52,9 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         })
         .expect("heap limit");
     let bank = Arc::new(main.global(&bank));
-    let runner = TaskRunner::new(&heap, threads).expect("attach");
+    let runner = main
+        .blocking(|| TaskRunner::new(&heap, threads))
+        .expect("attach");
     let duration = Duration::from_secs_f64(args.seconds);
     let mut rng = Rng::new(0x7a5c);
     let mut unordered_batches = 0u64;

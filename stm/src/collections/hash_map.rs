@@ -16,11 +16,9 @@ use std::marker::PhantomData;
 /// The fewest buckets a map has.
 const MIN_BUCKETS: usize = 16;
 
-/// A bucket: reference slot 0 is the head of its chain.
+/// A bucket: reference slot 0 is the head of its chain (no data).
 #[derive(Clone, Copy)]
-struct Bucket {
-    entries: u64,
-}
+struct Bucket;
 impl Object for Bucket {
     const REFS: usize = 1;
 }
@@ -81,7 +79,7 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
         let (array, len) = thread.atomically(|tx| {
             let array = tx.alloc_array(buckets);
             for i in 0..buckets {
-                let bucket = tx.alloc(Bucket { entries: 0 });
+                let bucket = tx.alloc(Bucket);
                 tx.set(array, i, Some(bucket));
             }
             let len = alloc_stripes(tx, DEFAULT_STRIPES);
@@ -146,7 +144,6 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
         tx.set_ref(entry, 0, head);
         tx.set_ref(entry, 1, Some(cell));
         tx.set_ref(bucket, 0, Some(entry));
-        tx.update(bucket, |b| b.entries += 1);
         self.add_len(tx, 1);
         None
     }
