@@ -95,6 +95,15 @@ pub struct TaskRunner {
     workers: Vec<JoinHandle<()>>,
 }
 
+/// How many turns an ordered task spins for its turn before it waits
+/// outside the heap.
+const TURN_SPINS: usize = 256;
+
+/// How many chunks of an unordered call a worker gets (about): enough
+/// that a slow chunk leaves work for the others, few enough that handing
+/// them out costs little.
+const CHUNKS_PER_WORKER: usize = 4;
+
 impl TaskRunner {
     /// Starts `workers` threads attached to `heap`, and waits until they
     /// have attached.
@@ -146,20 +155,27 @@ impl TaskRunner {
         F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send + 'static,
         R: Send + 'static,
     {
+        let tasks: Vec<F> = tasks.into_iter().collect();
+        let n = tasks.len();
+        let size = n.div_ceil(self.workers.len() * CHUNKS_PER_WORKER).max(1);
         let (results, outcomes) = mpsc::channel();
-        let jobs: Vec<Job> = tasks
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut task)| {
-                let results = results.clone();
-                Box::new(move |thread: &mut Thread| {
-                    let outcome =
-                        panic::catch_unwind(AssertUnwindSafe(|| thread.atomically(&mut task)));
-                    results.send((i, outcome)).unwrap_or(());
-                }) as Job
-            })
-            .collect();
-        let n = jobs.len();
+        let mut jobs: Vec<Job> = Vec::new();
+        let mut tasks = tasks.into_iter().enumerate().peekable();
+        while tasks.peek().is_some() {
+            let chunk: Vec<(usize, F)> = tasks.by_ref().take(size).collect();
+            let results = results.clone();
+            jobs.push(Box::new(move |thread: &mut Thread| {
+                let ended: Vec<_> = chunk
+                    .into_iter()
+                    .map(|(i, mut task)| {
+                        let outcome =
+                            panic::catch_unwind(AssertUnwindSafe(|| thread.atomically(&mut task)));
+                        (i, outcome)
+                    })
+                    .collect();
+                results.send(ended).unwrap_or(());
+            }));
+        }
         self.jobs.push_all(jobs);
         collect(n, outcomes)
     }
@@ -180,46 +196,65 @@ impl TaskRunner {
         R: Send + 'static,
     {
         let turn = Arc::new(AtomicU64::new(0));
+        let workers = self.workers.len();
+        // Dealt: consecutive tasks on different workers (module doc).
+        let mut chunks: Vec<Vec<(usize, F)>> = (0..workers).map(|_| Vec::new()).collect();
+        let mut n = 0;
+        for (i, task) in tasks.into_iter().enumerate() {
+            chunks[i % workers].push((i, task));
+            n += 1;
+        }
         let (results, outcomes) = mpsc::channel();
-        let jobs: Vec<Job> = tasks
+        let jobs: Vec<Job> = chunks
             .into_iter()
-            .enumerate()
-            .map(|(i, mut task)| {
+            .filter(|chunk| !chunk.is_empty())
+            .map(|chunk| {
                 let (results, turn) = (results.clone(), turn.clone());
                 Box::new(move |thread: &mut Thread| {
-                    let me = i as u64;
-                    thread.tx.ordered_task = true;
-                    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                        thread.atomically(|tx| {
-                            if turn.load(Ordering::Acquire) == me {
-                                tx.become_inevitable();
-                            }
-                            let result = task(tx);
-                            if !tx.is_inevitable() {
-                                wait_for_turn(tx, &turn, me);
-                            }
-                            result
-                        })
-                    }));
-                    thread.tx.ordered_task = false;
-                    if outcome.is_err() {
-                        // A task that panicked waits for its turn, and
-                        // gives it to the next.
-                        thread.blocking(|| {
-                            while turn.load(Ordering::Acquire) != me {
-                                std::thread::yield_now();
-                            }
-                        });
-                    }
-                    turn.store(me + 1, Ordering::Release);
-                    results.send((i, outcome)).unwrap_or(());
+                    let ended: Vec<_> = chunk
+                        .into_iter()
+                        .map(|(i, task)| (i, run_at_turn(thread, &turn, i as u64, task)))
+                        .collect();
+                    results.send(ended).unwrap_or(());
                 }) as Job
             })
             .collect();
-        let n = jobs.len();
         self.jobs.push_all(jobs);
         collect(n, outcomes)
     }
+}
+
+/// Runs ordered task `me` in a transaction that commits at its turn, and
+/// gives the turn to the next task.
+fn run_at_turn<R, F>(thread: &mut Thread, turn: &AtomicU64, me: u64, mut task: F) -> Outcome<R>
+where
+    F: for<'tx> FnMut(&mut Tx<'tx>) -> R,
+{
+    thread.tx.ordered_task = true;
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        thread.atomically(|tx| {
+            if turn.load(Ordering::Acquire) == me {
+                tx.become_inevitable();
+            }
+            let result = task(tx);
+            if !tx.is_inevitable() {
+                wait_for_turn(tx, turn, me);
+            }
+            result
+        })
+    }));
+    thread.tx.ordered_task = false;
+    if outcome.is_err() {
+        // A task that panicked waits for its turn, and gives it to the
+        // next.
+        thread.blocking(|| {
+            while turn.load(Ordering::Acquire) != me {
+                std::thread::yield_now();
+            }
+        });
+    }
+    turn.store(me + 1, Ordering::Release);
+    outcome
 }
 
 impl Drop for TaskRunner {
@@ -241,32 +276,58 @@ impl Drop for TaskRunner {
 fn wait_for_turn(tx: &mut Tx<'_>, turn: &AtomicU64, me: u64) {
     let stm = tx.th.heap.stm.clone();
     let slot = tx.th.slot;
-    let doomed = tx.blocking(|| loop {
+    let ended = || {
         if stm.slot(slot).doomed.load(Ordering::Relaxed) != 0 {
-            return true;
+            Some(true)
+        } else if turn.load(Ordering::Acquire) == me {
+            Some(false)
+        } else {
+            None
         }
-        if turn.load(Ordering::Acquire) == me {
-            return false;
-        }
-        std::thread::yield_now();
+    };
+    // The predecessor usually commits within a short task's time: a
+    // short spin first, as every wait on another thread does (see
+    // `DESIGN.md`, "Contention"), then the blocking section.
+    let spun = (0..TURN_SPINS).find_map(|_| {
+        crate::sync::spin();
+        ended()
     });
+    let doomed = match spun {
+        Some(doomed) => doomed,
+        None => tx.blocking(|| loop {
+            if let Some(doomed) = ended() {
+                return doomed;
+            }
+            std::thread::yield_now();
+        }),
+    };
     if doomed {
         tx.th.abort_attempt(Conflict::Doomed);
     }
     tx.th.extend_or_abort();
 }
 
-/// The results of `n` tasks in their order, once all have ended; raises
-/// the first panic among them again.
-fn collect<R>(n: usize, outcomes: mpsc::Receiver<(usize, Outcome<R>)>) -> Result<Vec<R>, Error> {
+/// The results of `n` tasks in their order, once all have ended (their
+/// outcomes come a chunk at a time); raises the first panic among them
+/// again.
+fn collect<R>(
+    n: usize,
+    outcomes: mpsc::Receiver<Vec<(usize, Outcome<R>)>>,
+) -> Result<Vec<R>, Error> {
     let mut results: Vec<Option<Result<R, Error>>> = (0..n).map(|_| None).collect();
     let mut panicked = None;
-    for _ in 0..n {
-        let (i, outcome) = outcomes.recv().expect("every task sends how it ended");
-        match outcome {
-            Ok(result) => results[i] = Some(result),
-            Err(payload) => {
-                panicked.get_or_insert(payload);
+    let mut ended = 0;
+    while ended < n {
+        let chunk = outcomes
+            .recv()
+            .expect("every chunk sends how its tasks ended");
+        ended += chunk.len();
+        for (i, outcome) in chunk {
+            match outcome {
+                Ok(result) => results[i] = Some(result),
+                Err(payload) => {
+                    panicked.get_or_insert(payload);
+                }
             }
         }
     }

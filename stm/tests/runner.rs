@@ -215,3 +215,61 @@ fn dispatched_events_appear_one_after_the_other_in_order() {
     assert_eq!(logged, (0..events as u64).collect::<Vec<_>>());
     assert_eq!(main.atomically(|tx| state.get(tx)).unwrap(), events as i64);
 }
+
+/// Ordered runs called from two threads at once on one runner, with an
+/// unordered run beside them: each equals its own sequential loop (their
+/// chunks are queued together, so neither waits behind the other's).
+#[test]
+fn concurrent_ordered_runs_on_one_runner_each_equal_their_loop() {
+    const TASKS: u64 = 300;
+    let sequential_heap = plain_heap();
+    let mut s = sequential_heap.attach().unwrap();
+    let cells = make_cells(&mut s);
+    let expected: Vec<u64> = (0..TASKS)
+        .map(|i| s.atomically(|tx| mix(tx, &cells, i)).unwrap())
+        .collect();
+    let expected_cells = contents(&mut s, &cells);
+
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let sets: Vec<Arc<GlobalRoot<RefArray>>> =
+        (0..2).map(|_| Arc::new(make_cells(&mut main))).collect();
+    let counter = Arc::new(TxCounter::new(&mut main).unwrap());
+    let runner = main.blocking(|| TaskRunner::new(&heap, 3)).unwrap();
+    let results = main.blocking(|| {
+        std::thread::scope(|scope| {
+            let ordered: Vec<_> = sets
+                .iter()
+                .map(|cells| {
+                    let runner = &runner;
+                    scope.spawn(move || {
+                        let jobs: Vec<_> = (0..TASKS)
+                            .map(|i| {
+                                let cells = cells.clone();
+                                move |tx: &mut Tx<'_>| mix(tx, &cells, i)
+                            })
+                            .collect();
+                        runner.run_ordered(jobs).unwrap()
+                    })
+                })
+                .collect();
+            let adds: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let counter = counter.clone();
+                    move |tx: &mut Tx<'_>| counter.add(tx, 1)
+                })
+                .collect();
+            runner.run(adds).unwrap();
+            ordered
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
+        })
+    });
+    main.blocking(|| drop(runner));
+    for (set, result) in sets.iter().zip(results) {
+        assert_eq!(result, expected);
+        assert_eq!(contents(&mut main, set), expected_cells);
+    }
+    assert_eq!(main.atomically(|tx| counter.get(tx)).unwrap(), TASKS as i64);
+}
