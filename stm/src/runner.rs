@@ -231,8 +231,17 @@ where
     F: for<'tx> FnMut(&mut Tx<'tx>) -> R,
 {
     thread.tx.ordered_task = true;
+    let mut attempts = 0u32;
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         thread.atomically(|tx| {
+            attempts += 1;
+            if attempts > 1 {
+                // A rerun runs at its turn only (DESIGN.md, "Task runner"):
+                // a doomed task that ran again at once would take back what
+                // the task at its turn waits for, and a task aborted again
+                // and again would come to run inevitable before its turn.
+                wait_until_turn(tx, turn, me);
+            }
             if turn.load(Ordering::Acquire) == me {
                 tx.become_inevitable();
             }
@@ -305,6 +314,20 @@ fn wait_for_turn(tx: &mut Tx<'_>, turn: &AtomicU64, me: u64) {
         tx.th.abort_attempt(Conflict::Doomed);
     }
     tx.th.extend_or_abort();
+}
+
+/// The start of an ordered task's rerun: waits (outside the heap) until
+/// the turn is its own. The attempt owns nothing yet, so no task waits
+/// for it meanwhile.
+fn wait_until_turn(tx: &mut Tx<'_>, turn: &AtomicU64, me: u64) {
+    if turn.load(Ordering::Acquire) == me {
+        return;
+    }
+    tx.blocking(|| {
+        while turn.load(Ordering::Acquire) != me {
+            std::thread::yield_now();
+        }
+    });
 }
 
 /// The results of `n` tasks in their order, once all have ended (their

@@ -273,3 +273,35 @@ fn concurrent_ordered_runs_on_one_runner_each_equal_their_loop() {
     }
     assert_eq!(main.atomically(|tx| counter.get(tx)).unwrap(), TASKS as i64);
 }
+
+/// Tasks that all conflict (each appends to one log), more workers than
+/// cores: every task is doomed or aborted by its predecessor again and
+/// again, and the log still comes out in the tasks' order, run after run
+/// (a task aborted often enough used to run its next attempt inevitable
+/// before its turn and commit out of order).
+#[test]
+fn an_ordered_run_of_tasks_that_all_conflict_keeps_its_order() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let tasks = scaled(3000) as u64;
+    let runner = main.blocking(|| TaskRunner::new(&heap, 8)).unwrap();
+    for _ in 0..3 {
+        let log = Arc::new(TxQueue::<u64>::new(&mut main, tasks as usize).unwrap());
+        let jobs: Vec<_> = (0..tasks)
+            .map(|i| {
+                let log = log.clone();
+                move |tx: &mut Tx<'_>| {
+                    log.put(tx, i).expect("the log has room for every task");
+                    log.len(tx)
+                }
+            })
+            .collect();
+        let lengths = main.blocking(|| runner.run_ordered(jobs)).unwrap();
+        let logged: Vec<u64> = main
+            .atomically(|tx| std::iter::from_fn(|| log.take(tx)).collect())
+            .unwrap();
+        assert_eq!(logged, (0..tasks).collect::<Vec<_>>());
+        assert_eq!(lengths, (1..=tasks as usize).collect::<Vec<_>>());
+    }
+    main.blocking(|| drop(runner));
+}
