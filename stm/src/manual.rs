@@ -429,9 +429,12 @@ impl Thread {
     /// against the Rust API (the conflict-free structures) for a host that
     /// drives attempts call by call. A conflict `f` meets leaves the
     /// attempt doomed ([`ManualError::Doomed`]), as a barrier's does; the
-    /// handles `f` made end with it. `f` must not retry (`Tx::retry`,
-    /// `Tx::or_else`): a manual attempt has no rerun to wait for, so a
-    /// retry only dooms it.
+    /// handles `f` made end with it. `f` should not retry: a `Tx::retry`
+    /// dooms the attempt, and its abort (at the host's commit or abort)
+    /// then waits for a change of what it read, as a rerun of
+    /// `Thread::atomically` would, which blocks the host's call; an
+    /// `Tx::or_else` is not supported here (the host's next attempt does
+    /// not rerun the closure). The C ABI's operations never retry.
     pub fn with_manual_tx<R>(
         &mut self,
         f: impl for<'tx> FnOnce(&mut Tx<'tx>) -> R,
