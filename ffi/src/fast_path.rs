@@ -25,6 +25,7 @@ use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use strata_rs::InlineWindow;
 
 /// The calling OS thread as the header's inline paths name it.
 pub fn this_os_thread() -> usize {
@@ -59,16 +60,8 @@ pub struct FastType {
 #[repr(C)]
 pub struct Prefix {
     pub fast_owner: AtomicUsize,
-    pub alloc_cursor: usize,
-    pub alloc_limit: usize,
-    pub alloc_flags: u64,
-    pub nursery_start: usize,
-    pub nursery_end: usize,
-    pub roots_base: usize,
-    pub roots_floor: usize,
-    pub roots_top: usize,
-    pub roots_end: usize,
-    pub snapshot: u64,
+    /// `alloc_cursor` to `snapshot` in the header.
+    pub window: InlineWindow,
     /// The global root `strata_global_get` found last (0: none), its
     /// object, its `made_at` and the registry's change count then.
     pub global: usize,
@@ -83,16 +76,7 @@ impl Prefix {
     pub fn new() -> Prefix {
         Prefix {
             fast_owner: AtomicUsize::new(0),
-            alloc_cursor: 0,
-            alloc_limit: 0,
-            alloc_flags: 0,
-            nursery_start: 0,
-            nursery_end: 0,
-            roots_base: 0,
-            roots_floor: 0,
-            roots_top: 0,
-            roots_end: 0,
-            snapshot: 0,
+            window: InlineWindow::default(),
             global: 0,
             global_obj: 0,
             global_since: 0,
@@ -114,8 +98,8 @@ pub fn absorb(handle: &mut strata_thread) {
         return;
     }
     handle.prefix.fast_owner.store(0, Ordering::Relaxed);
-    let prefix = &handle.prefix;
-    let depth = (prefix.roots_top - prefix.roots_base) / size_of::<usize>();
+    let window = &handle.prefix.window;
+    let depth = (window.roots_top - window.roots_base) / size_of::<usize>();
     // SAFETY: `fast_owner` was set by the `publish` that ended the last
     // call on this handle and handed this window out; every call starts
     // here, so since then only the header's inline paths used it, which
@@ -125,7 +109,7 @@ pub fn absorb(handle: &mut strata_thread) {
     unsafe {
         handle
             .thread
-            .absorb_inline_window(prefix.alloc_cursor, depth)
+            .absorb_inline_window(window.alloc_cursor, depth)
     };
 }
 
@@ -140,16 +124,7 @@ pub fn publish(handle: &mut strata_thread) {
         return;
     };
     let prefix = &mut handle.prefix;
-    prefix.alloc_cursor = window.alloc_cursor;
-    prefix.alloc_limit = window.alloc_limit;
-    prefix.alloc_flags = window.alloc_flags;
-    prefix.nursery_start = window.nursery_start;
-    prefix.nursery_end = window.nursery_end;
-    prefix.roots_base = window.roots_base;
-    prefix.roots_floor = window.roots_floor;
-    prefix.roots_top = window.roots_top;
-    prefix.roots_end = window.roots_end;
-    prefix.snapshot = window.snapshot;
+    prefix.window = window;
     prefix.fast_owner.store(handle.os_thread, Ordering::Relaxed);
 }
 

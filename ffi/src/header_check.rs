@@ -230,6 +230,15 @@ fn header_fast_path_layout_is_the_library_one() {
     assert_eq!(std::mem::offset_of!(strata_thread, prefix), 0);
     assert_eq!(size_of::<FastType>(), 16);
     assert_eq!(size_of::<Prefix>(), 184);
+    // `window` is the header's ten fields from `alloc_cursor` to
+    // `snapshot`, in their order (`InlineWindow` is `repr(C)`).
+    assert_eq!(std::mem::offset_of!(Prefix, window), 8);
+    assert_eq!(size_of::<strata_rs::InlineWindow>(), 80);
+    assert_eq!(
+        std::mem::offset_of!(strata_rs::InlineWindow, alloc_cursor),
+        0
+    );
+    assert_eq!(std::mem::offset_of!(strata_rs::InlineWindow, snapshot), 72);
     assert_eq!(std::mem::offset_of!(Prefix, types), 120);
     assert!(header().contains(
         "typedef struct strata_fast_type {

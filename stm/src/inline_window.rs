@@ -14,8 +14,10 @@ use crate::thread::Thread;
 use strata_gc::{Layout, TypeId};
 
 /// The nursery range and shadow stack an attempt's host may use between
-/// two calls, as addresses.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// two calls, as addresses. `repr(C)`: the C ABI's thread prefix holds one
+/// as it is, in the header's field order.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct InlineWindow {
     /// The nursery's next free byte.
     pub alloc_cursor: usize,
