@@ -256,11 +256,7 @@ where
     if outcome.is_err() {
         // A task that panicked waits for its turn, and gives it to the
         // next.
-        thread.blocking(|| {
-            while turn.load(Ordering::Acquire) != me {
-                std::thread::yield_now();
-            }
-        });
+        thread.blocking(|| yield_until_turn(turn, me));
     }
     turn.store(me + 1, Ordering::Release);
     outcome
@@ -320,14 +316,17 @@ fn wait_for_turn(tx: &mut Tx<'_>, turn: &AtomicU64, me: u64) {
 /// the turn is its own. The attempt owns nothing yet, so no task waits
 /// for it meanwhile.
 fn wait_until_turn(tx: &mut Tx<'_>, turn: &AtomicU64, me: u64) {
-    if turn.load(Ordering::Acquire) == me {
-        return;
+    if turn.load(Ordering::Acquire) != me {
+        tx.blocking(|| yield_until_turn(turn, me));
     }
-    tx.blocking(|| {
-        while turn.load(Ordering::Acquire) != me {
-            std::thread::yield_now();
-        }
-    });
+}
+
+/// Yields the core until the turn is `me`'s (in a blocking section: the
+/// wait may last as long as the predecessors run).
+fn yield_until_turn(turn: &AtomicU64, me: u64) {
+    while turn.load(Ordering::Acquire) != me {
+        std::thread::yield_now();
+    }
 }
 
 /// The results of `n` tasks in their order, once all have ended (their
