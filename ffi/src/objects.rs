@@ -13,7 +13,7 @@
 
 use crate::fast_path::cache_type;
 use crate::registry::Checked;
-use crate::status::{boundary, non_null, Failure, Status};
+use crate::status::{boundary, non_null, write_optional, Failure, Status};
 use crate::thread::{strata_thread, with_thread, WhenBlocked};
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -194,10 +194,8 @@ pub unsafe extern "C" fn strata_pop_root_slow(
         let obj = with_thread(thread, WhenBlocked::Refuse, |handle| {
             Ok(handle.thread.pop_root_manual()?)
         })?;
-        if !obj_out.is_null() {
-            // SAFETY: writable by the caller's promise.
-            unsafe { obj_out.write(obj.as_ptr()) };
-        }
+        // SAFETY: NULL or writable by the caller's promise.
+        unsafe { write_optional(obj_out, obj.as_ptr()) };
         Ok(())
     })
 }
@@ -370,13 +368,10 @@ pub unsafe extern "C" fn strata_identity(
             // SAFETY: the caller's promise.
             Ok(unsafe { handle.thread.identity_manual(obj) }?)
         })?;
-        if !id_out.is_null() {
-            // SAFETY: writable by the caller's promise.
-            unsafe { id_out.write(id) };
-        }
-        if !hash_out.is_null() {
-            // SAFETY: writable by the caller's promise.
-            unsafe { hash_out.write(hash) };
+        // SAFETY: NULL or writable by the caller's promise.
+        unsafe {
+            write_optional(id_out, id);
+            write_optional(hash_out, hash);
         }
         Ok(())
     })

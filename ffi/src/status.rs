@@ -78,6 +78,18 @@ pub fn non_null<T>(ptr: *const T, argument: &str) -> Result<(), Failure> {
     }
 }
 
+/// Writes `value` to `out`, an optional output argument, unless it is
+/// NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+pub unsafe fn write_optional<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: the caller's promise.
+        unsafe { out.write(value) };
+    }
+}
+
 impl From<strata_rs::HeapError> for Failure {
     fn from(e: strata_rs::HeapError) -> Failure {
         use strata_rs::HeapError;

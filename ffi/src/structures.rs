@@ -11,7 +11,7 @@
 //! destroy frees the structures still listed on it.
 
 use crate::registry::Checked;
-use crate::status::{boundary, non_null, Failure, Status};
+use crate::status::{boundary, non_null, write_optional, Failure, Status};
 use crate::thread::{strata_thread, with_thread, WhenBlocked};
 use std::cell::Cell;
 use std::sync::atomic::AtomicU64;
@@ -152,17 +152,6 @@ pub(crate) fn free_structures_of(heap: &strata_rs::Heap) {
     free_kind::<strata_queue>(heap);
 }
 
-/// Writes `value` to `out` if it is not NULL.
-///
-/// # Safety
-/// `out` is NULL or writable.
-unsafe fn put<T>(out: *mut T, value: T) {
-    if !out.is_null() {
-        // SAFETY: the caller's promise.
-        unsafe { out.write(value) };
-    }
-}
-
 /// `strata_counter_new`: see the header.
 ///
 /// # Safety
@@ -276,8 +265,8 @@ pub unsafe extern "C" fn strata_map_get(
         let value = in_tx(thread, map, |m, tx| m.0.get(tx, &key))?;
         // SAFETY: the caller's promise.
         unsafe {
-            put(found_out, value.is_some());
-            put(value_out, value.unwrap_or(0));
+            write_optional(found_out, value.is_some());
+            write_optional(value_out, value.unwrap_or(0));
         }
         Ok(())
     })
@@ -300,8 +289,8 @@ pub unsafe extern "C" fn strata_map_insert(
         let previous = in_tx(thread, map, |m, tx| m.0.insert(tx, key, value))?;
         // SAFETY: the caller's promise.
         unsafe {
-            put(had_out, previous.is_some());
-            put(previous_out, previous.unwrap_or(0));
+            write_optional(had_out, previous.is_some());
+            write_optional(previous_out, previous.unwrap_or(0));
         }
         Ok(())
     })
@@ -323,8 +312,8 @@ pub unsafe extern "C" fn strata_map_remove(
         let previous = in_tx(thread, map, |m, tx| m.0.remove(tx, &key))?;
         // SAFETY: the caller's promise.
         unsafe {
-            put(had_out, previous.is_some());
-            put(previous_out, previous.unwrap_or(0));
+            write_optional(had_out, previous.is_some());
+            write_optional(previous_out, previous.unwrap_or(0));
         }
         Ok(())
     })
@@ -417,8 +406,8 @@ pub unsafe extern "C" fn strata_queue_take(
         let value = in_tx(thread, queue, |q, tx| q.0.take(tx))?;
         // SAFETY: the caller's promise.
         unsafe {
-            put(took_out, value.is_some());
-            put(value_out, value.unwrap_or(0));
+            write_optional(took_out, value.is_some());
+            write_optional(value_out, value.unwrap_or(0));
         }
         Ok(())
     })
@@ -457,8 +446,8 @@ pub unsafe extern "C" fn strata_queue_take_timeout(
         })?;
         // SAFETY: the caller's promise.
         unsafe {
-            put(took_out, value.is_some());
-            put(value_out, value.unwrap_or(0));
+            write_optional(took_out, value.is_some());
+            write_optional(value_out, value.unwrap_or(0));
         }
         Ok(())
     })
