@@ -132,21 +132,10 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workloads::run_checked;
 
     #[test]
     fn churn_reclaims_versions() {
-        let args = crate::cli::Args::parse(
-            ["churn", "--live-mb", "2", "--seconds", "0.3"]
-                .iter()
-                .map(|s| s.to_string()),
-        )
-        .unwrap();
-        match run("strata", 2, &args).unwrap() {
-            Outcome::Done(r) => {
-                assert_eq!(r.check, "ok");
-                assert!(r.ops > 0);
-            }
-            Outcome::Skipped(note) => panic!("{note}"),
-        }
+        run_checked(run, "strata", 2, "churn --live-mb 2 --seconds 0.3");
     }
 }

@@ -158,23 +158,12 @@ fn run_strata(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workloads::run_checked;
 
     #[test]
     fn every_runtime_passes_its_check() {
         for runtime in RUNTIMES {
-            let args = Args::parse(
-                ["hashmap", "--keys", "5000", "--seconds", "0.2"]
-                    .iter()
-                    .map(|s| s.to_string()),
-            )
-            .unwrap();
-            match run(runtime, 2, &args).unwrap() {
-                Outcome::Done(r) => {
-                    assert_eq!(r.check, "ok", "{runtime}");
-                    assert!(r.ops > 0, "{runtime}");
-                }
-                Outcome::Skipped(note) => panic!("{note}"),
-            }
+            run_checked(run, runtime, 2, "hashmap --keys 5000 --seconds 0.2");
         }
     }
 }

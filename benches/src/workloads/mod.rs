@@ -117,6 +117,27 @@ pub fn in_process<'a>(all: &'a [&'a str]) -> impl Iterator<Item = &'a &'a str> {
     all.iter().filter(|&&r| r != "libitm-stm")
 }
 
+/// For a workload's unit tests: runs `run` for `runtime` on `threads`
+/// threads with the command line `words`, and returns its result, which
+/// must have passed its check and done some work (a skipped run fails).
+#[cfg(test)]
+pub fn run_checked(
+    run: fn(&str, usize, &Args) -> Result<Outcome, String>,
+    runtime: &str,
+    threads: usize,
+    words: &str,
+) -> Box<RunResult> {
+    let args = Args::parse(words.split_whitespace().map(str::to_owned)).unwrap();
+    match run(runtime, threads, &args).unwrap() {
+        Outcome::Done(r) => {
+            assert_eq!(r.check, "ok", "{runtime} x{threads}: {words}");
+            assert!(r.ops > 0, "{runtime} x{threads}: {words}");
+            r
+        }
+        Outcome::Skipped(note) => panic!("{runtime} x{threads}: {note}"),
+    }
+}
+
 /// A run, or why this runtime cannot run this configuration.
 pub enum Outcome {
     Done(Box<RunResult>),

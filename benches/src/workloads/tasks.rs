@@ -130,23 +130,12 @@ fn task(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workloads::run_checked;
 
     #[test]
     fn both_runtimes_pass_their_checks() {
         for runtime in RUNTIMES {
-            let args = Args::parse(
-                ["tasks", "--batch", "100", "--seconds", "0.2"]
-                    .iter()
-                    .map(|s| s.to_string()),
-            )
-            .unwrap();
-            match run(runtime, 2, &args).unwrap() {
-                Outcome::Done(r) => {
-                    assert_eq!(r.check, "ok", "{runtime}");
-                    assert!(r.ops > 0, "{runtime}");
-                }
-                Outcome::Skipped(note) => panic!("{note}"),
-            }
+            run_checked(run, runtime, 2, "tasks --batch 100 --seconds 0.2");
         }
     }
 }
