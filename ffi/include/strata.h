@@ -63,7 +63,7 @@ extern "C" {
  * refuses to make a heap for a program compiled against another ABI
  * version.
  */
-#define STRATA_ABI_VERSION 3
+#define STRATA_ABI_VERSION 4
 
 /* The library's version, packed like STRATA_VERSION. Any thread. */
 uint32_t strata_version(void);
@@ -525,11 +525,14 @@ strata_status strata_atomically(strata_thread *thread, strata_block_fn block, vo
 
 /*
  * What the inline functions of this section and the next rely on (ABI
- * version 3; strata_alloc_slow and the other ..._slow functions take every
+ * version 4; strata_alloc_slow and the other ..._slow functions take every
  * other case). An object's body starts STRATA_HEADER_BYTES after its
  * address; the low 32 bits of its header's first 64-bit word
- * (STRATA_HEADER_TYPE_MASK) are its type id, and bit STRATA_HEADER_PRIVATE
- * is set while the object belongs to the open transaction that made it.
+ * (STRATA_HEADER_TYPE_MASK) are its type id, bit STRATA_HEADER_PRIVATE
+ * is set while the object belongs to the open transaction that made it,
+ * and the bits STRATA_HEADER_OWNER_MASK are not 0 while a transaction
+ * writes it. The second word (at STRATA_HEADER_LINK_OFFSET) is 0 while a
+ * committed object has no older versions: its body is then the only one.
  *
  * A strata_thread starts with a strata_thread_prefix, which only the
  * calling thread uses: the library during its calls, the inline functions
@@ -546,7 +549,8 @@ strata_status strata_atomically(strata_thread *thread, strata_block_fn block, vo
  * transaction's snapshot, the global root strata_global_get found last
  * (its object, the clock when it was made, and the count of changes of
  * the library's list of roots, strata_globals_changed_, when it was found
- * in it), and fixed-size types the library met (types[id % STRATA_FAST_TYPES]: bytes of an object
+ * in it), the transaction's read log [reads_base, reads_top) with room up
+ * to reads_end, and fixed-size types the library met (types[id % STRATA_FAST_TYPES]: bytes of an object
  * with its header, bit i of ref_mask for a reference slot at body word i;
  * type_id STRATA_NO_TYPE when empty). Hosts never write the prefix but
  * through these functions.
@@ -554,6 +558,8 @@ strata_status strata_atomically(strata_thread *thread, strata_block_fn block, vo
 #define STRATA_HEADER_BYTES 16
 #define STRATA_HEADER_PRIVATE ((uint64_t)1 << 37)
 #define STRATA_HEADER_TYPE_MASK ((uint64_t)0xffffffff)
+#define STRATA_HEADER_OWNER_MASK ((uint64_t)0xffff000000000000)
+#define STRATA_HEADER_LINK_OFFSET 8
 #define STRATA_FAST_TYPES 4
 #define STRATA_NO_TYPE ((uint32_t)0xffffffff)
 
@@ -575,6 +581,9 @@ typedef struct strata_thread_prefix {
     void **roots_top;
     void **roots_end;
     uint64_t snapshot;
+    const void **reads_base;
+    const void **reads_top;
+    const void **reads_end;
     const void *global;
     void *global_obj;
     uint64_t global_since;
@@ -583,15 +592,17 @@ typedef struct strata_thread_prefix {
 } strata_thread_prefix;
 
 #ifdef __cplusplus
-static_assert(sizeof(strata_thread_prefix) == 184, "strata_thread_prefix is 184 bytes");
+static_assert(sizeof(strata_thread_prefix) == 208, "strata_thread_prefix is 208 bytes");
 #else
-_Static_assert(sizeof(strata_thread_prefix) == 184, "strata_thread_prefix is 184 bytes");
+_Static_assert(sizeof(strata_thread_prefix) == 208, "strata_thread_prefix is 208 bytes");
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define STRATA_LOAD_RELAXED_(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STRATA_LOAD_ACQUIRE_(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #else
 #define STRATA_LOAD_RELAXED_(p) (*(p))
+#define STRATA_LOAD_ACQUIRE_(p) (*(p))
 #endif
 
 /* pthread_self() of the calling thread. On x86-64 with glibc or musl it is
@@ -692,15 +703,37 @@ strata_status strata_write_slow(strata_thread *thread, void *obj, void **body_ou
  * Stores in *body_out the body of obj as the open transaction sees it
  * (its snapshot's version, or the transaction's own writes), for reading
  * only. Never fails for a conflict. Does not collect. obj: a live object
- * the transaction holds, at its current address. Inline for an object
- * the transaction made (no call).
+ * the transaction holds, at its current address. Inline (no call) for an
+ * object the transaction made, and for a committed one that nobody is
+ * writing and that has no older versions.
  * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
  */
 static inline strata_status strata_read(strata_thread *thread, const void *obj,
                                         const void **body_out) {
-    if (body_out != NULL && strata_fast_private_(thread, obj)) {
-        *body_out = (const char *)obj + STRATA_HEADER_BYTES;
-        return STRATA_OK;
+    strata_thread_prefix *prefix = strata_fast_prefix_(thread);
+    if (prefix != NULL && obj != NULL && body_out != NULL) {
+        const uint64_t *words = (const uint64_t *)obj;
+        uint64_t word = STRATA_LOAD_ACQUIRE_(&words[0]);
+        if ((word & STRATA_HEADER_PRIVATE) != 0) {
+            *body_out = (const char *)obj + STRATA_HEADER_BYTES;
+            return STRATA_OK;
+        }
+        /* A committed object nobody writes, with no older versions: its
+         * body is every snapshot's; log the read for validation. */
+        if ((word & STRATA_HEADER_OWNER_MASK) == 0 &&
+            STRATA_LOAD_ACQUIRE_(&words[STRATA_HEADER_LINK_OFFSET / 8]) == 0) {
+            const void **top = prefix->reads_top;
+            if (top != prefix->reads_base && top[-1] == obj) {
+                *body_out = (const char *)obj + STRATA_HEADER_BYTES;
+                return STRATA_OK;
+            }
+            if (top != prefix->reads_end) {
+                *top = obj;
+                prefix->reads_top = top + 1;
+                *body_out = (const char *)obj + STRATA_HEADER_BYTES;
+                return STRATA_OK;
+            }
+        }
     }
     return strata_read_slow(thread, obj, body_out);
 }

@@ -42,6 +42,9 @@ pub const NO_TYPE: u32 = u32::MAX;
 /// Free shadow-stack entries a window hands out at least.
 const SPARE_ROOTS: usize = 16;
 
+/// Free read-log entries a window hands out at least.
+const SPARE_READS: usize = 64;
+
 /// `strata_fast_type`: what the inline allocation and reference store
 /// know of a fixed-size type.
 #[repr(C)]
@@ -99,17 +102,19 @@ pub fn absorb(handle: &mut strata_thread) {
     }
     handle.prefix.fast_owner.store(0, Ordering::Relaxed);
     let window = &handle.prefix.window;
-    let depth = (window.roots_top - window.roots_base) / size_of::<usize>();
+    let entry = size_of::<usize>();
+    let depth = (window.roots_top - window.roots_base) / entry;
+    let reads = (window.reads_top - window.reads_base) / entry;
     // SAFETY: `fast_owner` was set by the `publish` that ended the last
     // call on this handle and handed this window out; every call starts
     // here, so since then only the header's inline paths used it, which
-    // keep the cursor and the top in their ranges, make objects as the
-    // nursery does and push only objects the host holds (the header's
-    // contract).
+    // keep the cursor and the tops in their ranges, make objects as the
+    // nursery does, push only objects the host holds (the header's
+    // contract) and log only unowned committed anchors they read.
     unsafe {
         handle
             .thread
-            .absorb_inline_window(window.alloc_cursor, depth)
+            .absorb_inline_window(window.alloc_cursor, depth, reads)
     };
 }
 
@@ -120,7 +125,7 @@ pub fn publish(handle: &mut strata_thread) {
     if handle.blocked {
         return;
     }
-    let Some(window) = handle.thread.inline_window(SPARE_ROOTS) else {
+    let Some(window) = handle.thread.inline_window(SPARE_ROOTS, SPARE_READS) else {
         return;
     };
     let prefix = &mut handle.prefix;

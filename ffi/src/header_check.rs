@@ -193,7 +193,7 @@ fn header_abort_kinds_and_info_are_the_library_ones() {
 }
 
 /// The object layout and the thread prefix the header's inline fast paths
-/// use are the library's (ABI version 3).
+/// use are the library's (ABI version 4).
 #[test]
 fn header_fast_path_layout_is_the_library_one() {
     use crate::fast_path::{FastType, Prefix, FAST_TYPES, NO_TYPE};
@@ -222,6 +222,14 @@ fn header_fast_path_layout_is_the_library_one() {
         hex("STRATA_HEADER_TYPE_MASK", "uint64_t"),
         strata_rs::HEADER_TYPE_MASK
     );
+    assert_eq!(
+        hex("STRATA_HEADER_OWNER_MASK", "uint64_t"),
+        strata_rs::HEADER_OWNER_MASK
+    );
+    assert_eq!(
+        define("STRATA_HEADER_LINK_OFFSET"),
+        strata_rs::OBJECT_LINK_OFFSET.to_string()
+    );
     assert_eq!(hex("STRATA_NO_TYPE", "uint32_t"), u64::from(NO_TYPE));
     assert_eq!(define("STRATA_FAST_TYPES"), FAST_TYPES.to_string());
     // The prefix is the handle's first field, and its fields are the
@@ -229,17 +237,18 @@ fn header_fast_path_layout_is_the_library_one() {
     // table's entries, two `uint32_t` and a `uint64_t`).
     assert_eq!(std::mem::offset_of!(strata_thread, prefix), 0);
     assert_eq!(size_of::<FastType>(), 16);
-    assert_eq!(size_of::<Prefix>(), 184);
-    // `window` is the header's ten fields from `alloc_cursor` to
-    // `snapshot`, in their order (`InlineWindow` is `repr(C)`).
+    assert_eq!(size_of::<Prefix>(), 208);
+    // `window` is the header's thirteen fields from `alloc_cursor` to
+    // `reads_end`, in their order (`InlineWindow` is `repr(C)`).
     assert_eq!(std::mem::offset_of!(Prefix, window), 8);
-    assert_eq!(size_of::<strata_rs::InlineWindow>(), 80);
+    assert_eq!(size_of::<strata_rs::InlineWindow>(), 104);
     assert_eq!(
         std::mem::offset_of!(strata_rs::InlineWindow, alloc_cursor),
         0
     );
     assert_eq!(std::mem::offset_of!(strata_rs::InlineWindow, snapshot), 72);
-    assert_eq!(std::mem::offset_of!(Prefix, types), 120);
+    assert_eq!(std::mem::offset_of!(strata_rs::InlineWindow, reads_end), 96);
+    assert_eq!(std::mem::offset_of!(Prefix, types), 144);
     assert!(header().contains(
         "typedef struct strata_fast_type {
     uint32_t type_id;
@@ -260,6 +269,9 @@ fn header_fast_path_layout_is_the_library_one() {
     void **roots_top;
     void **roots_end;
     uint64_t snapshot;
+    const void **reads_base;
+    const void **reads_top;
+    const void **reads_end;
     const void *global;
     void *global_obj;
     uint64_t global_since;
@@ -267,7 +279,7 @@ fn header_fast_path_layout_is_the_library_one() {
     strata_fast_type types[STRATA_FAST_TYPES];
 } strata_thread_prefix;"
     ));
-    assert!(header().contains("sizeof(strata_thread_prefix) == 184"));
+    assert!(header().contains("sizeof(strata_thread_prefix) == 208"));
     assert!(header().contains("extern uint64_t strata_globals_changed_;"));
     assert_eq!(size_of::<crate::objects::ChangeCount>(), 64);
 }

@@ -8,7 +8,7 @@ use crate::status::boundary_value;
 /// Counts incompatible changes of what `strata.h` bakes into a host:
 /// struct layouts, status values, object layout. 2: the inline fast paths
 /// (the header size, the `PRIVATE` bit, `strata_thread_prefix`).
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The package version as `major << 16 | minor << 8 | patch`.
 fn packed_version() -> u32 {

@@ -254,6 +254,48 @@ impl Mutator {
         self.read_roots.clear();
     }
 
+    /// The read-root list's memory: its first entry, its length and its
+    /// capacity, with at least `spare` free entries, for a host that
+    /// pushes read roots itself between calls (the C ABI's inline shared
+    /// read) and gives the length back with [`Mutator::set_read_roots_len`].
+    #[inline]
+    pub fn read_roots_raw(&mut self, spare: usize) -> (*mut Address, usize, usize) {
+        let (len, capacity) = (self.read_roots.len(), self.read_roots.capacity());
+        if capacity - len < spare {
+            self.grow_read_roots(spare);
+        }
+        (
+            self.read_roots.as_mut_ptr(),
+            self.read_roots.len(),
+            self.read_roots.capacity(),
+        )
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_read_roots(&mut self, spare: usize) {
+        self.read_roots.reserve(spare);
+    }
+
+    /// Sets the read-root list's length to where a host that pushed in
+    /// [`Mutator::read_roots_raw`]'s memory left it.
+    ///
+    /// # Safety
+    /// `len` is at least the length and at most the capacity
+    /// `read_roots_raw` returned last, the list was not touched since but
+    /// through that memory, and every entry the host pushed is a live old
+    /// object (as for [`Mutator::push_read_root`]).
+    #[inline]
+    pub unsafe fn set_read_roots_len(&mut self, len: usize) {
+        debug_assert!(
+            len <= self.read_roots.capacity(),
+            "read-root length {len} over its capacity {}",
+            self.read_roots.capacity()
+        );
+        // SAFETY: caller's invariant: the entries are initialised.
+        unsafe { self.read_roots.set_len(len) };
+    }
+
     /// Capacity of the read-root list (see [`Mutator::shrink_buffers`]).
     pub fn read_roots_capacity(&self) -> usize {
         self.read_roots.capacity()

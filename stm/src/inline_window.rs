@@ -1,12 +1,13 @@
-//! The inline window: the part of a thread's nursery and shadow stack a
-//! C host's inline paths use between two calls of the manual API, and the
-//! type facts they need (see `DESIGN.md`, "C ABI", "The inline window").
+//! The inline window: the part of a thread's nursery, shadow stack and
+//! read log a C host's inline paths use between two calls of the manual
+//! API, and the type facts they need (see `DESIGN.md`, "C ABI", "The
+//! inline window" and "Inline reads of shared objects").
 //!
 //! The library hands the window out at the end of a call
 //! ([`Thread::inline_window`]) and takes it back at the start of the next
 //! ([`Thread::absorb_inline_window`]): in between, the host bumps the
-//! nursery's cursor and moves the shadow stack's top itself, and nothing
-//! else reads either (collections run only inside the thread's calls, or
+//! nursery's cursor, moves the shadow stack's top and logs shared reads
+//! itself, and nothing else reads any of them (collections run only inside the thread's calls, or
 //! while it is in a blocking section, after the window was taken back).
 
 use crate::manual::fixed_ref_mask;
@@ -39,6 +40,12 @@ pub struct InlineWindow {
     pub roots_end: usize,
     /// The attempt's snapshot.
     pub snapshot: u64,
+    /// The read log's (the attempt's read roots') first entry.
+    pub reads_base: usize,
+    /// One past its last entry.
+    pub reads_top: usize,
+    /// One past the last entry there is room for.
+    pub reads_end: usize,
 }
 
 /// What the inline allocation and reference store need of a fixed-size
@@ -53,16 +60,18 @@ pub struct InlineType {
 
 impl Thread {
     /// The window of the open attempt, with room for at least `spare`
-    /// more shadow-stack entries, or `None` outside an attempt. The host
+    /// more shadow-stack entries and `spare_reads` more read-log entries,
+    /// or `None` outside an attempt. The host
     /// may use it until the next call on this thread, which must first
     /// give it back ([`Thread::absorb_inline_window`]).
     #[inline]
-    pub fn inline_window(&mut self, spare: usize) -> Option<InlineWindow> {
+    pub fn inline_window(&mut self, spare: usize, spare_reads: usize) -> Option<InlineWindow> {
         if !self.manual_attempt_live() {
             return None;
         }
         let nursery = self.m.nursery_window();
         let (base, depth, capacity) = self.m.shadow_stack_raw(spare);
+        let (reads, reads_len, reads_capacity) = self.m.read_roots_raw(spare_reads);
         let entry = size_of::<usize>();
         let base = base as usize;
         Some(InlineWindow {
@@ -76,12 +85,16 @@ impl Thread {
             roots_top: base + depth * entry,
             roots_end: base + capacity * entry,
             snapshot: self.tx.snapshot,
+            reads_base: reads as usize,
+            reads_top: reads as usize + reads_len * entry,
+            reads_end: reads as usize + reads_capacity * entry,
         })
     }
 
     /// Takes back the window [`Thread::inline_window`] handed out last:
-    /// the nursery's cursor and the shadow stack's depth (entries from
-    /// `roots_base` to its top) where the host left them.
+    /// the nursery's cursor, the shadow stack's depth (entries from
+    /// `roots_base` to its top) and the read log's where the host left
+    /// them.
     ///
     /// # Safety
     /// Nothing ran on this thread since that window was handed out but
@@ -91,13 +104,21 @@ impl Thread {
     /// below `alloc_cursor` was made as the nursery makes one (a header of
     /// a registered type with `alloc_flags`, link 0, a zeroed body) and
     /// every entry below `roots_depth` is null or a live object this
-    /// thread holds.
+    /// thread holds; `reads_depth` is in the window's read log, at least
+    /// its depth when handed out, and every entry the host added is a
+    /// committed anchor the attempt read.
     #[inline]
-    pub unsafe fn absorb_inline_window(&mut self, alloc_cursor: usize, roots_depth: usize) {
+    pub unsafe fn absorb_inline_window(
+        &mut self,
+        alloc_cursor: usize,
+        roots_depth: usize,
+        reads_depth: usize,
+    ) {
         // SAFETY: caller's invariant.
         unsafe {
             self.m.set_nursery_cursor(alloc_cursor);
             self.m.set_shadow_stack_depth(roots_depth);
+            self.m.set_read_roots_len(reads_depth);
         }
     }
 

@@ -146,7 +146,10 @@ pub use error::Error;
 pub use event_log::EVENT_LOG_HEADER;
 pub use heap::{Heap, TxConfig};
 pub use inline_window::{InlineType, InlineWindow};
-pub use manual::{ManualError, Untyped, HEADER_TYPE_MASK, OBJECT_HEADER_BYTES, PRIVATE_BIT};
+pub use manual::{
+    ManualError, Untyped, HEADER_OWNER_MASK, HEADER_TYPE_MASK, OBJECT_HEADER_BYTES,
+    OBJECT_LINK_OFFSET, PRIVATE_BIT,
+};
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 pub use recorder::ReportConfig;
 pub use runner::TaskRunner;

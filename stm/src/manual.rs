@@ -82,6 +82,15 @@ pub const PRIVATE_BIT: u64 = header::PRIVATE;
 /// inline reference store bakes it into a host.
 pub const HEADER_TYPE_MASK: u64 = header::TYPE_MASK;
 
+/// The bits of header word 0 that hold the slot of the thread writing the
+/// object (0: nobody). The C ABI's inline shared read bakes it into a host,
+/// with the link word's offset ([`OBJECT_LINK_OFFSET`]).
+pub const HEADER_OWNER_MASK: u64 = header::OWNER_MASK;
+
+/// The offset of header word 1, the link to an anchor's version records (0:
+/// it has none, and its body is its only version).
+pub const OBJECT_LINK_OFFSET: usize = header::LINK_OFFSET;
+
 /// What the manual API keeps between calls: the shadow stack's depth at
 /// begin, and whether the next attempt must be inevitable.
 #[derive(Default)]

@@ -1,9 +1,10 @@
 /* The header's inline paths and the window they use between calls (ABI
- * version 3): when the window is handed out; allocation, reference stores
+ * version 4): when the window is handed out; allocation, reference stores
  * and the shadow stack inline across many collections of a tiny nursery,
  * with types that share an entry of the type table; global roots read
- * inline; what an abort and a thread that exits in a transaction leave; and the cases the inline paths
- * must hand to the library. */
+ * inline; what an abort and a thread that exits in a transaction leave;
+ * shared reads inline, logged and validated; and the cases the inline
+ * paths must hand to the library. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 
@@ -292,6 +293,138 @@ static void exit_in_a_transaction(strata_heap *heap) {
     EXPECT_OK(strata_thread_detach(thread));
 }
 
+/* SHARED_CELLS committed cells in a refs array, under a global root. */
+#define SHARED_CELLS 200
+#define ELEMENT(i) (sizeof(uint64_t) + (i) * sizeof(void *))
+
+static strata_global *shared_cells(strata_heap *heap, strata_thread *thread) {
+    strata_type_desc desc = {0};
+    desc.name = "cells";
+    desc.layout = STRATA_LAYOUT_ARRAY;
+    desc.element_bytes = sizeof(void *);
+    desc.elements_are_refs = true;
+    strata_type_id array_type;
+    EXPECT_OK(strata_register_type(heap, &desc, &array_type));
+    EXPECT_OK(strata_tx_begin(thread));
+    void *array;
+    EXPECT_OK(strata_alloc_array(thread, array_type, SHARED_CELLS, &array));
+    EXPECT_OK(strata_push_root(thread, array));
+    for (size_t i = 0; i < SHARED_CELLS; i++) {
+        void *cell;
+        EXPECT_OK(strata_alloc(thread, cell_types[0], &cell));
+        struct cell *body;
+        EXPECT_OK(strata_write(thread, cell, (void **)&body));
+        body->value = (long)i;
+        EXPECT_OK(strata_peek_root(thread, 0, &array));
+        EXPECT_OK(strata_write_ref(thread, array, ELEMENT(i), cell));
+    }
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_pop_root(thread, &array));
+    strata_global *global;
+    EXPECT_OK(strata_global_new(thread, array, &global));
+    return global;
+}
+
+/* Cell i of the shared array, read in the open transaction. */
+static void *shared_cell(strata_thread *thread, strata_global *cells, size_t i) {
+    void *array;
+    EXPECT_OK(strata_global_get(thread, cells, &array));
+    const char *body;
+    EXPECT_OK(strata_read(thread, array, (const void **)&body));
+    void *cell;
+    memcpy(&cell, body + ELEMENT(i), sizeof cell);
+    return cell;
+}
+
+struct shared_write {
+    strata_heap *heap;
+    strata_global *cells;
+    size_t index;
+};
+
+/* On a thread of its own: adds 1000 to one shared cell and commits. */
+static void *write_shared_cell(void *arg) {
+    struct shared_write *w = arg;
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(w->heap, &thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    struct cell *body;
+    EXPECT_OK(strata_write(thread, shared_cell(thread, w->cells, w->index), (void **)&body));
+    body->value += 1000;
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_thread_detach(thread));
+    return NULL;
+}
+
+/* Reads of committed objects nobody writes, with no older versions, are
+ * inline and logged, once for reads in a row of one object, until the log
+ * is full (then the library logs and hands out more room). A read logged
+ * inline is validated at commit like any other: a write of the object
+ * that commits first aborts the reader, whose own write vanishes. */
+static void shared_reads_inline(strata_heap *heap) {
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    strata_global *cells = shared_cells(heap, thread);
+    strata_thread_prefix *prefix = prefix_of(thread);
+    for (size_t written = 0; written < SHARED_CELLS; written += SHARED_CELLS - 1) {
+        EXPECT_OK(strata_tx_begin(thread));
+        void *array;
+        EXPECT_OK(strata_global_get(thread, cells, &array));
+        const void *body;
+        const void **top = prefix->reads_top;
+        EXPECT_OK(strata_read(thread, array, &body));
+        CHECK(prefix->reads_top == top + 1 && top[0] == array);
+        EXPECT_OK(strata_read(thread, array, &body));
+        CHECK(prefix->reads_top == top + 1);
+        /* Rounds over the cells until the log was full once (the library
+         * then gives it more room, at another address maybe). */
+        const void **end = prefix->reads_end;
+        bool refilled = false;
+        for (size_t round = 0; !refilled && round < 64; round++) {
+            for (size_t i = 0; i < SHARED_CELLS; i++) {
+            void *cell = shared_cell(thread, cells, i);
+            const void **before = prefix->reads_top;
+            bool full = before == prefix->reads_end;
+            const struct cell *read;
+            EXPECT_OK(strata_read(thread, cell, (const void **)&read));
+            CHECK(read->value == (long)i + (i == 0 && written == SHARED_CELLS - 1 ? 1000 : 0));
+            /* Reads of the array and the cell alternate: each is logged. */
+            CHECK(prefix->reads_top[-1] == cell);
+            if (full) {
+                CHECK(prefix->reads_end - prefix->reads_top >= 64);
+            } else {
+                CHECK(prefix->reads_top == before + 1);
+            }
+            refilled = refilled || prefix->reads_end != end;
+            }
+        }
+        CHECK(refilled);
+        struct shared_write w = {heap, cells, written};
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, write_shared_cell, &w) == 0);
+        CHECK(pthread_join(t, NULL) == 0);
+        /* A first write (a call) so that the commit validates. */
+        struct cell *mine;
+        EXPECT_OK(strata_write(thread, shared_cell(thread, cells, 100), (void **)&mine));
+        mine->value = -1;
+        EXPECT(strata_tx_commit(thread), STRATA_ABORTED);
+    }
+    /* Nothing of the aborted attempts shows; the written cells have older
+     * versions now, so their reads are calls. */
+    EXPECT_OK(strata_tx_begin(thread));
+    for (size_t i = 0; i < SHARED_CELLS; i++) {
+        void *cell = shared_cell(thread, cells, i);
+        const struct cell *read;
+        EXPECT_OK(strata_read(thread, cell, (const void **)&read));
+        bool written = i == 0 || i == SHARED_CELLS - 1;
+        CHECK(read->value == (long)i + (written ? 1000 : 0));
+        CHECK((((const uint64_t *)cell)[1] != 0) == written);
+    }
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_global_free(cells));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
 int main(void) {
     strata_heap *heap = tiny_heap();
     window_follows_the_transaction(heap);
@@ -300,6 +433,7 @@ int main(void) {
     global_roots_inline(heap);
     other_threads_take_no_inline_path(heap);
     exit_in_a_transaction(heap);
+    shared_reads_inline(heap);
     EXPECT_OK(strata_heap_destroy(heap));
     printf("inline_window: ok\n");
     return 0;
