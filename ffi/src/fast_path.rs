@@ -125,12 +125,16 @@ pub fn publish(handle: &mut strata_thread) {
     if handle.blocked {
         return;
     }
-    let Some(window) = handle.thread.inline_window(SPARE_ROOTS, SPARE_READS) else {
-        return;
-    };
-    let prefix = &mut handle.prefix;
-    prefix.window = window;
-    prefix.fast_owner.store(handle.os_thread, Ordering::Relaxed);
+    let window = &mut handle.prefix.window;
+    if handle
+        .thread
+        .publish_inline_window(window, SPARE_ROOTS, SPARE_READS)
+    {
+        handle
+            .prefix
+            .fast_owner
+            .store(handle.os_thread, Ordering::Relaxed);
+    }
 }
 
 /// Enters type `type_id` in the prefix's type table if it is a fixed-size

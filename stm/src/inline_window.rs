@@ -4,11 +4,12 @@
 //! inline window" and "Inline reads of shared objects").
 //!
 //! The library hands the window out at the end of a call
-//! ([`Thread::inline_window`]) and takes it back at the start of the next
-//! ([`Thread::absorb_inline_window`]): in between, the host bumps the
-//! nursery's cursor, moves the shadow stack's top and logs shared reads
-//! itself, and nothing else reads any of them (collections run only inside the thread's calls, or
-//! while it is in a blocking section, after the window was taken back).
+//! ([`Thread::publish_inline_window`]) and takes it back at the start of
+//! the next ([`Thread::absorb_inline_window`]): in between, the host bumps
+//! the nursery's cursor, moves the shadow stack's top and logs shared
+//! reads itself, and nothing else reads any of them (collections run only
+//! inside the thread's calls, or while it is in a blocking section, after
+//! the window was taken back).
 
 use crate::manual::fixed_ref_mask;
 use crate::thread::Thread;
@@ -59,39 +60,48 @@ pub struct InlineType {
 }
 
 impl Thread {
-    /// The window of the open attempt, with room for at least `spare`
-    /// more shadow-stack entries and `spare_reads` more read-log entries,
-    /// or `None` outside an attempt. The host
-    /// may use it until the next call on this thread, which must first
-    /// give it back ([`Thread::absorb_inline_window`]).
+    /// Writes the window of the open attempt into `window`, with room for
+    /// at least `spare` more shadow-stack entries and `spare_reads` more
+    /// read-log entries, and returns `true`; outside an attempt (or in a
+    /// poisoned one) returns `false` and leaves `window` alone. The host
+    /// may use the window until the next call on this thread, which must
+    /// first give it back ([`Thread::absorb_inline_window`]). Each field is
+    /// stored as it is found (no window built aside and copied): this runs
+    /// at the end of every call of the C ABI.
     #[inline]
-    pub fn inline_window(&mut self, spare: usize, spare_reads: usize) -> Option<InlineWindow> {
+    pub fn publish_inline_window(
+        &mut self,
+        window: &mut InlineWindow,
+        spare: usize,
+        spare_reads: usize,
+    ) -> bool {
         if !self.manual_attempt_live() {
-            return None;
+            return false;
         }
-        let nursery = self.m.nursery_window();
-        let (base, depth, capacity) = self.m.shadow_stack_raw(spare);
-        let (reads, reads_len, reads_capacity) = self.m.read_roots_raw(spare_reads);
         let entry = size_of::<usize>();
+        let nursery = self.m.nursery_window();
+        window.alloc_cursor = nursery.cursor;
+        window.alloc_limit = nursery.limit;
+        window.alloc_flags = nursery.flags;
+        window.nursery_start = nursery.start;
+        window.nursery_end = nursery.end;
+        let (base, depth, capacity) = self.m.shadow_stack_raw(spare);
         let base = base as usize;
-        Some(InlineWindow {
-            alloc_cursor: nursery.cursor,
-            alloc_limit: nursery.limit,
-            alloc_flags: nursery.flags,
-            nursery_start: nursery.start,
-            nursery_end: nursery.end,
-            roots_base: base,
-            roots_floor: base + self.manual.depth_at_begin * entry,
-            roots_top: base + depth * entry,
-            roots_end: base + capacity * entry,
-            snapshot: self.tx.snapshot,
-            reads_base: reads as usize,
-            reads_top: reads as usize + reads_len * entry,
-            reads_end: reads as usize + reads_capacity * entry,
-        })
+        window.roots_base = base;
+        window.roots_floor = base + self.manual.depth_at_begin * entry;
+        window.roots_top = base + depth * entry;
+        window.roots_end = base + capacity * entry;
+        window.snapshot = self.tx.snapshot;
+        let (reads, depth, capacity) = self.m.read_roots_raw(spare_reads);
+        let reads = reads as usize;
+        window.reads_base = reads;
+        window.reads_top = reads + depth * entry;
+        window.reads_end = reads + capacity * entry;
+        true
     }
 
-    /// Takes back the window [`Thread::inline_window`] handed out last:
+    /// Takes back the window [`Thread::publish_inline_window`] handed out
+    /// last:
     /// the nursery's cursor, the shadow stack's depth (entries from
     /// `roots_base` to its top) and the read log's where the host left
     /// them.
