@@ -11,11 +11,11 @@
 //! after it was found, by address, in the calling thread's list, so only
 //! its own thread ever reads it, and only while it is alive.
 //!
-//! `LAST_USED` is the handle of this thread's list that a call found last,
-//! or NULL: set only to a handle found in the list (or just pushed there),
-//! cleared in the handle's `Drop`, so it is always a live handle of this
-//! thread, and a call on it skips the search. `IN_CALL` is true while a
-//! call runs on one of this thread's handles: a strata call from inside a
+//! `CALLS.last_used` is the handle of this thread's list that a call found
+//! last, or NULL: set only to a handle found in the list (or just pushed
+//! there), cleared in the handle's `Drop`, so it is always a live handle of
+//! this thread, and a call on it skips the search. `CALLS.in_call` is true
+//! while a call runs on one of this thread's handles: a strata call from inside a
 //! callback that Strata runs then (a trace callback) is refused, so no
 //! handle is ever borrowed twice, and none is freed while borrowed.
 //!
@@ -57,8 +57,9 @@ impl Drop for strata_thread {
         // The cursor and stack top the host's inline paths left, before
         // the thread's last collection reads them.
         absorb(self);
-        if std::ptr::eq(LAST_USED.get(), self) {
-            LAST_USED.set(std::ptr::null_mut());
+        let calls = calls();
+        if std::ptr::eq(calls.last_used.get(), self) {
+            calls.last_used.set(std::ptr::null_mut());
         }
         LIVE_THREADS
             .lock()
@@ -77,28 +78,51 @@ thread_local! {
     /// Boxed: a handle's address is what C holds, so it must not move
     /// when the list grows.
     static ATTACHED: RefCell<Vec<HandleBox>> = const { RefCell::new(Vec::new()) };
-    /// The handle a call found last (see the module doc).
-    static LAST_USED: Cell<*mut strata_thread> = const { Cell::new(std::ptr::null_mut()) };
+    /// What every call checks first (see the module doc): one
+    /// thread-local, so that a call from the shared library, where each
+    /// thread-local's address is a `__tls_get_addr` call, makes one.
+    static CALLS: Calls = const {
+        Calls {
+            last_used: Cell::new(std::ptr::null_mut()),
+            in_call: Cell::new(false),
+        }
+    };
+}
+
+/// The calling thread's [`Calls`], by address from one `with`: the state
+/// has no destructor (const initialised, `Cell`s only), so it lives as
+/// long as its thread, and the reference cannot leave the thread (`Calls`
+/// is not `Sync`). Callers keep it only for the call they run.
+fn calls() -> &'static Calls {
+    // SAFETY: as above: the pointer is to this thread's `CALLS`, alive
+    // until the thread ends, which no call outlives.
+    CALLS.with(|calls| unsafe { &*(calls as *const Calls) })
+}
+
+/// The calling thread's call state.
+struct Calls {
+    /// The handle a call found last.
+    last_used: Cell<*mut strata_thread>,
     /// Whether a call on one of this thread's handles is running.
-    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+    in_call: Cell<bool>,
 }
 
 /// Marks a call on a handle as running until it is dropped (also when the
 /// call panics, which `boundary` catches).
-struct InCall;
+struct InCall<'a>(&'a Cell<bool>);
 
-impl InCall {
-    fn enter() -> Result<InCall, Failure> {
-        if IN_CALL.replace(true) {
+impl InCall<'_> {
+    fn enter(in_call: &Cell<bool>) -> Result<InCall<'_>, Failure> {
+        if in_call.replace(true) {
             return Err(reentered());
         }
-        Ok(InCall)
+        Ok(InCall(in_call))
     }
 }
 
-impl Drop for InCall {
+impl Drop for InCall<'_> {
     fn drop(&mut self) {
-        IN_CALL.set(false);
+        self.0.set(false);
     }
 }
 
@@ -143,19 +167,16 @@ pub(crate) fn with_thread<R>(
     f: impl FnOnce(&mut strata_thread) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
     non_null(thread, "thread")?;
-    let _in_call = InCall::enter()?;
-    if LAST_USED.get() != thread {
-        let listed = ATTACHED.with(|attached| {
-            let attached = attached.try_borrow().map_err(|_| reentered())?;
-            Ok::<_, Failure>(attached.iter().any(|h| h.as_ptr() == thread))
-        })?;
-        if !listed {
+    let calls = calls();
+    let _in_call = InCall::enter(&calls.in_call)?;
+    if calls.last_used.get() != thread {
+        if !listed(thread)? {
             return Err(not_ours(thread));
         }
-        LAST_USED.set(thread);
+        calls.last_used.set(thread);
     }
-    // SAFETY: `thread` is `LAST_USED`, a live handle of this thread's list
-    // (module doc), and `IN_CALL` keeps any other call from borrowing or
+    // SAFETY: `thread` is `last_used`, a live handle of this thread's list
+    // (module doc), and `in_call` keeps any other call from borrowing or
     // freeing it until this one returns.
     let handle = unsafe { &mut *thread };
     if handle.blocked && when_blocked == WhenBlocked::Refuse {
@@ -170,6 +191,15 @@ pub(crate) fn with_thread<R>(
     result
 }
 
+/// Whether `thread` is in the calling thread's list.
+#[cold]
+fn listed(thread: *mut strata_thread) -> Result<bool, Failure> {
+    ATTACHED.with(|attached| {
+        let attached = attached.try_borrow().map_err(|_| reentered())?;
+        Ok(attached.iter().any(|h| h.as_ptr() == thread))
+    })
+}
+
 /// `strata_thread_attach`: see the header.
 ///
 /// # Safety
@@ -182,7 +212,7 @@ pub unsafe extern "C" fn strata_thread_attach(
     boundary("strata_thread_attach", || {
         let heap = heap_of(heap)?;
         non_null(thread_out, "thread_out")?;
-        let _in_call = InCall::enter()?;
+        let _in_call = InCall::enter(&calls().in_call)?;
         let handle = HandleBox::new(strata_thread {
             prefix: Prefix::new(),
             os_thread: this_os_thread(),
@@ -213,7 +243,7 @@ pub unsafe extern "C" fn strata_thread_attach(
 pub unsafe extern "C" fn strata_thread_detach(thread: *mut strata_thread) -> Status {
     boundary("strata_thread_detach", || {
         non_null(thread, "thread")?;
-        let _in_call = InCall::enter()?;
+        let _in_call = InCall::enter(&calls().in_call)?;
         let handle = ATTACHED.with(|attached| {
             let mut attached = attached.try_borrow_mut().map_err(|_| reentered())?;
             let index = attached
