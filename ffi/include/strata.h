@@ -530,9 +530,13 @@ strata_status strata_atomically(strata_thread *thread, strata_block_fn block, vo
  * address; the low 32 bits of its header's first 64-bit word
  * (STRATA_HEADER_TYPE_MASK) are its type id, bit STRATA_HEADER_PRIVATE
  * is set while the object belongs to the open transaction that made it,
- * and the bits STRATA_HEADER_OWNER_MASK are not 0 while a transaction
- * writes it. The second word (at STRATA_HEADER_LINK_OFFSET) is 0 while a
- * committed object has no older versions: its body is then the only one.
+ * the bits STRATA_HEADER_OWNER_MASK are not 0 while a transaction writes
+ * it, and bit STRATA_HEADER_REMEMBERED is set on an old object the next
+ * minor collection scans for young references. The second word (at
+ * STRATA_HEADER_LINK_OFFSET) is 0 while a committed object has no older
+ * versions: its body is then the only one. A transaction's private copy
+ * of a committed object has its body STRATA_VERSION_HEADER_BYTES after
+ * its address.
  *
  * A strata_thread starts with a strata_thread_prefix, which only the
  * calling thread uses: the library during its calls, the inline functions
@@ -550,7 +554,9 @@ strata_status strata_atomically(strata_thread *thread, strata_block_fn block, vo
  * (its object, the clock when it was made, and the count of changes of
  * the library's list of roots, strata_globals_changed_, when it was found
  * in it), the transaction's read log [reads_base, reads_top) with room up
- * to reads_end, and fixed-size types the library met (types[id % STRATA_FAST_TYPES]: bytes of an object
+ * to reads_end, the committed object it wrote last (owned_anchor, NULL if
+ * none) and its private copy, the owner field of the objects it writes
+ * (owner_bits), and fixed-size types the library met (types[id % STRATA_FAST_TYPES]: bytes of an object
  * with its header, bit i of ref_mask for a reference slot at body word i;
  * type_id STRATA_NO_TYPE when empty). Hosts never write the prefix but
  * through these functions.
@@ -559,7 +565,9 @@ strata_status strata_atomically(strata_thread *thread, strata_block_fn block, vo
 #define STRATA_HEADER_PRIVATE ((uint64_t)1 << 37)
 #define STRATA_HEADER_TYPE_MASK ((uint64_t)0xffffffff)
 #define STRATA_HEADER_OWNER_MASK ((uint64_t)0xffff000000000000)
+#define STRATA_HEADER_REMEMBERED ((uint64_t)1 << 33)
 #define STRATA_HEADER_LINK_OFFSET 8
+#define STRATA_VERSION_HEADER_BYTES 24
 #define STRATA_FAST_TYPES 4
 #define STRATA_NO_TYPE ((uint32_t)0xffffffff)
 
@@ -584,6 +592,9 @@ typedef struct strata_thread_prefix {
     const void **reads_base;
     const void **reads_top;
     const void **reads_end;
+    const void *owned_anchor;
+    void *owned_copy;
+    uint64_t owner_bits;
     const void *global;
     void *global_obj;
     uint64_t global_since;
@@ -592,9 +603,9 @@ typedef struct strata_thread_prefix {
 } strata_thread_prefix;
 
 #ifdef __cplusplus
-static_assert(sizeof(strata_thread_prefix) == 208, "strata_thread_prefix is 208 bytes");
+static_assert(sizeof(strata_thread_prefix) == 232, "strata_thread_prefix is 232 bytes");
 #else
-_Static_assert(sizeof(strata_thread_prefix) == 208, "strata_thread_prefix is 208 bytes");
+_Static_assert(sizeof(strata_thread_prefix) == 232, "strata_thread_prefix is 232 bytes");
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -639,14 +650,23 @@ static inline void strata_zero_body_(uint64_t *body, size_t bytes) {
     if (bytes >= 48) body[4] = body[5] = 0;
 }
 
-/* Whether the inline paths may take obj on thread: both non-NULL, the
- * thread the caller's and fast, obj the open transaction's own. */
-static inline bool strata_fast_private_(strata_thread *thread, const void *obj) {
-    /* The thread first: an object is read only in a transaction open on
-     * the caller's own thread, as the library would. */
-    if (obj == NULL || strata_fast_prefix_(thread) == NULL) return false;
-    uint64_t word = STRATA_LOAD_RELAXED_((const uint64_t *)obj);
-    return (word & STRATA_HEADER_PRIVATE) != 0;
+/* The body the open transaction reads and writes obj's data in, if the
+ * inline paths can tell without a call, else NULL: obj's own while the
+ * transaction made it, the private copy's of the committed object it
+ * wrote last (which it owns: nobody else's commit or abort can change
+ * that owner field). word is obj's header word 0. */
+static inline char *strata_own_body_(const strata_thread_prefix *prefix, const void *obj,
+                                     uint64_t word) {
+    if ((word & STRATA_HEADER_PRIVATE) != 0) return (char *)(uintptr_t)obj + STRATA_HEADER_BYTES;
+    if (obj == prefix->owned_anchor && (word & STRATA_HEADER_OWNER_MASK) == prefix->owner_bits) {
+        return (char *)prefix->owned_copy + STRATA_VERSION_HEADER_BYTES;
+    }
+    return NULL;
+}
+
+/* Whether addr is in the thread's nursery (young). */
+static inline bool strata_young_(const strata_thread_prefix *prefix, const void *addr) {
+    return (uintptr_t)addr - prefix->nursery_start < prefix->nursery_end - prefix->nursery_start;
 }
 
 /* What strata_alloc calls when its inline path does not apply. */
@@ -704,8 +724,8 @@ strata_status strata_write_slow(strata_thread *thread, void *obj, void **body_ou
  * (its snapshot's version, or the transaction's own writes), for reading
  * only. Never fails for a conflict. Does not collect. obj: a live object
  * the transaction holds, at its current address. Inline (no call) for an
- * object the transaction made, and for a committed one that nobody is
- * writing and that has no older versions.
+ * object the transaction made or wrote last, and for a committed one that
+ * nobody is writing and that has no older versions.
  * STRATA_ERROR_NO_TRANSACTION: none is open. Others as for strata_tx_commit.
  */
 static inline strata_status strata_read(strata_thread *thread, const void *obj,
@@ -714,8 +734,9 @@ static inline strata_status strata_read(strata_thread *thread, const void *obj,
     if (prefix != NULL && obj != NULL && body_out != NULL) {
         const uint64_t *words = (const uint64_t *)obj;
         uint64_t word = STRATA_LOAD_ACQUIRE_(&words[0]);
-        if ((word & STRATA_HEADER_PRIVATE) != 0) {
-            *body_out = (const char *)obj + STRATA_HEADER_BYTES;
+        const char *own = strata_own_body_(prefix, obj, word);
+        if (own != NULL) {
+            *body_out = own;
             return STRATA_OK;
         }
         /* A committed object nobody writes, with no older versions: its
@@ -742,7 +763,7 @@ static inline strata_status strata_read(strata_thread *thread, const void *obj,
  * Stores in *body_out the body to write obj's data (non-reference) fields
  * into: the object's own when the transaction made it (inline, no call),
  * else the transaction's private copy, made at the first write (which
- * collects maybe). Store references with strata_write_ref, not through
+ * collects maybe; later writes of the object written last are inline). Store references with strata_write_ref, not through
  * this pointer. obj: as for strata_read.
  * STRATA_ABORTED: the transaction is doomed (a conflict): commit or abort
  * it and run the block again. STRATA_ERROR_OUT_OF_MEMORY: no room for the
@@ -750,9 +771,13 @@ static inline strata_status strata_read(strata_thread *thread, const void *obj,
  * Others as for strata_read.
  */
 static inline strata_status strata_write(strata_thread *thread, void *obj, void **body_out) {
-    if (body_out != NULL && strata_fast_private_(thread, obj)) {
-        *body_out = (char *)obj + STRATA_HEADER_BYTES;
-        return STRATA_OK;
+    strata_thread_prefix *prefix = strata_fast_prefix_(thread);
+    if (prefix != NULL && obj != NULL && body_out != NULL) {
+        char *own = strata_own_body_(prefix, obj, STRATA_LOAD_RELAXED_((const uint64_t *)obj));
+        if (own != NULL) {
+            *body_out = own;
+            return STRATA_OK;
+        }
     }
     return strata_write_slow(thread, obj, body_out);
 }
@@ -761,7 +786,8 @@ static inline strata_status strata_write(strata_thread *thread, void *obj, void 
  * Stores the reference value (an object the transaction holds, or NULL)
  * into the reference slot at byte offset of obj's body, through the write
  * barriers. May collect (the first write of obj makes its copy). Inline
- * for an object the transaction made that is still young.
+ * (no call) for a fixed-size object the transaction made or wrote last
+ * when the store needs no entry in the remembered set.
  * STRATA_ERROR_NOT_A_REF_SLOT: offset is not a reference slot of obj's
  * type (with a trace callback: not an aligned word of its body).
  * Others as for strata_write.
@@ -776,12 +802,18 @@ static inline strata_status strata_write_ref(strata_thread *thread, void *obj, s
         uint64_t word = STRATA_LOAD_RELAXED_((const uint64_t *)obj);
         uint32_t type_id = (uint32_t)(word & STRATA_HEADER_TYPE_MASK);
         const strata_fast_type *type = &prefix->types[type_id % STRATA_FAST_TYPES];
-        uintptr_t address = (uintptr_t)obj;
-        if ((word & STRATA_HEADER_PRIVATE) != 0 && type->type_id == type_id &&
-            (type->ref_mask >> (offset / 8) & 1) != 0 &&
-            address - prefix->nursery_start < prefix->nursery_end - prefix->nursery_start) {
-            *(void **)(void *)((char *)obj + STRATA_HEADER_BYTES + offset) = value;
-            return STRATA_OK;
+        char *body = strata_own_body_(prefix, obj, word);
+        if (body != NULL && type->type_id == type_id && (type->ref_mask >> (offset / 8) & 1) != 0) {
+            /* The object written: obj, or its copy. An old one that would
+             * now hold a young reference must be remembered first. */
+            const uint64_t *target = (word & STRATA_HEADER_PRIVATE) != 0
+                                         ? (const uint64_t *)obj
+                                         : (const uint64_t *)prefix->owned_copy;
+            if (strata_young_(prefix, target) || value == NULL || !strata_young_(prefix, value) ||
+                (STRATA_LOAD_RELAXED_(&target[0]) & STRATA_HEADER_REMEMBERED) != 0) {
+                *(void **)(void *)(body + offset) = value;
+                return STRATA_OK;
+            }
         }
     }
     return strata_write_ref_slow(thread, obj, offset, value);

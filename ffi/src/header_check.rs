@@ -202,14 +202,18 @@ fn header_fast_path_layout_is_the_library_one() {
         define("STRATA_HEADER_BYTES"),
         strata_rs::OBJECT_HEADER_BYTES.to_string()
     );
-    let private = define("STRATA_HEADER_PRIVATE");
-    let shift: u32 = private
-        .strip_prefix("((uint64_t)1 << ")
-        .and_then(|rest| rest.strip_suffix(')'))
-        .unwrap_or_else(|| panic!("STRATA_HEADER_PRIVATE is {private}"))
-        .parse()
-        .unwrap();
-    assert_eq!(1u64 << shift, strata_rs::PRIVATE_BIT);
+    let bit = |name: &str| {
+        let value = define(name);
+        let shift: u32 = value
+            .strip_prefix("((uint64_t)1 << ")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("{name} is {value}"))
+            .parse()
+            .unwrap();
+        1u64 << shift
+    };
+    assert_eq!(bit("STRATA_HEADER_PRIVATE"), strata_rs::PRIVATE_BIT);
+    assert_eq!(bit("STRATA_HEADER_REMEMBERED"), strata_rs::REMEMBERED_BIT);
     let hex = |name: &str, cast: &str| {
         let value = define(name);
         let digits = value
@@ -230,6 +234,10 @@ fn header_fast_path_layout_is_the_library_one() {
         define("STRATA_HEADER_LINK_OFFSET"),
         strata_rs::OBJECT_LINK_OFFSET.to_string()
     );
+    assert_eq!(
+        define("STRATA_VERSION_HEADER_BYTES"),
+        strata_rs::VERSION_HEADER_BYTES.to_string()
+    );
     assert_eq!(hex("STRATA_NO_TYPE", "uint32_t"), u64::from(NO_TYPE));
     assert_eq!(define("STRATA_FAST_TYPES"), FAST_TYPES.to_string());
     // The prefix is the handle's first field, and its fields are the
@@ -237,18 +245,22 @@ fn header_fast_path_layout_is_the_library_one() {
     // table's entries, two `uint32_t` and a `uint64_t`).
     assert_eq!(std::mem::offset_of!(strata_thread, prefix), 0);
     assert_eq!(size_of::<FastType>(), 16);
-    assert_eq!(size_of::<Prefix>(), 208);
-    // `window` is the header's thirteen fields from `alloc_cursor` to
-    // `reads_end`, in their order (`InlineWindow` is `repr(C)`).
+    assert_eq!(size_of::<Prefix>(), 232);
+    // `window` is the header's sixteen fields from `alloc_cursor` to
+    // `owner_bits`, in their order (`InlineWindow` is `repr(C)`).
     assert_eq!(std::mem::offset_of!(Prefix, window), 8);
-    assert_eq!(size_of::<strata_rs::InlineWindow>(), 104);
+    assert_eq!(size_of::<strata_rs::InlineWindow>(), 128);
     assert_eq!(
         std::mem::offset_of!(strata_rs::InlineWindow, alloc_cursor),
         0
     );
     assert_eq!(std::mem::offset_of!(strata_rs::InlineWindow, snapshot), 72);
     assert_eq!(std::mem::offset_of!(strata_rs::InlineWindow, reads_end), 96);
-    assert_eq!(std::mem::offset_of!(Prefix, types), 144);
+    assert_eq!(
+        std::mem::offset_of!(strata_rs::InlineWindow, owner_bits),
+        120
+    );
+    assert_eq!(std::mem::offset_of!(Prefix, types), 168);
     assert!(header().contains(
         "typedef struct strata_fast_type {
     uint32_t type_id;
@@ -272,6 +284,9 @@ fn header_fast_path_layout_is_the_library_one() {
     const void **reads_base;
     const void **reads_top;
     const void **reads_end;
+    const void *owned_anchor;
+    void *owned_copy;
+    uint64_t owner_bits;
     const void *global;
     void *global_obj;
     uint64_t global_since;
@@ -279,7 +294,7 @@ fn header_fast_path_layout_is_the_library_one() {
     strata_fast_type types[STRATA_FAST_TYPES];
 } strata_thread_prefix;"
     ));
-    assert!(header().contains("sizeof(strata_thread_prefix) == 208"));
+    assert!(header().contains("sizeof(strata_thread_prefix) == 232"));
     assert!(header().contains("extern uint64_t strata_globals_changed_;"));
     assert_eq!(size_of::<crate::objects::ChangeCount>(), 64);
 }

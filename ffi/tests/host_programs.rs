@@ -253,21 +253,30 @@ fn a_program_error_ends_its_thread_and_undoes_its_atomic_block() {
 
 /// The interpreter sets each thread's marker to the line it runs, so the
 /// conflict profile (`STRATA_PROFILE`) of a bank whose tellers conflict
-/// names the program's lines on both sides of a conflict.
+/// names the program's lines on both sides of a conflict. Whether 8
+/// tellers meet depends on the scheduler (on a loaded machine they may run
+/// one after the other), so the bank runs up to five times for a profile
+/// with aborts; each run's output is checked.
 #[test]
 fn conflict_reports_name_the_programs_lines() {
     let profile = output_path("host-bank-profile.json");
-    let _ = std::fs::remove_file(&profile);
-    let mut command = Command::new(host());
-    command
-        .args(["--threads", "8"])
-        .env("STRATA_PROFILE", &profile);
-    let outcome = run_program(command, "bank", "bank with a profile");
-    expect_output(&outcome, "bank", "bank with a profile");
-    let json = std::fs::read_to_string(&profile).expect("the profile is written at destroy");
+    let mut json = String::new();
+    for _ in 0..5 {
+        let _ = std::fs::remove_file(&profile);
+        let mut command = Command::new(host());
+        command
+            .args(["--threads", "8"])
+            .env("STRATA_PROFILE", &profile);
+        let outcome = run_program(command, "bank", "bank with a profile");
+        expect_output(&outcome, "bank", "bank with a profile");
+        json = std::fs::read_to_string(&profile).expect("the profile is written at destroy");
+        if !json.contains("\"aborts\":0,") {
+            break;
+        }
+    }
     assert!(
         !json.contains("\"aborts\":0,"),
-        "8 tellers conflict: {json}"
+        "8 tellers never conflicted in five runs: {json}"
     );
     assert!(
         json.contains("\"marker\":\"bank.scm:") && json.contains("\"other_marker\":\"bank.scm:"),

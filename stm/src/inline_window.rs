@@ -13,7 +13,7 @@
 
 use crate::manual::fixed_ref_mask;
 use crate::thread::Thread;
-use strata_gc::{Layout, TypeId};
+use strata_gc::{header, Layout, TypeId};
 
 /// The nursery range and shadow stack an attempt's host may use between
 /// two calls, as addresses. `repr(C)`: the C ABI's thread prefix holds one
@@ -47,6 +47,12 @@ pub struct InlineWindow {
     pub reads_top: usize,
     /// One past the last entry there is room for.
     pub reads_end: usize,
+    /// The anchor the attempt wrote last (0: none), which it owns.
+    pub owned_anchor: usize,
+    /// Its private copy (a version record).
+    pub owned_copy: usize,
+    /// Header word 0's owner field of an object this thread owns.
+    pub owner_bits: u64,
 }
 
 /// What the inline allocation and reference store need of a fixed-size
@@ -97,6 +103,10 @@ impl Thread {
         window.reads_base = reads;
         window.reads_top = reads + depth * entry;
         window.reads_end = reads + capacity * entry;
+        let (anchor, copy) = self.tx.last_copy;
+        window.owned_anchor = anchor.as_usize();
+        window.owned_copy = copy.as_usize();
+        window.owner_bits = header::owner_bits(self.slot);
         true
     }
 

@@ -148,7 +148,7 @@ pub use heap::{Heap, TxConfig};
 pub use inline_window::{InlineType, InlineWindow};
 pub use manual::{
     ManualError, Untyped, HEADER_OWNER_MASK, HEADER_TYPE_MASK, OBJECT_HEADER_BYTES,
-    OBJECT_LINK_OFFSET, PRIVATE_BIT,
+    OBJECT_LINK_OFFSET, PRIVATE_BIT, REMEMBERED_BIT, VERSION_HEADER_BYTES,
 };
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 pub use recorder::ReportConfig;

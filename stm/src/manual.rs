@@ -91,6 +91,16 @@ pub const HEADER_OWNER_MASK: u64 = header::OWNER_MASK;
 /// it has none, and its body is its only version).
 pub const OBJECT_LINK_OFFSET: usize = header::LINK_OFFSET;
 
+/// The bytes of a version record's header: a private copy's body starts
+/// this far from its address. The C ABI's inline paths bake it into a
+/// host, for the copy of the anchor a transaction wrote last.
+pub const VERSION_HEADER_BYTES: usize = header::VERSION_HEADER_BYTES;
+
+/// Header word 0's `REMEMBERED` bit: an old object the next minor
+/// collection scans for young references. The C ABI's inline reference
+/// store bakes it into a host.
+pub const REMEMBERED_BIT: u64 = header::REMEMBERED;
+
 /// What the manual API keeps between calls: the shadow stack's depth at
 /// begin, and whether the next attempt must be inevitable.
 #[derive(Default)]

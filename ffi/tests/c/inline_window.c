@@ -3,12 +3,36 @@
  * and the shadow stack inline across many collections of a tiny nursery,
  * with types that share an entry of the type table; global roots read
  * inline; what an abort and a thread that exits in a transaction leave;
- * shared reads inline, logged and validated; and the cases the inline
- * paths must hand to the library. */
-#define _POSIX_C_SOURCE 200809L
+ * shared reads inline, logged and validated; the object written last and
+ * old targets of reference stores inline; and the cases the inline paths
+ * must hand to the library. */
+#define _GNU_SOURCE /* RTLD_NEXT */
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "check.h"
+
+/* Calls of the slow paths, counted by definitions here that take the
+ * library's place for this program's calls (the program links the shared
+ * library) and pass each on: an inline path that was taken made none. */
+static atomic_long slow_reads, slow_writes, slow_write_refs;
+
+#define PASS_ON(name, counter, params, args)                           \
+    strata_status name params {                                         \
+        static strata_status(*real) params;                             \
+        if (real == NULL) *(void **)(&real) = dlsym(RTLD_NEXT, #name); \
+        atomic_fetch_add(&counter, 1);                                  \
+        return real args;                                               \
+    }
+PASS_ON(strata_read_slow, slow_reads,
+        (strata_thread * thread, const void *obj, const void **body_out),
+        (thread, obj, body_out))
+PASS_ON(strata_write_slow, slow_writes, (strata_thread * thread, void *obj, void **body_out),
+        (thread, obj, body_out))
+PASS_ON(strata_write_ref_slow, slow_write_refs,
+        (strata_thread * thread, void *obj, size_t offset, void *value),
+        (thread, obj, offset, value))
 
 /* A cell: a reference and a number. */
 struct cell {
@@ -385,8 +409,11 @@ static void shared_reads_inline(strata_heap *heap) {
             void *cell = shared_cell(thread, cells, i);
             const void **before = prefix->reads_top;
             bool full = before == prefix->reads_end;
+            long reads = slow_reads;
             const struct cell *read;
             EXPECT_OK(strata_read(thread, cell, (const void **)&read));
+            /* A call only for a full log, or a cell written before. */
+            CHECK((slow_reads == reads) == !(full || (i == 0 && written > 0)));
             CHECK(read->value == (long)i + (i == 0 && written == SHARED_CELLS - 1 ? 1000 : 0));
             /* Reads of the array and the cell alternate: each is logged. */
             CHECK(prefix->reads_top[-1] == cell);
@@ -425,6 +452,85 @@ static void shared_reads_inline(strata_heap *heap) {
     EXPECT_OK(strata_thread_detach(thread));
 }
 
+/* Allocates a young cell of value and stores it into the next slot of
+ * target (inline when the store needs no remembered-set entry), after
+ * checking that the cell stored there last, of value - 1, survived the
+ * collections the allocation may have run. target is read back from the
+ * top of the shadow stack (it may move: a private object promoted). */
+static void store_young_next(strata_thread *thread, long value) {
+    void *young;
+    EXPECT_OK(strata_alloc(thread, cell_types[0], &young));
+    void *target;
+    EXPECT_OK(strata_peek_root(thread, 0, &target));
+    const struct cell *read;
+    EXPECT_OK(strata_read(thread, target, (const void **)&read));
+    if (value > 0) {
+        const struct cell *last;
+        EXPECT_OK(strata_read(thread, read->next, (const void **)&last));
+        CHECK(last->value == value - 1);
+    }
+    struct cell *body;
+    EXPECT_OK(strata_write(thread, young, (void **)&body));
+    body->value = value;
+    EXPECT_OK(strata_write_ref(thread, target, offsetof(struct cell, next), young));
+}
+
+/* The committed object a transaction wrote last is read and written
+ * through its copy inline; references stored inline into old objects
+ * (that copy, a private object promoted during the attempt) are found by
+ * the minor collections that follow, through the remembered set. */
+static void owned_and_old_targets_inline(strata_heap *heap) {
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    strata_global *cells = shared_cells(heap, thread);
+    strata_thread_prefix *prefix = prefix_of(thread);
+    EXPECT_OK(strata_tx_begin(thread));
+    void *cell = shared_cell(thread, cells, 5);
+    struct cell *body;
+    EXPECT_OK(strata_write(thread, cell, (void **)&body));
+    CHECK(prefix->owned_anchor == cell);
+    CHECK((char *)body == (char *)prefix->owned_copy + STRATA_VERSION_HEADER_BYTES);
+    body->value = 555;
+    long reads = slow_reads, writes = slow_writes;
+    const struct cell *read;
+    EXPECT_OK(strata_read(thread, cell, (const void **)&read));
+    CHECK(read == body && read->value == 555);
+    struct cell *again;
+    EXPECT_OK(strata_write(thread, cell, (void **)&again));
+    CHECK(again == body);
+    CHECK(slow_reads == reads && slow_writes == writes);
+    /* The anchor is old and does not move: it is its own root here. */
+    EXPECT_OK(strata_push_root(thread, cell));
+    long stores = slow_write_refs;
+    for (long i = 0; i < 3000; i++) store_young_next(thread, i);
+    /* A slow store after each minor collection (the copy is remembered
+     * again), the others inline. */
+    CHECK(slow_write_refs - stores < 1000);
+    EXPECT_OK(strata_pop_root(thread, NULL));
+    /* A private object, promoted by the collections that follow. */
+    void *holder;
+    EXPECT_OK(strata_alloc(thread, cell_types[0], &holder));
+    EXPECT_OK(strata_push_root(thread, holder));
+    stores = slow_write_refs;
+    for (long i = 0; i < 3000; i++) store_young_next(thread, i);
+    CHECK(slow_write_refs - stores < 1000);
+    EXPECT_OK(strata_peek_root(thread, 0, &holder));
+    CHECK((((const uint64_t *)holder)[0] & STRATA_HEADER_PRIVATE) != 0);
+    CHECK((uintptr_t)holder - prefix->nursery_start >= prefix->nursery_end - prefix->nursery_start);
+    EXPECT_OK(strata_pop_root(thread, NULL));
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    cell = shared_cell(thread, cells, 5);
+    EXPECT_OK(strata_read(thread, cell, (const void **)&read));
+    CHECK(read->value == 555);
+    const struct cell *next;
+    EXPECT_OK(strata_read(thread, read->next, (const void **)&next));
+    CHECK(next->value == 2999);
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_global_free(cells));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
 int main(void) {
     strata_heap *heap = tiny_heap();
     window_follows_the_transaction(heap);
@@ -434,6 +540,7 @@ int main(void) {
     other_threads_take_no_inline_path(heap);
     exit_in_a_transaction(heap);
     shared_reads_inline(heap);
+    owned_and_old_targets_inline(heap);
     EXPECT_OK(strata_heap_destroy(heap));
     printf("inline_window: ok\n");
     return 0;
