@@ -664,7 +664,7 @@ static inline char *strata_own_body_(const strata_thread_prefix *prefix, const v
     return NULL;
 }
 
-/* Whether addr is in the thread's nursery (young). */
+/* Whether addr is in the thread's nursery (young); NULL is not. */
 static inline bool strata_young_(const strata_thread_prefix *prefix, const void *addr) {
     return (uintptr_t)addr - prefix->nursery_start < prefix->nursery_end - prefix->nursery_start;
 }
@@ -802,17 +802,24 @@ static inline strata_status strata_write_ref(strata_thread *thread, void *obj, s
         uint64_t word = STRATA_LOAD_RELAXED_((const uint64_t *)obj);
         uint32_t type_id = (uint32_t)(word & STRATA_HEADER_TYPE_MASK);
         const strata_fast_type *type = &prefix->types[type_id % STRATA_FAST_TYPES];
-        char *body = strata_own_body_(prefix, obj, word);
-        if (body != NULL && type->type_id == type_id && (type->ref_mask >> (offset / 8) & 1) != 0) {
-            /* The object written: obj, or its copy. An old one that would
-             * now hold a young reference must be remembered first. */
-            const uint64_t *target = (word & STRATA_HEADER_PRIVATE) != 0
-                                         ? (const uint64_t *)obj
-                                         : (const uint64_t *)prefix->owned_copy;
-            if (strata_young_(prefix, target) || value == NULL || !strata_young_(prefix, value) ||
-                (STRATA_LOAD_RELAXED_(&target[0]) & STRATA_HEADER_REMEMBERED) != 0) {
-                *(void **)(void *)(body + offset) = value;
-                return STRATA_OK;
+        if (type->type_id == type_id && (type->ref_mask >> (offset / 8) & 1) != 0) {
+            /* An old object that would now hold a young reference must be
+             * remembered first: the slow path does that. */
+            if ((word & STRATA_HEADER_PRIVATE) != 0) {
+                if (strata_young_(prefix, obj) || !strata_young_(prefix, value) ||
+                    (word & STRATA_HEADER_REMEMBERED) != 0) {
+                    *(void **)(void *)((char *)obj + STRATA_HEADER_BYTES + offset) = value;
+                    return STRATA_OK;
+                }
+            } else if (obj == prefix->owned_anchor &&
+                       (word & STRATA_HEADER_OWNER_MASK) == prefix->owner_bits) {
+                char *copy = (char *)prefix->owned_copy;
+                if (!strata_young_(prefix, value) ||
+                    (STRATA_LOAD_RELAXED_((const uint64_t *)(void *)copy) &
+                     STRATA_HEADER_REMEMBERED) != 0) {
+                    *(void **)(void *)(copy + STRATA_VERSION_HEADER_BYTES + offset) = value;
+                    return STRATA_OK;
+                }
             }
         }
     }

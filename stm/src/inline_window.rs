@@ -74,7 +74,7 @@ impl Thread {
     /// first give it back ([`Thread::absorb_inline_window`]). Each field is
     /// stored as it is found (no window built aside and copied): this runs
     /// at the end of every call of the C ABI.
-    #[inline]
+    #[inline(always)]
     pub fn publish_inline_window(
         &mut self,
         window: &mut InlineWindow,
