@@ -6,7 +6,9 @@
 //! header's inline paths read, and the handle memory they may read),
 //! `types` (type
 //! registration), `tx` (transactions), `objects` (allocation, barriers,
-//! the shadow stack, global roots), `stats` (statistics), `reports`
+//! the shadow stack, global roots), `structures` (the conflict-free
+//! structures behind handles), `map_object` (the map that is a heap
+//! object), `stats` (statistics), `reports`
 //! (markers and the last abort's record). The decisions behind it are in `DESIGN.md`, "C ABI"; the
 //! header is the host's manual.
 //!
@@ -38,6 +40,7 @@ mod fast_path;
 #[cfg(test)]
 mod header_check;
 mod heap;
+mod map_object;
 mod objects;
 mod registry;
 mod reports;

@@ -39,6 +39,8 @@ pub enum ManualError {
     NotARefSlot { offset: usize },
     /// A global root of another heap.
     OtherHeap,
+    /// The object is not a map object (`ManualMap`).
+    NotAMap,
 }
 
 impl fmt::Display for ManualError {
@@ -59,6 +61,7 @@ impl fmt::Display for ManualError {
                 write!(f, "byte {offset} of the body is not a reference slot")
             }
             ManualError::OtherHeap => write!(f, "the global root belongs to another heap"),
+            ManualError::NotAMap => write!(f, "the object is not a map object"),
         }
     }
 }

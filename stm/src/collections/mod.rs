@@ -6,4 +6,5 @@
 
 pub(crate) mod counter;
 pub(crate) mod hash_map;
+pub(crate) mod map_object;
 pub(crate) mod queue;
