@@ -28,6 +28,7 @@ const char *type_name(struct vm *vm, const void *obj) {
     case TAG_PRIM: return "a procedure";
     case TAG_DICT: return "a dictionary";
     case TAG_THREAD: return "a thread";
+    case TAG_QUEUE: return "a queue";
     default: return "an internal object";
     }
 }
@@ -39,6 +40,7 @@ static void expect(struct vm *vm, const void *obj, enum tag tag, const char *who
                          : tag == TAG_PAIR   ? "a non-empty list"
                          : tag == TAG_DICT   ? "a dictionary"
                          : tag == TAG_THREAD ? "a thread"
+                         : tag == TAG_QUEUE  ? "a queue"
                                              : "something else";
     fail(vm, "%s: argument %d: expected %s, got %s", who, position + 1, wanted,
          type_name(vm, obj));
@@ -366,6 +368,47 @@ static void *b_dict_keys(struct vm *vm, slot args, int argc) {
     return at(vm, keys);
 }
 
+/* ---- Queues ------------------------------------------------------------------------ */
+
+/* A queue is a cell whose ref 0 is a queue object (strata.h, "The queue
+ * object"): bounded, and a put and a take do not conflict while it is
+ * neither empty nor full. */
+#define QUEUE_CAPACITY 64
+
+static void *b_make_queue(struct vm *vm, slot args, int argc) {
+    int64_t capacity = argc == 1 ? int_arg(vm, args, 0, "make-queue") : QUEUE_CAPACITY;
+    if (capacity < 1 || capacity > 1 << 20)
+        fail(vm, "make-queue: a capacity of %lld values (1 to 2^20)", (long long)capacity);
+    void *queue;
+    check(vm, strata_queue_object_new(vm->thread, (size_t)capacity, &queue),
+          "strata_queue_object_new");
+    slot q = push(vm, queue);
+    return at(vm, new_cell(vm, TAG_QUEUE, 0, q, NO_SLOT, NO_SLOT));
+}
+
+/* (queue-put! q x): appends x; #t, or #f when the queue is full. */
+static void *b_queue_put(struct vm *vm, slot args, int argc) {
+    (void)argc;
+    expect(vm, ARG(0), TAG_QUEUE, "queue-put!", 0);
+    /* A queue holds objects, and the empty list is no object (NULL). */
+    if (ARG(1) == NULL) fail(vm, "queue-put!: argument 2: the empty list cannot be queued");
+    bool put;
+    check(vm, strata_queue_object_put(vm->thread, ref_of(vm, ARG(0), 0), ARG(1), &put),
+          "strata_queue_object_put");
+    return bool_result(vm, put);
+}
+
+/* (queue-take! q [default]): the oldest value, or default (#f) when the
+ * queue is empty. */
+static void *b_queue_take(struct vm *vm, slot args, int argc) {
+    expect(vm, ARG(0), TAG_QUEUE, "queue-take!", 0);
+    void *value;
+    check(vm, strata_queue_object_take(vm->thread, ref_of(vm, ARG(0), 0), &value),
+          "strata_queue_object_take");
+    if (value != NULL) return value;
+    return argc == 2 ? ARG(1) : bool_result(vm, false);
+}
+
 /* ---- Threads and output ----------------------------------------------------------- */
 
 static void outside_atomic(struct vm *vm, const char *who) {
@@ -523,6 +566,9 @@ const struct builtin builtins[] = {
     {"dict-has?", 2, 2, b_dict_has},
     {"dict-set!", 3, 3, b_dict_set},
     {"dict-keys", 1, 1, b_dict_keys},
+    {"make-queue", 0, 1, b_make_queue},
+    {"queue-put!", 2, 2, b_queue_put},
+    {"queue-take!", 1, 2, b_queue_take},
     {"spawn", 1, -1, b_spawn},
     {"join", 1, 1, b_join},
     {"yield", 0, 0, b_yield},

@@ -42,6 +42,7 @@ enum tag {
     TAG_FRAME,    /* ref 0: first binding, ref 1: parent frame */
     TAG_BINDING,  /* ref 0: symbol, ref 1: value, ref 4: next binding */
     TAG_THREAD,   /* num: index into the thread table */
+    TAG_QUEUE,    /* ref 0: a queue object of values */
     /* Continuation frames: num is the source line, ref 4 the next frame. */
     K_IF,         /* ref 0: (then [else]), ref 1: environment */
     K_SEQ,        /* ref 0: expressions left, ref 1: environment */

@@ -1043,6 +1043,38 @@ strata_status strata_map_object_keys(strata_thread *thread, const void *map, uin
 strata_status strata_map_object_bucket(strata_thread *thread, const void *map, uint64_t key,
                                        size_t *bucket_out);
 
+/*
+ * The queue object: the queue above (a ring of places, a head only takes
+ * write and a tail only puts write, so puts and takes do not conflict
+ * while the queue is neither empty nor full) in a heap object of its own,
+ * with objects as elements; made, kept and collected as the map object
+ * is, every call in the calling thread's open transaction. Errors of
+ * every call below: those of the map object's calls, with
+ * STRATA_ERROR_INVALID_STRUCTURE for an object that is not a queue
+ * object.
+ */
+
+/* Makes an empty queue object of capacity places (1 to 2^24) in the open
+ * transaction and stores it in *queue_out: private to the transaction
+ * until it commits. May collect. STRATA_ERROR_BAD_SIZE: capacity 0 or
+ * over 2^24. */
+strata_status strata_queue_object_new(strata_thread *thread, size_t capacity,
+                                      void **queue_out);
+
+/* Appends value (not NULL) if the queue has room; *put_out says whether it
+ * had. Reads and writes the tail and the place it fills. May collect. */
+strata_status strata_queue_object_put(strata_thread *thread, void *queue, void *value,
+                                      bool *put_out);
+
+/* Takes the oldest element into *value_out, NULL when the queue is empty.
+ * Reads and writes the head and the place it empties. May collect. */
+strata_status strata_queue_object_take(strata_thread *thread, void *queue, void **value_out);
+
+/* Stores the number of elements in *len_out (reads both ends: conflicts
+ * with every put and take that commits first). Does not collect. */
+strata_status strata_queue_object_len(strata_thread *thread, const void *queue,
+                                      size_t *len_out);
+
 /* ---- Statistics ----------------------------------------------------- */
 
 /* A heap's counters. An attached thread adds its recent minor collections

@@ -7,8 +7,8 @@
 //! `types` (type
 //! registration), `tx` (transactions), `objects` (allocation, barriers,
 //! the shadow stack, global roots), `structures` (the conflict-free
-//! structures behind handles), `map_object` (the map that is a heap
-//! object), `stats` (statistics), `reports`
+//! structures behind handles), `map_object` and `queue_object` (the
+//! map and the queue that are heap objects), `stats` (statistics), `reports`
 //! (markers and the last abort's record). The decisions behind it are in `DESIGN.md`, "C ABI"; the
 //! header is the host's manual.
 //!
@@ -42,6 +42,7 @@ mod header_check;
 mod heap;
 mod map_object;
 mod objects;
+mod queue_object;
 mod registry;
 mod reports;
 mod stats;

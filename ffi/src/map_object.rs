@@ -14,16 +14,19 @@ use crate::thread::{strata_thread, with_thread, WhenBlocked};
 use std::ffi::c_void;
 use strata_rs::Address;
 
-/// The largest capacity a map object is made with: one bucket object per
-/// key of capacity, made in the caller's transaction (the handles'
-/// `strata_map_new` has the same bound).
-const MAX_CAPACITY: usize = 1 << 24;
+/// The largest capacity a map or queue object is made with: one bucket or
+/// place object per unit of capacity, made in the caller's transaction
+/// (the handles' `strata_map_new` and `strata_queue_new` have the same
+/// bound).
+pub(crate) const MAX_CAPACITY: usize = 1 << 24;
 
-fn address(obj: *const c_void) -> Address {
+/// The address of an object pointer from C.
+pub(crate) fn address(obj: *const c_void) -> Address {
     Address::from_usize(obj as usize)
 }
 
-fn pointer(obj: Option<Address>) -> *mut c_void {
+/// An object for C, NULL for none.
+pub(crate) fn pointer(obj: Option<Address>) -> *mut c_void {
     obj.map_or(std::ptr::null_mut(), |obj| obj.as_ptr())
 }
 

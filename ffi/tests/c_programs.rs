@@ -101,6 +101,11 @@ fn map_object() {
 }
 
 #[test]
+fn queue_object() {
+    compile_and_run("queue_object", Linking::Shared);
+}
+
+#[test]
 fn conflict_reports() {
     compile_and_run("conflict_reports", Linking::Shared);
 }

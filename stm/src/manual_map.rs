@@ -10,7 +10,7 @@ use crate::manual::{ManualError, Untyped};
 use crate::object::Obj;
 use crate::thread::Thread;
 use crate::tx::Tx;
-use strata_gc::{header, Address};
+use strata_gc::Address;
 
 /// The map of the manual API: `u64` keys, values of any type.
 pub type ManualMap = TxHashMapObject<u64, Untyped>;
@@ -136,15 +136,7 @@ impl Thread {
         map: Address,
         f: impl for<'tx> FnOnce(&mut Tx<'tx>, Obj<'tx, ManualMap>) -> R,
     ) -> Result<R, ManualError> {
-        self.with_manual_tx(|tx| {
-            let expected = tx.th.type_id_of::<ManualMap>();
-            // SAFETY: the caller's promise.
-            let actual = unsafe { header::type_id(map) };
-            if actual != expected {
-                return Err(ManualError::NotAMap);
-            }
-            let map = tx.handle::<ManualMap>(map);
-            Ok(f(tx, map))
-        })?
+        // SAFETY: the caller's promise.
+        unsafe { self.on_structure(map, "map object", f) }
     }
 }
