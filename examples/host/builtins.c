@@ -28,6 +28,7 @@ const char *type_name(struct vm *vm, const void *obj) {
     case TAG_PRIM: return "a procedure";
     case TAG_DICT: return "a dictionary";
     case TAG_THREAD: return "a thread";
+    case TAG_QUEUE: return "a queue";
     default: return "an internal object";
     }
 }
@@ -39,6 +40,7 @@ static void expect(struct vm *vm, const void *obj, enum tag tag, const char *who
                          : tag == TAG_PAIR   ? "a non-empty list"
                          : tag == TAG_DICT   ? "a dictionary"
                          : tag == TAG_THREAD ? "a thread"
+                         : tag == TAG_QUEUE  ? "a queue"
                                              : "something else";
     fail(vm, "%s: argument %d: expected %s, got %s", who, position + 1, wanted,
          type_name(vm, obj));
@@ -237,10 +239,15 @@ static void *b_string_length(struct vm *vm, slot args, int argc) {
 
 /* ---- Dictionaries ---------------------------------------------------------------- */
 
-/* A dictionary's buckets are a refs array, each a chain of entries; keys
- * are integers, strings, symbols or booleans. Entries are never removed,
- * so readers of different keys only meet at a bucket's first insertion. */
-#define DICT_BUCKETS 64
+/* A dictionary is a cell whose ref 0 is a map object (strata.h, "The map
+ * object"). The map's keys are the hashes of the dictionary's keys
+ * (integers, strings, symbols or booleans), its values chains of entries
+ * whose keys share the hash. So setting a key present writes only its
+ * entry, and adding a key writes only the map's bucket of its hash (or,
+ * when the hash has a chain, the map's cell of it) and a share of the
+ * map's size: transactions on other keys do not conflict with either
+ * unless their hashes share a bucket. Entries are never removed. */
+#define DICT_CAPACITY 64
 
 static uint64_t key_hash(struct vm *vm, const void *key, const char *who) {
     const struct cell *c = key == NULL ? NULL : read_cell(vm, key);
@@ -256,27 +263,41 @@ static uint64_t key_hash(struct vm *vm, const void *key, const char *who) {
          type_name(vm, key));
 }
 
-static void *find_entry(struct vm *vm, const void *dict, const void *key, size_t *bucket,
-                        const char *who) {
-    void *buckets = ref_of(vm, dict, 0);
-    *bucket = key_hash(vm, key, who) % refs_length(vm, buckets);
-    for (void *e = element(vm, buckets, *bucket); e != NULL; e = ref_of(vm, e, NEXT_FRAME)) {
+/* The chain of the entries whose keys hash to hash (NULL: none). */
+static void *chain_of(struct vm *vm, const void *dict, uint64_t hash) {
+    void *chain;
+    check(vm, strata_map_object_get(vm->thread, ref_of(vm, dict, 0), hash, &chain),
+          "strata_map_object_get");
+    return chain;
+}
+
+/* The entry of key in dict, or NULL; *hash gets key's hash and *chain the
+ * chain it is (or would be) in. */
+static void *find_entry(struct vm *vm, const void *dict, const void *key, uint64_t *hash,
+                        void **chain, const char *who) {
+    *hash = key_hash(vm, key, who);
+    *chain = chain_of(vm, dict, *hash);
+    for (void *e = *chain; e != NULL; e = ref_of(vm, e, NEXT_FRAME)) {
         if (equal(vm, ref_of(vm, e, 0), key)) return e;
     }
     return NULL;
 }
 
 static void *b_make_dict(struct vm *vm, slot args, int argc) {
-    int64_t buckets = argc == 1 ? int_arg(vm, args, 0, "make-dict") : DICT_BUCKETS;
-    if (buckets < 1 || buckets > 1 << 20) fail(vm, "make-dict: %lld buckets", (long long)buckets);
-    slot array = new_refs(vm, (size_t)buckets);
-    return at(vm, new_cell(vm, TAG_DICT, 0, array, NO_SLOT, NO_SLOT));
+    int64_t capacity = argc == 1 ? int_arg(vm, args, 0, "make-dict") : DICT_CAPACITY;
+    if (capacity < 1 || capacity > 1 << 20)
+        fail(vm, "make-dict: a capacity of %lld keys (1 to 2^20)", (long long)capacity);
+    void *map;
+    check(vm, strata_map_object_new(vm->thread, (size_t)capacity, &map), "strata_map_object_new");
+    slot m = push(vm, map);
+    return at(vm, new_cell(vm, TAG_DICT, 0, m, NO_SLOT, NO_SLOT));
 }
 
 static void *b_dict_ref(struct vm *vm, slot args, int argc) {
     expect(vm, ARG(0), TAG_DICT, "dict-ref", 0);
-    size_t bucket;
-    void *e = find_entry(vm, ARG(0), ARG(1), &bucket, "dict-ref");
+    uint64_t hash;
+    void *chain;
+    void *e = find_entry(vm, ARG(0), ARG(1), &hash, &chain, "dict-ref");
     if (e != NULL) return ref_of(vm, e, 1);
     if (argc == 3) return ARG(2);
     fail(vm, "dict-ref: no such key, and no default given");
@@ -285,35 +306,57 @@ static void *b_dict_ref(struct vm *vm, slot args, int argc) {
 static void *b_dict_has(struct vm *vm, slot args, int argc) {
     (void)argc;
     expect(vm, ARG(0), TAG_DICT, "dict-has?", 0);
-    size_t bucket;
-    return bool_result(vm, find_entry(vm, ARG(0), ARG(1), &bucket, "dict-has?") != NULL);
+    uint64_t hash;
+    void *chain;
+    return bool_result(vm, find_entry(vm, ARG(0), ARG(1), &hash, &chain, "dict-has?") != NULL);
 }
 
 static void *b_dict_set(struct vm *vm, slot args, int argc) {
     (void)argc;
     expect(vm, ARG(0), TAG_DICT, "dict-set!", 0);
-    size_t bucket;
-    void *e = find_entry(vm, ARG(0), ARG(1), &bucket, "dict-set!");
+    uint64_t hash;
+    void *chain;
+    void *e = find_entry(vm, ARG(0), ARG(1), &hash, &chain, "dict-set!");
     if (e != NULL) {
         slot entry = push(vm, e);
         set_ref(vm, entry, 1, args + 2);
         return ARG(2);
     }
-    slot buckets = push(vm, ref_of(vm, ARG(0), 0));
+    slot next = push(vm, chain);
     slot entry = new_cell(vm, TAG_ENTRY, 0, args + 1, args + 2, NO_SLOT);
-    set_ref_value(vm, entry, NEXT_FRAME, element(vm, at(vm, buckets), bucket));
-    set_element(vm, buckets, bucket, entry);
+    set_ref(vm, entry, NEXT_FRAME, next);
+    check(vm,
+          strata_map_object_insert(vm->thread, ref_of(vm, ARG(0), 0), hash, at(vm, entry), NULL),
+          "strata_map_object_insert");
     return ARG(2);
+}
+
+/* The hashes of dict's keys into vm->hashes, grown to fit; returns how many. */
+static size_t hashes_of(struct vm *vm, const void *dict) {
+    size_t count;
+    check(vm,
+          strata_map_object_keys(vm->thread, ref_of(vm, dict, 0), vm->hashes,
+                                 vm->hashes_capacity, &count),
+          "strata_map_object_keys");
+    if (count <= vm->hashes_capacity) return count;
+    uint64_t *bigger = realloc(vm->hashes, count * sizeof *bigger);
+    if (bigger == NULL) fail(vm, "dict-keys: out of memory");
+    vm->hashes = bigger;
+    vm->hashes_capacity = count;
+    check(vm,
+          strata_map_object_keys(vm->thread, ref_of(vm, dict, 0), vm->hashes,
+                                 vm->hashes_capacity, &count),
+          "strata_map_object_keys");
+    return count;
 }
 
 static void *b_dict_keys(struct vm *vm, slot args, int argc) {
     (void)argc;
     expect(vm, ARG(0), TAG_DICT, "dict-keys", 0);
-    slot buckets = push(vm, ref_of(vm, ARG(0), 0));
+    size_t count = hashes_of(vm, ARG(0));
     slot keys = push(vm, NULL);
-    size_t n = refs_length(vm, at(vm, buckets));
-    for (size_t i = n; i-- > 0;) {
-        for (void *e = element(vm, at(vm, buckets), i); e != NULL;) {
+    for (size_t i = 0; i < count; i++) {
+        for (void *e = chain_of(vm, ARG(0), vm->hashes[i]); e != NULL;) {
             slot entry = push(vm, e);
             slot key = push(vm, ref_of(vm, e, 0));
             void *more = at(vm, new_cell(vm, TAG_PAIR, vm->line, key, keys, NO_SLOT));
@@ -323,6 +366,47 @@ static void *b_dict_keys(struct vm *vm, slot args, int argc) {
         }
     }
     return at(vm, keys);
+}
+
+/* ---- Queues ------------------------------------------------------------------------ */
+
+/* A queue is a cell whose ref 0 is a queue object (strata.h, "The queue
+ * object"): bounded, and a put and a take do not conflict while it is
+ * neither empty nor full. */
+#define QUEUE_CAPACITY 64
+
+static void *b_make_queue(struct vm *vm, slot args, int argc) {
+    int64_t capacity = argc == 1 ? int_arg(vm, args, 0, "make-queue") : QUEUE_CAPACITY;
+    if (capacity < 1 || capacity > 1 << 20)
+        fail(vm, "make-queue: a capacity of %lld values (1 to 2^20)", (long long)capacity);
+    void *queue;
+    check(vm, strata_queue_object_new(vm->thread, (size_t)capacity, &queue),
+          "strata_queue_object_new");
+    slot q = push(vm, queue);
+    return at(vm, new_cell(vm, TAG_QUEUE, 0, q, NO_SLOT, NO_SLOT));
+}
+
+/* (queue-put! q x): appends x; #t, or #f when the queue is full. */
+static void *b_queue_put(struct vm *vm, slot args, int argc) {
+    (void)argc;
+    expect(vm, ARG(0), TAG_QUEUE, "queue-put!", 0);
+    /* A queue holds objects, and the empty list is no object (NULL). */
+    if (ARG(1) == NULL) fail(vm, "queue-put!: argument 2: the empty list cannot be queued");
+    bool put;
+    check(vm, strata_queue_object_put(vm->thread, ref_of(vm, ARG(0), 0), ARG(1), &put),
+          "strata_queue_object_put");
+    return bool_result(vm, put);
+}
+
+/* (queue-take! q [default]): the oldest value, or default (#f) when the
+ * queue is empty. */
+static void *b_queue_take(struct vm *vm, slot args, int argc) {
+    expect(vm, ARG(0), TAG_QUEUE, "queue-take!", 0);
+    void *value;
+    check(vm, strata_queue_object_take(vm->thread, ref_of(vm, ARG(0), 0), &value),
+          "strata_queue_object_take");
+    if (value != NULL) return value;
+    return argc == 2 ? ARG(1) : bool_result(vm, false);
 }
 
 /* ---- Threads and output ----------------------------------------------------------- */
@@ -482,6 +566,9 @@ const struct builtin builtins[] = {
     {"dict-has?", 2, 2, b_dict_has},
     {"dict-set!", 3, 3, b_dict_set},
     {"dict-keys", 1, 1, b_dict_keys},
+    {"make-queue", 0, 1, b_make_queue},
+    {"queue-put!", 2, 2, b_queue_put},
+    {"queue-take!", 1, 2, b_queue_take},
     {"spawn", 1, -1, b_spawn},
     {"join", 1, 1, b_join},
     {"yield", 0, 0, b_yield},

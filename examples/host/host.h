@@ -37,11 +37,12 @@ enum tag {
     TAG_PAIR,     /* num: source line, ref 0: car, ref 1: cdr */
     TAG_CLOSURE,  /* ref 0: parameters, ref 1: body, ref 2: environment */
     TAG_PRIM,     /* num: index into the builtin table */
-    TAG_DICT,     /* ref 0: the bucket array */
-    TAG_ENTRY,    /* ref 0: key, ref 1: value, ref 4: next entry of the bucket */
+    TAG_DICT,     /* ref 0: a map object from key hashes to chains of entries */
+    TAG_ENTRY,    /* ref 0: key, ref 1: value, ref 4: next entry of the same hash */
     TAG_FRAME,    /* ref 0: first binding, ref 1: parent frame */
     TAG_BINDING,  /* ref 0: symbol, ref 1: value, ref 4: next binding */
     TAG_THREAD,   /* num: index into the thread table */
+    TAG_QUEUE,    /* ref 0: a queue object of values */
     /* Continuation frames: num is the source line, ref 4 the next frame. */
     K_IF,         /* ref 0: (then [else]), ref 1: environment */
     K_SEQ,        /* ref 0: expressions left, ref 1: environment */
@@ -125,6 +126,8 @@ struct vm {
     long steps;              /* steps in this transaction */
     enum mode pending;       /* the mode a builtin asks the machine to take */
     int64_t atomic_depth;    /* the machine's, after the last step */
+    uint64_t *hashes;        /* dict-keys' buffer for a dictionary's key hashes */
+    size_t hashes_capacity;
     char error[512];
 };
 

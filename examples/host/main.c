@@ -154,6 +154,7 @@ int main(int argc, char **argv) {
     threads_finish(&vm);
     if (status == 0 && rt.errors > 0) status = 1;
     check(&vm, strata_thread_detach(vm.thread), "strata_thread_detach");
+    free(vm.hashes);
     if (stats) print_stats(rt.heap);
     check(&vm, strata_heap_destroy(rt.heap), "strata_heap_destroy");
     return status;

@@ -3,8 +3,10 @@
  * it reads, writes, allocates and roots them through Strata.
  *
  * Four types: the cell (every value and continuation frame, struct
- * cell), bytes (the text of strings and symbols), refs (a dictionary's
- * buckets) and the machine (one thread's registers, struct machine).
+ * cell), bytes (the text of strings and symbols), refs (the global
+ * frame's buckets, the reader's symbol table) and the machine (one
+ * thread's registers, struct machine). A dictionary's map is Strata's
+ * map object (builtins.c), a type of the library's own.
  *
  * Addresses move at any call that may collect (allocations and writes),
  * so no address is kept across one: what must survive is pushed on the

@@ -338,6 +338,7 @@ static void *thread_main(void *arg) {
     pthread_cond_broadcast(&thread_done);
     pthread_mutex_unlock(&rt->table_lock);
     check(vm, strata_thread_detach(vm->thread), "strata_thread_detach");
+    free(vm->hashes);
     free(vm);
     return NULL;
 }

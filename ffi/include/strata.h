@@ -1044,6 +1044,109 @@ strata_status strata_queue_len(strata_thread *thread, const strata_queue *queue,
 
 strata_status strata_queue_free(strata_queue *queue);
 
+/*
+ * The map object: the map above (the same buckets, entries, value cells
+ * and striped size, so the same conflicts), kept in a heap object of its
+ * own instead of behind a handle, with objects as values. It is made
+ * inside a transaction, like any object, by strata_map_object_new; the
+ * host stores it in its own objects' reference slots, and the collector
+ * keeps it, and the values it holds, alive while something references it
+ * (there is no _free). Every call runs in the calling thread's open
+ * transaction and takes the map as an object pointer (valid, like every
+ * object pointer, until the next call that may collect: every call below
+ * but _get, _len and _keys may). A value is any non-NULL object of the
+ * map's heap; a key is any 64-bit number (a host with other keys maps
+ * them to numbers and keeps its own entries for keys that share one).
+ * Errors of every call below: STRATA_ERROR_NULL_ARGUMENT (the thread, the
+ * map, a value or a required out-pointer is NULL), the thread's
+ * (NOT_ATTACHED, WRONG_THREAD, BLOCKED), STRATA_ERROR_NO_TRANSACTION,
+ * STRATA_ERROR_INVALID_STRUCTURE (the object is not a map object),
+ * STRATA_ABORTED (the transaction is doomed: commit or abort it and run
+ * it again), STRATA_ERROR_OUT_OF_MEMORY. The map is not checked to be of
+ * the thread's heap (no object is).
+ */
+
+/* Makes an empty map object for about capacity keys (at most 2^24: it
+ * does not grow its buckets, and past capacity its chains grow) in the
+ * open transaction, and stores it in *map_out: private to the
+ * transaction until it commits, like any object it makes.
+ * STRATA_ERROR_BAD_SIZE: capacity over 2^24. */
+strata_status strata_map_object_new(strata_thread *thread, size_t capacity, void **map_out);
+
+/* Stores key's value in *value_out, NULL without one. Reads the map, the
+ * key's bucket and chain and its cell: conflicts only with changes of key
+ * and inserts of new keys into its bucket. Does not collect. */
+strata_status strata_map_object_get(strata_thread *thread, const void *map, uint64_t key,
+                                    void **value_out);
+
+/* Sets key's value to value (not NULL); *previous_out (may be NULL) gets
+ * the value it had, NULL without one. A key that has (or had) a value
+ * writes only its own cell; a new key writes its bucket and the calling
+ * thread's share of the size. May collect: the map's and value's
+ * addresses from before are stale after it (keep them on the shadow
+ * stack). */
+strata_status strata_map_object_insert(strata_thread *thread, void *map, uint64_t key,
+                                       void *value, void **previous_out);
+
+/* Removes key's value; *previous_out (may be NULL) gets it, NULL without
+ * one. Writes only the key's cell and the calling thread's share of the
+ * size. May collect. */
+strata_status strata_map_object_remove(strata_thread *thread, void *map, uint64_t key,
+                                       void **previous_out);
+
+/* Stores the number of keys with a value in *len_out (reads every share
+ * of the size). Does not collect. */
+strata_status strata_map_object_len(strata_thread *thread, const void *map, size_t *len_out);
+
+/* Stores the keys that have a value into keys[0 .. capacity) (as many as
+ * fit, in no particular order) and their number in *count_out (more than
+ * capacity when they did not all fit: call again with room for
+ * *count_out). keys may be NULL when capacity is 0. Reads the whole map,
+ * so the transaction conflicts with every change of it. Does not
+ * collect. */
+strata_status strata_map_object_keys(strata_thread *thread, const void *map, uint64_t *keys,
+                                     size_t capacity, size_t *count_out);
+
+/* Stores the bucket key falls in in *bucket_out (the same in every thread
+ * and every run for maps made with the same capacity): transactions that
+ * insert new keys conflict only when their buckets are equal, so a host
+ * can spread its keys, and a test can choose keys that never conflict.
+ * Does not collect. */
+strata_status strata_map_object_bucket(strata_thread *thread, const void *map, uint64_t key,
+                                       size_t *bucket_out);
+
+/*
+ * The queue object: the queue above (a ring of places, a head only takes
+ * write and a tail only puts write, so puts and takes do not conflict
+ * while the queue is neither empty nor full) in a heap object of its own,
+ * with objects as elements; made, kept and collected as the map object
+ * is, every call in the calling thread's open transaction. Errors of
+ * every call below: those of the map object's calls, with
+ * STRATA_ERROR_INVALID_STRUCTURE for an object that is not a queue
+ * object.
+ */
+
+/* Makes an empty queue object of capacity places (1 to 2^24) in the open
+ * transaction and stores it in *queue_out: private to the transaction
+ * until it commits. May collect. STRATA_ERROR_BAD_SIZE: capacity 0 or
+ * over 2^24. */
+strata_status strata_queue_object_new(strata_thread *thread, size_t capacity,
+                                      void **queue_out);
+
+/* Appends value (not NULL) if the queue has room; *put_out says whether it
+ * had. Reads and writes the tail and the place it fills. May collect. */
+strata_status strata_queue_object_put(strata_thread *thread, void *queue, void *value,
+                                      bool *put_out);
+
+/* Takes the oldest element into *value_out, NULL when the queue is empty.
+ * Reads and writes the head and the place it empties. May collect. */
+strata_status strata_queue_object_take(strata_thread *thread, void *queue, void **value_out);
+
+/* Stores the number of elements in *len_out (reads both ends: conflicts
+ * with every put and take that commits first). Does not collect. */
+strata_status strata_queue_object_len(strata_thread *thread, const void *queue,
+                                      size_t *len_out);
+
 /* ---- Statistics ----------------------------------------------------- */
 
 /* A heap's counters. An attached thread adds its recent minor collections

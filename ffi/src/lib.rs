@@ -6,7 +6,9 @@
 //! header's inline paths read, and the handle memory they may read),
 //! `types` (type
 //! registration), `tx` (transactions), `objects` (allocation, barriers,
-//! the shadow stack, global roots), `stats` (statistics), `reports`
+//! the shadow stack, global roots), `structures` (the conflict-free
+//! structures behind handles), `map_object` and `queue_object` (the
+//! map and the queue that are heap objects), `stats` (statistics), `reports`
 //! (markers and the last abort's record). The decisions behind it are in `DESIGN.md`, "C ABI"; the
 //! header is the host's manual.
 //!
@@ -38,7 +40,9 @@ mod fast_path;
 #[cfg(test)]
 mod header_check;
 mod heap;
+mod map_object;
 mod objects;
+mod queue_object;
 mod registry;
 mod reports;
 mod stats;

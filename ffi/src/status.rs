@@ -128,6 +128,7 @@ impl From<strata_rs::ManualError> for Failure {
             ManualError::RootStack => Status::RootStack,
             ManualError::NotARefSlot { .. } => Status::NotARefSlot,
             ManualError::OtherHeap => Status::OtherHeap,
+            ManualError::WrongStructure { .. } => Status::InvalidStructure,
         };
         Failure::new(status, e.to_string())
     }

@@ -96,6 +96,16 @@ fn structures() {
 }
 
 #[test]
+fn map_object() {
+    compile_and_run("map_object", Linking::Shared);
+}
+
+#[test]
+fn queue_object() {
+    compile_and_run("queue_object", Linking::Shared);
+}
+
+#[test]
 fn conflict_reports() {
     compile_and_run("conflict_reports", Linking::Shared);
 }

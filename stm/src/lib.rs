@@ -121,6 +121,8 @@ mod inline_window;
 #[cfg(all(test, loom))]
 mod loom_model;
 mod manual;
+mod manual_map;
+mod manual_queue;
 mod mix_hash;
 mod object;
 mod reads;
@@ -140,7 +142,9 @@ pub use abort_counts::AbortCounts;
 pub use abort_info::{AbortInfo, AbortKind, ConflictObject, Marker};
 pub use collections::counter::{TxCounter, DEFAULT_STRIPES};
 pub use collections::hash_map::TxHashMap;
+pub use collections::map_object::TxHashMapObject;
 pub use collections::queue::TxQueue;
+pub use collections::queue_object::TxQueueObject;
 pub use conflict_profile::{ConflictProfile, ProfileLine};
 pub use error::Error;
 pub use event_log::EVENT_LOG_HEADER;
@@ -150,6 +154,8 @@ pub use manual::{
     ManualError, Untyped, HEADER_OWNER_MASK, HEADER_TYPE_MASK, OBJECT_HEADER_BYTES,
     OBJECT_LINK_OFFSET, PRIVATE_BIT, REMEMBERED_BIT, VERSION_HEADER_BYTES,
 };
+pub use manual_map::ManualMap;
+pub use manual_queue::ManualQueue;
 pub use object::{DataArray, Element, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 pub use recorder::ReportConfig;
 pub use runner::TaskRunner;

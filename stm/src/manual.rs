@@ -12,7 +12,7 @@
 //! read by it, or held on the shadow stack, or a global root's), which a
 //! C host promises and Rust cannot check.
 
-use crate::object::GlobalRoot;
+use crate::object::{GlobalRoot, Obj, Object};
 use crate::thread::{AbortSignal, Thread};
 use crate::tx::{Conflict, Tx};
 use std::fmt;
@@ -39,6 +39,9 @@ pub enum ManualError {
     NotARefSlot { offset: usize },
     /// A global root of another heap.
     OtherHeap,
+    /// The object is not of the structure the call works on (a map or
+    /// queue object: `ManualMap`, `ManualQueue`).
+    WrongStructure { expected: &'static str },
 }
 
 impl fmt::Display for ManualError {
@@ -59,6 +62,9 @@ impl fmt::Display for ManualError {
                 write!(f, "byte {offset} of the body is not a reference slot")
             }
             ManualError::OtherHeap => write!(f, "the global root belongs to another heap"),
+            ManualError::WrongStructure { expected } => {
+                write!(f, "the object is not a {expected}")
+            }
         }
     }
 }
@@ -463,6 +469,31 @@ impl Thread {
         let result = self.catch_conflict(|th| f(&mut Tx::new(th)));
         self.m.truncate_client_roots(handles);
         result
+    }
+
+    /// Runs `f` on `obj` as an `S` in the open attempt ([`Thread::with_manual_tx`]),
+    /// after checking that its heap type is `S`'s (else
+    /// [`ManualError::WrongStructure`], naming `expected`): the structures
+    /// the manual API hands out as objects (`manual_map.rs`,
+    /// `manual_queue.rs`).
+    ///
+    /// # Safety
+    /// `obj` is the current address of a live object the attempt holds.
+    pub(crate) unsafe fn on_structure<S: Object, R>(
+        &mut self,
+        obj: Address,
+        expected: &'static str,
+        f: impl for<'tx> FnOnce(&mut Tx<'tx>, Obj<'tx, S>) -> R,
+    ) -> Result<R, ManualError> {
+        self.with_manual_tx(|tx| {
+            let wanted = tx.th.type_id_of::<S>();
+            // SAFETY: the caller's promise.
+            if unsafe { header::type_id(obj) } != wanted {
+                return Err(ManualError::WrongStructure { expected });
+            }
+            let obj = tx.handle::<S>(obj);
+            Ok(f(tx, obj))
+        })?
     }
 
     /// Pushes `obj` on the shadow stack, which collections update.

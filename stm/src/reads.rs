@@ -40,6 +40,32 @@ impl Thread {
         Some(self.checked::<U>(target, expected))
     }
 
+    /// Reference slot `field` of `source` (a `T`) as this transaction sees
+    /// it, whatever the type of the object there: the structures that hold
+    /// a C host's objects, whose types Rust does not know.
+    ///
+    /// # Panics
+    /// If `field >= T::REFS`.
+    ///
+    /// # Safety
+    /// `source` is a live object of `T`'s heap type held by the running
+    /// transaction.
+    pub(crate) unsafe fn ref_slot_untyped<T: Object>(
+        &mut self,
+        source: Address,
+        field: usize,
+    ) -> Option<Address> {
+        assert!(
+            field < T::REFS,
+            "strata: reference slot {field} of a type with {}",
+            T::REFS
+        );
+        let body = self.readable(source);
+        // SAFETY: as in `ref_slot`.
+        let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
+        (!target.is_null()).then_some(target)
+    }
+
     /// The length of the reference array `array` (its version this
     /// transaction sees).
     ///

@@ -3,6 +3,7 @@
 //! barriers of `barrier.rs`.
 
 use crate::abort_info::Marker;
+use crate::manual::Untyped;
 use crate::object::{Brand, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Root};
 use crate::thread::Thread;
 use crate::view::View;
@@ -210,6 +211,52 @@ impl<'tx> Tx<'tx> {
             T::REFS
         );
         self.store_ref(obj.index, field * 8, value.map(|v| v.index));
+    }
+
+    /// Reference slot `field` of `obj`, whatever the type of the object
+    /// there (a C host's object; [`Tx::checked_as`] gives it a type).
+    ///
+    /// # Panics
+    /// If `field >= T::REFS`.
+    pub(crate) fn get_ref_untyped<T: Object>(
+        &mut self,
+        obj: Obj<'tx, T>,
+        field: usize,
+    ) -> Option<Obj<'tx, Untyped>> {
+        let addr = self.address(obj);
+        // SAFETY: `addr` is a live object the transaction holds; an
+        // `Obj<T>` holds a `T`.
+        let target = unsafe { self.th.ref_slot_untyped::<T>(addr, field) }?;
+        Some(self.handle(target))
+    }
+
+    /// [`Tx::set_ref`] of an object of any type (a C host's object).
+    ///
+    /// # Panics
+    /// If `field >= T::REFS`.
+    pub(crate) fn set_ref_untyped<T: Object, U>(
+        &mut self,
+        obj: Obj<'tx, T>,
+        field: usize,
+        value: Option<Obj<'tx, U>>,
+    ) {
+        assert!(
+            field < T::REFS,
+            "strata: reference slot {field} of a type with {}",
+            T::REFS
+        );
+        self.store_ref(obj.index, field * 8, value.map(|v| v.index));
+    }
+
+    /// `obj`, checked to be a `U`.
+    ///
+    /// # Panics
+    /// If it is not.
+    pub(crate) fn checked_as<U: HeapType>(&mut self, obj: Obj<'tx, Untyped>) -> Obj<'tx, U> {
+        let addr = self.address(obj);
+        let expected = self.th.type_id_of::<U>();
+        self.th.checked::<U>(addr, expected);
+        Obj::new(obj.index)
     }
 
     /// The length of an array.

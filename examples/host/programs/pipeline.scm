@@ -1,37 +1,22 @@
 ; pipeline: producers put the numbers 1..n on a queue, (threads) workers
 ; take them, square them and put the squares on a second queue, from
-; which the main thread takes them all. Queues are dictionaries with a
-; head and a tail index; put! and take! are atomic, and a taker finding
-; its queue empty yields and tries again.
+; which the main thread takes them all. The queues are the host's
+; (make-queue: bounded; a put and a take do not conflict while the queue
+; is neither empty nor full); each put and take is its own transaction,
+; and a putter finding its queue full or a taker finding it empty yields
+; and tries again.
 
 (define n (* 300 (scale)))
 
-(define (make-queue)
-  (let ((q (make-dict 128)))
-    (dict-set! q 'head 0)
-    (dict-set! q 'tail 0)
-    q))
-
 (define (put! q x)
-  (atomic
-    (let ((t (dict-ref q 'tail)))
-      (dict-set! q t x)
-      (dict-set! q 'tail (+ t 1)))))
-
-; The item at the queue's head, or #f if it is empty.
-(define (try-take! q)
-  (atomic
-    (let ((h (dict-ref q 'head)))
-      (if (< h (dict-ref q 'tail))
-          (begin (dict-set! q 'head (+ h 1)) (dict-ref q h))
-          #f))))
+  (if (not (atomic (queue-put! q x))) (begin (yield) (put! q x))))
 
 (define (take! q)
-  (let ((x (try-take! q)))
+  (let ((x (atomic (queue-take! q))))
     (if x x (begin (yield) (take! q)))))
 
-(define numbers (make-queue))
-(define squares (make-queue))
+(define numbers (make-queue 128))
+(define squares (make-queue 128))
 (define claims (make-dict))
 (dict-set! claims 'taken 0)
 

@@ -3,7 +3,9 @@
 //! (key and hash), each entry with a value cell of its own: a change of a
 //! key's value writes only its cell, an insert of a new key writes its
 //! bucket, and the size is a [`TxCounter`](super::counter::TxCounter)'s
-//! stripes (see `DESIGN.md`, "Conflict-free structures").
+//! stripes (see `DESIGN.md`, "Conflict-free structures"). The layout's
+//! helpers here are shared with [`TxHashMapObject`](super::map_object),
+//! the same map kept in a heap object of its own.
 
 use super::counter::{add_to, alloc_stripes, sum_of, DEFAULT_STRIPES};
 use crate::error::Error;
@@ -18,7 +20,7 @@ const MIN_BUCKETS: usize = 16;
 
 /// A bucket: reference slot 0 is the head of its chain (no data).
 #[derive(Clone, Copy)]
-struct Bucket;
+pub(super) struct Bucket;
 impl Object for Bucket {
     const REFS: usize = 1;
 }
@@ -26,7 +28,7 @@ impl Object for Bucket {
 /// An entry of a chain, never written after it is made: reference slot 0
 /// is the next entry, slot 1 the value cell.
 #[derive(Clone, Copy)]
-struct Entry<K> {
+pub(super) struct Entry<K> {
     hash: u64,
     key: K,
 }
@@ -75,13 +77,9 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
     /// `thread` (call it outside a transaction). The map does not resize;
     /// past its capacity its chains grow.
     pub fn new(thread: &mut Thread, capacity: usize) -> Result<Self, Error> {
-        let buckets = capacity.max(MIN_BUCKETS).next_power_of_two();
+        let buckets = bucket_count(capacity);
         let (array, len) = thread.atomically(|tx| {
-            let array = tx.alloc_array(buckets);
-            for i in 0..buckets {
-                let bucket = tx.alloc(Bucket);
-                tx.set(array, i, Some(bucket));
-            }
+            let array = alloc_buckets(tx, buckets);
             let len = alloc_stripes(tx, DEFAULT_STRIPES);
             (tx.root(array), tx.root(len))
         })?;
@@ -113,9 +111,8 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
     /// key's cell: conflicts only with changes of `key` and inserts of new
     /// keys into its bucket.
     pub fn get(&self, tx: &mut Tx<'_>, key: &K) -> Option<V> {
-        let hash = hash_of(key);
-        let (_, entry) = self.find(tx, key, hash);
-        let cell = cell_of::<K, V>(tx, entry?);
+        let (_, entry) = self.find(tx, key);
+        let cell = cell_of::<K, Cell<V>>(tx, entry?);
         tx.read(cell).value
     }
 
@@ -128,10 +125,9 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
     /// has (or had) a value: writes only its cell. A new key: writes its
     /// bucket and the calling thread's stripe of the size.
     pub fn insert(&self, tx: &mut Tx<'_>, key: K, value: V) -> Option<V> {
-        let hash = hash_of(&key);
-        let (bucket, entry) = self.find(tx, &key, hash);
+        let (bucket, entry) = self.find(tx, &key);
         if let Some(entry) = entry {
-            let cell = cell_of::<K, V>(tx, entry);
+            let cell = cell_of::<K, Cell<V>>(tx, entry);
             let previous = tx.update(cell, |c| c.value.replace(value));
             if previous.is_none() {
                 self.add_len(tx, 1);
@@ -139,11 +135,7 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
             return previous;
         }
         let cell = tx.alloc(Cell { value: Some(value) });
-        let entry = tx.alloc(Entry { hash, key });
-        let head = tx.get_ref::<Bucket, Entry<K>>(bucket, 0);
-        tx.set_ref(entry, 0, head);
-        tx.set_ref(entry, 1, Some(cell));
-        tx.set_ref(bucket, 0, Some(entry));
+        push_entry(tx, bucket, key, cell);
         self.add_len(tx, 1);
         None
     }
@@ -152,9 +144,8 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
     /// (if it has a value) and the calling thread's stripe of the size,
     /// never a bucket.
     pub fn remove(&self, tx: &mut Tx<'_>, key: &K) -> Option<V> {
-        let hash = hash_of(key);
-        let (_, entry) = self.find(tx, key, hash);
-        let cell = cell_of::<K, V>(tx, entry?);
+        let (_, entry) = self.find(tx, key);
+        let cell = cell_of::<K, Cell<V>>(tx, entry?);
         let previous = tx.read(cell).value?;
         tx.write(cell, Cell { value: None });
         self.add_len(tx, -1);
@@ -181,45 +172,102 @@ impl<K: Object + Hash + Eq, V: Object> TxHashMap<K, V> {
     /// of it); makes no handles that outlive a bucket.
     pub fn for_each(&self, tx: &mut Tx<'_>, mut f: impl FnMut(K, V)) {
         let buckets = tx.get_global(&self.buckets);
-        for i in 0..self.buckets() {
-            tx.scope(|tx, lift| {
-                let bucket = bucket_at(tx, lift.lift(buckets), i);
-                let mut next = tx.get_ref::<Bucket, Entry<K>>(bucket, 0);
-                while let Some(entry) = next {
-                    let key = tx.read(entry).key;
-                    let cell = cell_of::<K, V>(tx, entry);
-                    if let Some(value) = tx.read(cell).value {
-                        f(key, value);
-                    }
-                    next = tx.get_ref::<Entry<K>, Entry<K>>(entry, 0);
-                }
-            });
-        }
+        for_each_cell::<K, Cell<V>>(tx, buckets, |tx, key, cell| {
+            if let Some(value) = tx.read(cell).value {
+                f(key, value);
+            }
+        });
     }
 
-    /// The bucket of `hash`, and the entry of `key` in its chain.
+    /// The bucket of `key`, and the entry of `key` in its chain.
     fn find<'tx>(
         &self,
         tx: &mut Tx<'tx>,
         key: &K,
-        hash: u64,
     ) -> (Obj<'tx, Bucket>, Option<Obj<'tx, Entry<K>>>) {
         let buckets = tx.get_global(&self.buckets);
-        let bucket = bucket_at(tx, buckets, hash as usize & self.mask);
-        let mut next = tx.get_ref::<Bucket, Entry<K>>(bucket, 0);
-        while let Some(entry) = next {
-            let e = tx.read(entry);
-            if e.hash == hash && e.key == *key {
-                return (bucket, Some(entry));
-            }
-            next = tx.get_ref::<Entry<K>, Entry<K>>(entry, 0);
-        }
-        (bucket, None)
+        find(tx, buckets, self.mask, key)
     }
 
     fn add_len(&self, tx: &mut Tx<'_>, delta: i64) {
         let len = tx.get_global(&self.len);
         add_to(tx, len, delta);
+    }
+}
+
+/// The buckets of a map for about `capacity` keys: the next power of two
+/// at or above it, at least [`MIN_BUCKETS`].
+pub(super) fn bucket_count(capacity: usize) -> usize {
+    capacity.max(MIN_BUCKETS).next_power_of_two()
+}
+
+/// A fresh array of `buckets` empty buckets.
+pub(super) fn alloc_buckets<'tx>(tx: &mut Tx<'tx>, buckets: usize) -> Obj<'tx, RefArray> {
+    let array = tx.alloc_array(buckets);
+    for i in 0..buckets {
+        let bucket = tx.alloc(Bucket);
+        tx.set(array, i, Some(bucket));
+    }
+    array
+}
+
+/// The bucket of `key` in `buckets` (`mask` + 1 of them), and the entry of
+/// `key` in its chain.
+pub(super) fn find<'tx, K: Object + Hash + Eq>(
+    tx: &mut Tx<'tx>,
+    buckets: Obj<'tx, RefArray>,
+    mask: usize,
+    key: &K,
+) -> (Obj<'tx, Bucket>, Option<Obj<'tx, Entry<K>>>) {
+    let hash = hash_of(key);
+    let bucket = bucket_at(tx, buckets, hash as usize & mask);
+    let mut next = tx.get_ref::<Bucket, Entry<K>>(bucket, 0);
+    while let Some(entry) = next {
+        let e = tx.read(entry);
+        if e.hash == hash && e.key == *key {
+            return (bucket, Some(entry));
+        }
+        next = tx.get_ref::<Entry<K>, Entry<K>>(entry, 0);
+    }
+    (bucket, None)
+}
+
+/// Makes the entry of `key` (a key `bucket` does not hold), with `cell`
+/// as its value cell, the new head of `bucket`'s chain: the one write of
+/// a shared object an insert of a new key makes, besides its size stripe.
+pub(super) fn push_entry<'tx, K: Object + Hash, C: Object>(
+    tx: &mut Tx<'tx>,
+    bucket: Obj<'tx, Bucket>,
+    key: K,
+    cell: Obj<'tx, C>,
+) {
+    let hash = hash_of(&key);
+    let entry = tx.alloc(Entry { hash, key });
+    let head = tx.get_ref::<Bucket, Entry<K>>(bucket, 0);
+    tx.set_ref(entry, 0, head);
+    tx.set_ref(entry, 1, Some(cell));
+    tx.set_ref(bucket, 0, Some(entry));
+}
+
+/// Calls `f` with every key of `buckets` and its value cell (of type `C`),
+/// bucket by bucket, in a handle scope per bucket.
+pub(super) fn for_each_cell<'tx, K: Object, C: Object>(
+    tx: &mut Tx<'tx>,
+    buckets: Obj<'tx, RefArray>,
+    mut f: impl for<'s> FnMut(&mut Tx<'s>, K, Obj<'s, C>),
+) {
+    let count = tx.len(buckets);
+    for i in 0..count {
+        tx.scope(|tx, lift| {
+            let bucket = bucket_at(tx, lift.lift(buckets), i);
+            let mut next = tx.get_ref::<Bucket, Entry<K>>(bucket, 0);
+            while let Some(entry) = next {
+                let key = tx.read(entry).key;
+                let cell = cell_of::<K, C>(tx, entry);
+                f(tx, key, cell);
+                next = tx.get_ref::<Entry<K>, Entry<K>>(entry, 0);
+            }
+        });
     }
 }
 
@@ -229,17 +277,17 @@ fn bucket_at<'tx>(tx: &mut Tx<'tx>, buckets: Obj<'tx, RefArray>, i: usize) -> Ob
         .expect("every bucket is made with its map")
 }
 
-/// The value cell of `entry`.
-fn cell_of<'tx, K: Object, V: Object>(
+/// The value cell (a `C`) of `entry`.
+pub(super) fn cell_of<'tx, K: Object, C: Object>(
     tx: &mut Tx<'tx>,
     entry: Obj<'tx, Entry<K>>,
-) -> Obj<'tx, Cell<V>> {
-    tx.get_ref::<Entry<K>, Cell<V>>(entry, 1)
+) -> Obj<'tx, C> {
+    tx.get_ref::<Entry<K>, C>(entry, 1)
         .expect("every entry has a value cell")
 }
 
 /// The hash of `key`: SipHash with fixed keys, the same in every run.
-fn hash_of<K: Hash>(key: &K) -> u64 {
+pub(super) fn hash_of<K: Hash>(key: &K) -> u64 {
     let mut hasher = DefaultHasher::new();
     key.hash(&mut hasher);
     hasher.finish()

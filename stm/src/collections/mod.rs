@@ -6,4 +6,6 @@
 
 pub(crate) mod counter;
 pub(crate) mod hash_map;
+pub(crate) mod map_object;
 pub(crate) mod queue;
+pub(crate) mod queue_object;

@@ -20,8 +20,8 @@ impl<T: Object> Object for Slot<T> {}
 /// A position that only one side writes: the head (consumers) or the tail
 /// (producers), counting every element ever taken or put.
 #[derive(Clone, Copy)]
-struct End {
-    position: u64,
+pub(super) struct End {
+    pub(super) position: u64,
 }
 impl Object for End {}
 
