@@ -19,6 +19,23 @@ use std::thread::JoinHandle;
 /// Work for one worker thread.
 type Job = Box<dyn FnOnce(&mut Thread) + Send>;
 
+/// A chunk of a call's tasks, which may borrow the call's caller.
+type ScopedJob<'env> = Box<dyn FnOnce(&mut Thread) + Send + 'env>;
+
+/// `job` as the workers' queue holds it.
+///
+/// # Safety
+/// The caller queues the job and does not return or unwind until the job
+/// has sent its outcomes (its last act, after its tasks ran and were
+/// dropped; what it drops after, its sender and the turn counter, borrows
+/// nothing) or was dropped (see `DESIGN.md`, "Task runner", "Tasks borrow
+/// from the caller"): nothing it borrows ends while it may run.
+unsafe fn erase_lifetime(job: ScopedJob<'_>) -> Job {
+    // SAFETY: the same trait object with a longer lifetime (same layout);
+    // the caller's promise keeps what it borrows alive while it may run.
+    unsafe { std::mem::transmute::<ScopedJob<'_>, Job>(job) }
+}
+
 /// What a task ended with: its result, or the panic it raised.
 type Outcome<R> = std::thread::Result<Result<R, Error>>;
 
@@ -78,13 +95,12 @@ impl Jobs {
 ///
 /// let heap = Heap::new(HeapConfig::default()).unwrap();
 /// let mut main = heap.attach().unwrap();
-/// let counter = std::sync::Arc::new(TxCounter::new(&mut main).unwrap());
+/// let counter = TxCounter::new(&mut main).unwrap();
 /// let runner = main.blocking(|| TaskRunner::new(&heap, 2)).unwrap();
+/// // Tasks may borrow: the call returns once they all ended.
+/// let counter_ref = &counter;
 /// let tasks: Vec<_> = (1..=10)
-///     .map(|i| {
-///         let counter = counter.clone();
-///         move |tx: &mut strata::Tx<'_>| counter.add(tx, i)
-///     })
+///     .map(|i| move |tx: &mut strata::Tx<'_>| counter_ref.add(tx, i))
 ///     .collect();
 /// main.blocking(|| runner.run_ordered(tasks)).unwrap();
 /// assert_eq!(main.atomically(|tx| counter.get(tx)).unwrap(), 55);
@@ -147,19 +163,20 @@ impl TaskRunner {
     }
 
     /// Runs every task in a transaction of its own, in parallel, and
-    /// returns their results in the tasks' order. The heap ends as after
+    /// returns their results in the tasks' order (tasks and results may
+    /// borrow the caller's data: the call returns once every task ended). The heap ends as after
     /// the tasks ran one after the other in some order. A task that panics
     /// makes this call panic with its payload once every task has ended.
     pub fn run<R, F>(&self, tasks: impl IntoIterator<Item = F>) -> Result<Vec<R>, Error>
     where
-        F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send + 'static,
-        R: Send + 'static,
+        F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send,
+        R: Send,
     {
         let tasks: Vec<F> = tasks.into_iter().collect();
         let n = tasks.len();
         let size = n.div_ceil(self.workers.len() * CHUNKS_PER_WORKER).max(1);
         let (results, outcomes) = mpsc::channel();
-        let mut jobs: Vec<Job> = Vec::new();
+        let mut jobs: Vec<ScopedJob<'_>> = Vec::new();
         let mut tasks = tasks.into_iter().enumerate().peekable();
         while tasks.peek().is_some() {
             let chunk: Vec<(usize, F)> = tasks.by_ref().take(size).collect();
@@ -176,7 +193,10 @@ impl TaskRunner {
                 results.send(ended).unwrap_or(());
             }));
         }
-        self.jobs.push_all(jobs);
+        // SAFETY: `collect` returns only once every chunk has sent its
+        // outcomes, and raises a task's panic only then.
+        self.jobs
+            .push_all(jobs.into_iter().map(|job| unsafe { erase_lifetime(job) }));
         collect(n, outcomes)
     }
 
@@ -192,8 +212,8 @@ impl TaskRunner {
     /// payload once every task has ended.
     pub fn run_ordered<R, F>(&self, tasks: impl IntoIterator<Item = F>) -> Result<Vec<R>, Error>
     where
-        F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send + 'static,
-        R: Send + 'static,
+        F: for<'tx> FnMut(&mut Tx<'tx>) -> R + Send,
+        R: Send,
     {
         let turn = Arc::new(AtomicU64::new(0));
         let workers = self.workers.len();
@@ -205,7 +225,7 @@ impl TaskRunner {
             n += 1;
         }
         let (results, outcomes) = mpsc::channel();
-        let jobs: Vec<Job> = chunks
+        let jobs: Vec<ScopedJob<'_>> = chunks
             .into_iter()
             .filter(|chunk| !chunk.is_empty())
             .map(|chunk| {
@@ -216,10 +236,12 @@ impl TaskRunner {
                         .map(|(i, task)| (i, run_at_turn(thread, &turn, i as u64, task)))
                         .collect();
                     results.send(ended).unwrap_or(());
-                }) as Job
+                }) as ScopedJob<'_>
             })
             .collect();
-        self.jobs.push_all(jobs);
+        // SAFETY: as in `run`.
+        self.jobs
+            .push_all(jobs.into_iter().map(|job| unsafe { erase_lifetime(job) }));
         collect(n, outcomes)
     }
 }

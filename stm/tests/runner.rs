@@ -68,13 +68,12 @@ fn ordered_equals_sequential(heap: Heap, tasks: u64) {
     let expected_cells = contents(&mut s, &cells);
 
     let mut main = heap.attach().unwrap();
-    let cells = Arc::new(make_cells(&mut main));
+    let cells = make_cells(&mut main);
     let runner = main.blocking(|| TaskRunner::new(&heap, 4)).unwrap();
+    // The tasks borrow the root: the call returns after they all ended.
+    let cells_ref = &cells;
     let jobs: Vec<_> = (0..tasks)
-        .map(|i| {
-            let cells = cells.clone();
-            move |tx: &mut Tx<'_>| mix(tx, &cells, i)
-        })
+        .map(|i| move |tx: &mut Tx<'_>| mix(tx, cells_ref, i))
         .collect();
     let results = main.blocking(|| runner.run_ordered(jobs)).unwrap();
     main.blocking(|| drop(runner));
@@ -96,15 +95,15 @@ fn an_ordered_run_with_a_collection_at_every_commit() {
 fn an_unordered_run_ends_as_a_serial_order_would() {
     let heap = plain_heap();
     let mut main = heap.attach().unwrap();
-    let cells = Arc::new(make_cells(&mut main));
+    let cells = make_cells(&mut main);
     let runner = main.blocking(|| TaskRunner::new(&heap, 3)).unwrap();
     let tasks = scaled(3_000) as u64;
     // Each task moves one unit between two cells: the total stays.
+    let cells_ref = &cells;
     let jobs: Vec<_> = (0..tasks)
         .map(|i| {
-            let cells = cells.clone();
             move |tx: &mut Tx<'_>| {
-                let array = tx.get_global(&cells);
+                let array = tx.get_global(cells_ref);
                 let from = tx.get::<Cell>(array, (i % 8) as usize).unwrap();
                 let to = tx.get::<Cell>(array, ((i / 8) % 8) as usize).unwrap();
                 tx.update(from, |c| c.n = c.n.wrapping_sub(1));
@@ -120,6 +119,27 @@ fn an_unordered_run_ends_as_a_serial_order_would() {
         .into_iter()
         .fold(0, u64::wrapping_add);
     assert_eq!(total, (0..CELLS as u64).sum::<u64>());
+}
+
+/// Tasks and their results may borrow the caller's data, in both modes:
+/// each call returns after every task ended.
+#[test]
+fn tasks_and_results_borrow_from_the_caller() {
+    let heap = plain_heap();
+    let mut main = heap.attach().unwrap();
+    let runner = main.blocking(|| TaskRunner::new(&heap, 3)).unwrap();
+    let words: Vec<String> = (0..scaled(500)).map(|i| format!("word {i}")).collect();
+    let jobs = || {
+        words
+            .iter()
+            .map(|word| move |_: &mut Tx<'_>| (word.as_str(), word.len()))
+    };
+    let unordered = main.blocking(|| runner.run(jobs())).unwrap();
+    let ordered = main.blocking(|| runner.run_ordered(jobs())).unwrap();
+    main.blocking(|| drop(runner));
+    let expected: Vec<(&str, usize)> = words.iter().map(|w| (w.as_str(), w.len())).collect();
+    assert_eq!(unordered, expected);
+    assert_eq!(ordered, expected);
 }
 
 #[test]

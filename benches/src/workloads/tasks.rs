@@ -13,7 +13,6 @@ use crate::cli::Args;
 use crate::result::RunResult;
 use crate::rng::Rng;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strata::{GlobalRoot, Heap, Object, RefArray, TaskRunner, Tx};
 
@@ -51,7 +50,8 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
             tx.root(array)
         })
         .expect("heap limit");
-    let bank = Arc::new(main.global(&bank));
+    let bank = main.global(&bank);
+    let bank = &bank;
     let runner = main
         .blocking(|| TaskRunner::new(&heap, threads))
         .expect("attach");
@@ -64,8 +64,8 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
         while start.elapsed() < duration {
             let jobs: Vec<_> = (0..batch)
                 .map(|i| {
-                    let (bank, account) = (bank.clone(), rng.below(accounts) as usize);
-                    move |tx: &mut Tx<'_>| task(tx, &bank, account, work, i)
+                    let account = rng.below(accounts) as usize;
+                    move |tx: &mut Tx<'_>| task(tx, bank, account, work, i)
                 })
                 .collect();
             let results = if ordered {
@@ -84,7 +84,7 @@ pub fn run(runtime: &str, threads: usize, args: &Args) -> Result<Outcome, String
     result.ops = tasks;
     let sum = main
         .atomically(|tx| {
-            let array = tx.get_global(&bank);
+            let array = tx.get_global(bank);
             let mut sum = 0;
             tx.for_each_value::<Account>(array, |_, a| sum += a.expect("account").count);
             sum
