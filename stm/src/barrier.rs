@@ -95,6 +95,12 @@ pub(crate) unsafe fn try_own(anchor: Address, slot: u32) -> Result<(), u32> {
     }
 }
 
+/// A private copy and its body.
+#[inline(always)]
+fn with_body(copy: Address) -> (Address, Address) {
+    (copy, copy.offset(VERSION_HEADER_BYTES))
+}
+
 impl Thread {
     /// The body a read of `obj` sees: its own (private objects), its
     /// private copy's (objects this transaction owns), or the version its
@@ -186,12 +192,15 @@ impl Thread {
     /// [`Thread::writable`] of an object of the Rust type `T` (what a
     /// handle of `T` points at): a first write copies a body of `T`'s
     /// size, a constant, with no type lookup.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn writable_as<T: Object>(&mut self, index: u32) -> (Address, Address) {
         // SAFETY: as in `writable`.
         let obj = unsafe { self.m.client_root_unchecked(index as usize) };
         // SAFETY: as in `writable`.
-        unsafe { self.writable_with(obj, Self::first_write_as::<T>) }
+        match unsafe { self.writable_in_place(obj) } {
+            Some(writable) => writable,
+            None => with_body(self.first_write_as::<T>(obj)),
+        }
     }
 
     /// [`Thread::writable`] of an object given by its address. A first
@@ -205,31 +214,26 @@ impl Thread {
     #[inline]
     pub(crate) unsafe fn writable_object(&mut self, obj: Address) -> (Address, Address) {
         // SAFETY: caller's invariant.
-        unsafe { self.writable_with(obj, Self::first_write) }
+        match unsafe { self.writable_in_place(obj) } {
+            Some(writable) => writable,
+            None => with_body(self.first_write(obj)),
+        }
     }
 
-    /// [`Thread::writable_object`], with `first_write` for an anchor this
-    /// transaction does not own yet.
+    /// [`Thread::writable_object`] when it needs no first write: `obj`
+    /// itself if it is private, our copy if we own it; `None` for an
+    /// anchor this transaction does not own yet.
     ///
     /// # Safety
     /// As for [`Thread::writable_object`].
     #[inline(always)]
-    unsafe fn writable_with(
-        &mut self,
-        obj: Address,
-        first_write: impl FnOnce(&mut Self, Address) -> Address,
-    ) -> (Address, Address) {
+    unsafe fn writable_in_place(&mut self, obj: Address) -> Option<(Address, Address)> {
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
         if word & PRIVATE != 0 {
-            return (obj, obj.offset(HEADER_BYTES));
+            return Some((obj, obj.offset(HEADER_BYTES)));
         }
-        let copy = if header::owner_of(word) == self.slot {
-            self.copy_of(obj)
-        } else {
-            first_write(self, obj)
-        };
-        (copy, copy.offset(VERSION_HEADER_BYTES))
+        (header::owner_of(word) == self.slot).then(|| with_body(self.copy_of(obj)))
     }
 
     /// The first write of a shared anchor: ownership, then a private copy
@@ -246,8 +250,9 @@ impl Thread {
     }
 
     /// [`Thread::first_write`] of an anchor of the Rust type `T`, whose
-    /// body size is a constant.
-    #[inline(never)]
+    /// body size is a constant: inline at the typed writes (every update
+    /// transaction runs one), its slow paths calls.
+    #[inline(always)]
     fn first_write_as<T: Object>(&mut self, anchor: Address) -> Address {
         self.acquire(anchor);
         // SAFETY: as in `first_write`; the anchor is a `T` (a handle of `T`

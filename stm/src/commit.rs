@@ -93,11 +93,13 @@ impl Thread {
         self.truncate_handles(0);
         // Promote what the transaction made (still marked PRIVATE).
         self.m.collect_minor_only();
-        // Read-only (nothing written): serialised at its snapshot, nothing
-        // to validate. A doom cannot concern it (it owns nothing; a doom
-        // aimed at an earlier attempt of this slot may land late) and is
-        // ignored.
-        if !self.m.old_root_pairs().is_empty() {
+        if self.m.old_root_pairs().is_empty() {
+            // Read-only (nothing written): serialised at its snapshot,
+            // nothing to validate. A doom cannot concern it (it owns
+            // nothing; a doom aimed at an earlier attempt of this slot may
+            // land late) and is ignored.
+            self.clear_private();
+        } else {
             self.publish_writes()?;
         }
         self.finish_commit();
@@ -163,6 +165,8 @@ impl Thread {
         self.m.truncate_client_roots(mark);
     }
 
+    /// What follows a commit's publication (or a read-only commit's
+    /// `PRIVATE` clearing): the attempt's state reset, the callbacks run.
     #[inline(always)]
     fn finish_commit(&mut self) {
         debug_assert_eq!(
@@ -173,7 +177,6 @@ impl Thread {
         if self.recorder.is_some() {
             self.record_commit();
         }
-        self.clear_private();
         self.release_token();
         self.end_attempt();
         self.tx.roots_made.clear();
@@ -213,8 +216,6 @@ impl Thread {
             unsafe { self.m.set_rooted(slot, strata_gc::Address::NULL) };
         }
         self.m.truncate_client_roots(0);
-        self.tx.write_set.clear();
-        self.tx.last_copy = (Address::NULL, Address::NULL);
         // The nursery holds only this attempt's garbage now; empty it so the
         // next attempt starts with an empty nursery.
         self.m.collect_minor_only();
@@ -235,8 +236,13 @@ impl Thread {
         }
     }
 
+    /// What commit and abort both do last. Both have cut the handle arena
+    /// back (before their minor collections) and released what the attempt
+    /// owned.
     #[inline]
     fn end_attempt(&mut self) {
+        debug_assert_eq!(self.m.client_roots_len(), 0, "handles left at the end");
+        debug_assert!(self.tx.acquiring.is_null(), "an acquisition left");
         self.m.track_promotions(false);
         if self.m.has_promoted() {
             let mut promoted = std::mem::take(&mut self.tx.promoted);
@@ -250,8 +256,6 @@ impl Thread {
         }
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
-        self.tx.acquiring = Address::NULL;
-        self.m.truncate_client_roots(0);
         self.m.clear_old_roots();
         self.tx.active = false;
         self.tx.inevitable = false;
@@ -391,8 +395,10 @@ pub(crate) fn abandon_commit(own: &SlotState) {
 }
 
 /// Steps 6 and 7 of the commit: publishes each `(anchor, copy)` of
-/// `writes` as its anchor's newest version stamped `commit_time`, releases
-/// the anchors, and clears the commit word of `own` (the committer's slot
+/// `writes` as its anchor's newest version stamped `commit_time` and then
+/// releases that anchor (one pass: an anchor found released shows its new
+/// version, one still owned makes a reader wait for the publication as
+/// before), and clears the commit word of `own` (the committer's slot
 /// state).
 ///
 /// # Safety
@@ -404,15 +410,14 @@ pub(crate) unsafe fn publish_and_release(
     stm: &StmShared,
     own: &SlotState,
     commit_time: u64,
-    writes: impl Iterator<Item = (Address, Address)> + Clone,
+    writes: impl Iterator<Item = (Address, Address)>,
 ) {
-    for (anchor, copy) in writes.clone() {
+    for (anchor, copy) in writes {
         // SAFETY: caller's invariants.
-        unsafe { publish_version(anchor, copy, commit_time) };
-    }
-    for (anchor, _) in writes {
-        // SAFETY: caller's invariants.
-        unsafe { release_owner(anchor) };
+        unsafe {
+            publish_version(anchor, copy, commit_time);
+            release_owner(anchor);
+        }
     }
     own.commit.store(0, Ordering::Release);
     own.note_attempt_end();
