@@ -239,6 +239,7 @@ impl Thread {
     /// The first write of a shared anchor: ownership, then a private copy
     /// of its newest version, entered in the write set. The body size comes
     /// from the anchor's type.
+    #[cold]
     #[inline(never)]
     fn first_write(&mut self, anchor: Address) -> Address {
         self.acquire(anchor);
