@@ -194,16 +194,28 @@ impl Mutator {
     /// slot (or `bytes` is large).
     #[inline(always)]
     pub(crate) fn bump_old(&mut self, bytes: usize) -> Option<Address> {
-        let class = strata_heap::size_class::class_of(bytes)?;
-        let (next, end) = self.runs[class];
-        let slot = strata_heap::size_class::CLASS_BYTES[class];
-        if next != end {
-            self.runs[class].0 = next + slot;
-            return Some(Address::from_usize(next));
+        if let Some(obj) = self.bump_run(bytes) {
+            return Some(obj);
         }
+        let class = strata_heap::size_class::class_of(bytes)?;
+        let slot = strata_heap::size_class::CLASS_BYTES[class];
         let (start, end) = self.cache.take_run(&self.heap.shared.old, class)?;
         self.runs[class] = (start.as_usize() + slot, end.as_usize());
         Some(start)
+    }
+
+    /// The next slot of this thread's run for `bytes`' size class, or
+    /// `None` when the run is used up (or `bytes` is large): the part of
+    /// [`Mutator::bump_old`] that touches nothing but the run.
+    #[inline(always)]
+    fn bump_run(&mut self, bytes: usize) -> Option<Address> {
+        let class = strata_heap::size_class::class_of(bytes)?;
+        let (next, end) = self.runs[class];
+        if next == end {
+            return None;
+        }
+        self.runs[class].0 = next + strata_heap::size_class::CLASS_BYTES[class];
+        Some(Address::from_usize(next))
     }
 
     /// Counts `bytes` allocated by pretenuring; opens the nursery again when
@@ -322,9 +334,30 @@ impl Mutator {
     /// already holds needs no limit check (no page is added); otherwise,
     /// within the heap limit, no lock, no safepoint and no shared write;
     /// near the limit it goes through [`Mutator::alloc_old`], which collects
-    /// first.
-    #[inline]
+    /// first. The next slot of the class's run is the inline fast path
+    /// (every first write of a transaction allocates here); the rest is a
+    /// call.
+    #[inline(always)]
     pub(crate) fn alloc_old_uninit(
+        &mut self,
+        type_id: u32,
+        bytes: usize,
+        flags: u64,
+    ) -> Result<Address, AllocError> {
+        match self.bump_run(bytes) {
+            Some(obj) => {
+                self.init_old_uninit(obj, type_id, bytes, flags);
+                Ok(obj)
+            }
+            None => self.alloc_old_uninit_slow(type_id, bytes, flags),
+        }
+    }
+
+    /// [`Mutator::alloc_old_uninit`] when the class's run is used up (or
+    /// `bytes` is large).
+    #[cold]
+    #[inline(never)]
+    fn alloc_old_uninit_slow(
         &mut self,
         type_id: u32,
         bytes: usize,
@@ -350,6 +383,14 @@ impl Mutator {
             }
             None => self.cache.alloc(&shared.old, bytes)?,
         };
+        self.init_old_uninit(obj, type_id, bytes, flags);
+        Ok(obj)
+    }
+
+    /// The header and the counts of an old slot of `bytes` that
+    /// [`Mutator::alloc_old_uninit`] hands out.
+    #[inline(always)]
+    fn init_old_uninit(&mut self, obj: Address, type_id: u32, bytes: usize, flags: u64) {
         // Slots of a run are handed out in address order: fetch the line a
         // few allocations ahead, so that writing it later does not wait.
         obj.offset(ALLOC_PREFETCH_BYTES).prefetch();
@@ -358,7 +399,6 @@ impl Mutator {
         unsafe { header::init(obj, type_id, flags) };
         self.allocated_total += bytes as u64;
         self.minor_batch.bytes_allocated += bytes as u64;
-        Ok(obj)
     }
 }
 

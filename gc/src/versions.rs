@@ -69,6 +69,7 @@ pub unsafe fn newest_stamp(anchor: Address) -> u64 {
 /// `anchor` and `record` are live old objects; the caller owns `anchor` for
 /// writing (no concurrent publisher) and `stamp` is larger than every stamp
 /// on the chain.
+#[inline]
 pub unsafe fn publish_version(anchor: Address, record: Address, stamp: u64) {
     // SAFETY: caller's invariants: both live, we are the only publisher.
     unsafe {
@@ -162,22 +163,21 @@ unsafe fn copy_body(src: Address, dst: Address, bytes: usize) {
 }
 
 impl crate::Mutator {
-    /// Allocates a private version record of `anchor` holding a copy of the
-    /// version a reader at `snapshot` sees; its stamp and link are 0 until
-    /// [`publish_version`]. The record is allocated in the old space, where
-    /// it will be published: a commit that only wrote shared objects has
-    /// nothing to promote. The source is chosen after the allocation, which
-    /// may collect (and trim the chain).
+    /// Allocates a private version record of `anchor` holding a copy of its
+    /// newest version; its stamp and link are 0 until [`publish_version`].
+    /// The record is allocated in the old space, where it will be
+    /// published: a commit that only wrote shared objects has nothing to
+    /// promote.
     ///
     /// # Safety
-    /// `anchor` is a live old anchor reachable from this thread's roots, and
-    /// `snapshot` is at or after the horizon this thread publishes (so the
-    /// version it sees survives collections).
+    /// `anchor` is a live old anchor reachable from this thread's roots,
+    /// which the caller owns for writing (nobody publishes a newer version
+    /// meanwhile) and whose newest version the caller may read (its snapshot
+    /// is at or after that version's stamp, so it survives collections).
     #[inline]
     pub unsafe fn alloc_version_copy(
         &mut self,
         anchor: Address,
-        snapshot: u64,
     ) -> Result<Address, strata_heap::AllocError> {
         // SAFETY: caller's invariant.
         let id = unsafe { header::type_id(anchor) };
@@ -185,15 +185,48 @@ impl crate::Mutator {
         // their length), so the anchor's tells the record's.
         // SAFETY: as above.
         let body_bytes = unsafe { self.type_ref(id)?.body_bytes(anchor) };
+        // SAFETY: caller's invariant; `body_bytes` is the anchor's.
+        unsafe { self.alloc_version_copy_sized(anchor, body_bytes) }
+    }
+
+    /// [`Mutator::alloc_version_copy`] for a caller that knows the body
+    /// size of `anchor`'s type (a typed API: with `body_bytes` a constant,
+    /// the size class and the copy are resolved at compile time and no type
+    /// is looked up).
+    ///
+    /// # Safety
+    /// As for [`Mutator::alloc_version_copy`], and `body_bytes` is the size
+    /// of `anchor`'s body.
+    #[inline(always)]
+    pub unsafe fn alloc_version_copy_sized(
+        &mut self,
+        anchor: Address,
+        body_bytes: usize,
+    ) -> Result<Address, strata_heap::AllocError> {
+        // SAFETY: caller's invariant.
+        let id = unsafe { header::type_id(anchor) };
         let bytes = header::align_up(header::VERSION_HEADER_BYTES + body_bytes);
         let record = self.alloc_old_uninit(id, bytes, VERSION)?;
+        // The source is the newest version, read after the allocation,
+        // which may collect (and trim the chain: the newest version then
+        // stays its head or moves into the inline body). With the anchor
+        // owned by the caller and its snapshot past the newest stamp, that
+        // is the version the caller's snapshot sees, with no walk.
         // SAFETY: `record` is fresh and `bytes` long; `anchor` is live and
-        // did not move (old objects never move); the visible version is
-        // live for `snapshot` (caller's invariant).
+        // did not move (old objects never move); its newest version is live
+        // (caller's invariant), and a record's body follows its stamp.
         unsafe {
             header::stamp(record).store(0, Ordering::Relaxed);
-            let source = visible_version(anchor, snapshot);
-            copy_body(header::body(source), header::body(record), body_bytes);
+            let head = header::link(anchor).load(Ordering::Acquire);
+            let source = match head {
+                0 => anchor.offset(header::HEADER_BYTES),
+                _ => Address::from_usize(head).offset(header::VERSION_HEADER_BYTES),
+            };
+            copy_body(
+                source,
+                record.offset(header::VERSION_HEADER_BYTES),
+                body_bytes,
+            );
         }
         Ok(record)
     }

@@ -20,7 +20,7 @@ fn set_value(obj: Address, v: u64) {
 fn new_version(m: &mut Mutator, anchor: Address, v: u64, stamp: u64) {
     // SAFETY: `anchor` is an old rooted cell.
     unsafe {
-        let record = m.alloc_version_copy(anchor, u64::MAX).unwrap();
+        let record = m.alloc_version_copy(anchor).unwrap();
         set_value(record, v);
         let record = m.promote(record);
         publish_version(anchor, record, stamp);
@@ -96,4 +96,31 @@ fn many_updates_leave_bounded_memory() {
         live < 4096,
         "old versions were not reclaimed: {live} live bytes"
     );
+}
+
+#[test]
+fn a_version_copy_holds_the_newest_version() {
+    let heap = zealous_heap(64 << 10, 64 << 20);
+    let mut m = heap.attach().unwrap();
+    let cell = heap.register_type(TypeDesc::fixed("cell", 8)).unwrap();
+    let anchor = m.alloc(cell).unwrap();
+    set_value(anchor, 7);
+    // SAFETY: `anchor` is current.
+    let anchor = unsafe { m.promote(anchor) };
+    // SAFETY: as above.
+    let _slot = unsafe { m.root(anchor) };
+    // SAFETY: `anchor` is an old rooted cell, and nobody else publishes.
+    let copy = |m: &mut Mutator| value(unsafe { m.alloc_version_copy(anchor) }.unwrap());
+    assert_eq!(copy(&mut m), 7, "no records: the inline body");
+    // A reader at snapshot 0 keeps every record, newest first.
+    m.set_snapshot(Some(0));
+    for (v, stamp) in [(1, 10), (2, 20)] {
+        new_version(&mut m, anchor, v, stamp);
+    }
+    assert_eq!(copy(&mut m), 2, "the head record, not an older one");
+    m.set_snapshot(None);
+    // SAFETY: this thread is the heap's only one and reads the newest
+    // version only.
+    unsafe { m.collect_major_with_horizon(u64::MAX) };
+    assert_eq!(copy(&mut m), 2, "folded into the inline body");
 }

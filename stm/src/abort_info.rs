@@ -182,9 +182,7 @@ impl Thread {
     /// call.
     #[inline]
     pub fn set_marker(&mut self, marker: Marker) {
-        self.heap
-            .stm
-            .slot(self.slot)
+        self.own_slot()
             .marker
             .store(marker.to_word(), Ordering::Relaxed);
     }
@@ -253,7 +251,7 @@ impl Thread {
     #[cold]
     #[inline(never)]
     pub(crate) fn note_doomer(&mut self) {
-        let doomer = self.heap.stm.slot(self.slot).doomed.load(Ordering::Relaxed);
+        let doomer = self.own_slot().doomed.load(Ordering::Relaxed);
         self.tx.culprit = Culprit {
             other_slot: doomer,
             other_marker: marker_of(self, doomer),

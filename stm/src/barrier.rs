@@ -7,13 +7,14 @@
 //! except where noted for old anchors, which never move.
 
 use crate::contention::Contended;
+use crate::object::{body_bytes, Object};
 use crate::shared::{StmShared, COMMITTING};
 use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
 use strata_gc::header::{self, HEADER_BYTES, OWNER_MASK, PRIVATE, VERSION_HEADER_BYTES};
 use strata_gc::versions::{newest_stamp, visible_from};
-use strata_gc::Address;
+use strata_gc::{Address, AllocError};
 
 /// The body of the version of `anchor` that a reader at `snapshot` sees:
 /// the anchor's inline body or a version record's.
@@ -92,6 +93,12 @@ pub(crate) unsafe fn try_own(anchor: Address, slot: u32) -> Result<(), u32> {
             Err(now) => word = now,
         }
     }
+}
+
+/// A private copy and its body.
+#[inline(always)]
+fn with_body(copy: Address) -> (Address, Address) {
+    (copy, copy.offset(VERSION_HEADER_BYTES))
 }
 
 impl Thread {
@@ -182,6 +189,20 @@ impl Thread {
         unsafe { self.writable_object(obj) }
     }
 
+    /// [`Thread::writable`] of an object of the Rust type `T` (what a
+    /// handle of `T` points at): a first write copies a body of `T`'s
+    /// size, a constant, with no type lookup.
+    #[inline(always)]
+    pub(crate) fn writable_as<T: Object>(&mut self, index: u32) -> (Address, Address) {
+        // SAFETY: as in `writable`.
+        let obj = unsafe { self.m.client_root_unchecked(index as usize) };
+        // SAFETY: as in `writable`.
+        match unsafe { self.writable_in_place(obj) } {
+            Some(writable) => writable,
+            None => with_body(self.first_write_as::<T>(obj)),
+        }
+    }
+
     /// [`Thread::writable`] of an object given by its address. A first
     /// write may collect; it happens only to a shared anchor, which is old
     /// and does not move, so `obj` needs no root to stay valid.
@@ -192,27 +213,63 @@ impl Thread {
     /// stack, a global root) or made by it.
     #[inline]
     pub(crate) unsafe fn writable_object(&mut self, obj: Address) -> (Address, Address) {
+        // SAFETY: caller's invariant.
+        match unsafe { self.writable_in_place(obj) } {
+            Some(writable) => writable,
+            None => with_body(self.first_write(obj)),
+        }
+    }
+
+    /// [`Thread::writable_object`] when it needs no first write: `obj`
+    /// itself if it is private, our copy if we own it; `None` for an
+    /// anchor this transaction does not own yet.
+    ///
+    /// # Safety
+    /// As for [`Thread::writable_object`].
+    #[inline(always)]
+    unsafe fn writable_in_place(&mut self, obj: Address) -> Option<(Address, Address)> {
         // SAFETY: `obj` is a live object held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
         if word & PRIVATE != 0 {
-            return (obj, obj.offset(HEADER_BYTES));
+            return Some((obj, obj.offset(HEADER_BYTES)));
         }
-        let copy = if header::owner_of(word) == self.slot {
-            self.copy_of(obj)
-        } else {
-            self.first_write(obj)
-        };
-        (copy, copy.offset(VERSION_HEADER_BYTES))
+        (header::owner_of(word) == self.slot).then(|| with_body(self.copy_of(obj)))
     }
 
+    /// The first write of a shared anchor: ownership, then a private copy
+    /// of its newest version, entered in the write set. The body size comes
+    /// from the anchor's type.
     #[cold]
+    #[inline(never)]
     fn first_write(&mut self, anchor: Address) -> Address {
-        if let Err(conflict) = self.acquire(anchor) {
-            self.abort_attempt(conflict);
-        }
-        // SAFETY: `anchor` is an old anchor held in the arena (rooted);
-        // our snapshot is part of the collector's horizon.
-        let copy = match unsafe { self.m.alloc_version_copy(anchor, self.tx.snapshot) } {
+        self.acquire(anchor);
+        // SAFETY: `anchor` is an old anchor held in the arena (rooted),
+        // owned now, and our snapshot is at or past its newest stamp (and
+        // part of the collector's horizon).
+        let copy = unsafe { self.m.alloc_version_copy(anchor) };
+        self.enter_copy(anchor, copy)
+    }
+
+    /// [`Thread::first_write`] of an anchor of the Rust type `T`, whose
+    /// body size is a constant: inline at the typed writes (every update
+    /// transaction runs one), its slow paths calls.
+    #[inline(always)]
+    fn first_write_as<T: Object>(&mut self, anchor: Address) -> Address {
+        self.acquire(anchor);
+        // SAFETY: as in `first_write`; the anchor is a `T` (a handle of `T`
+        // points at one), whose body is `body_bytes::<T>()` long.
+        let copy = unsafe {
+            self.m
+                .alloc_version_copy_sized(anchor, const { body_bytes::<T>() })
+        };
+        self.enter_copy(anchor, copy)
+    }
+
+    /// Enters the private copy a first write of `anchor` made in the write
+    /// set (or aborts the attempt if it could not be allocated).
+    #[inline(always)]
+    fn enter_copy(&mut self, anchor: Address, copy: Result<Address, AllocError>) -> Address {
+        let copy = match copy {
             Ok(copy) => copy,
             Err(e) => self.abort_attempt(Conflict::Alloc(e)),
         };
@@ -226,8 +283,29 @@ impl Thread {
         copy
     }
 
-    /// Takes ownership of `anchor` for this transaction.
-    fn acquire(&mut self, anchor: Address) -> Result<(), Conflict> {
+    /// Takes ownership of `anchor` for this transaction and moves the
+    /// snapshot past its newest version, or aborts the attempt.
+    #[inline(always)]
+    fn acquire(&mut self, anchor: Address) {
+        // The common case: not doomed, and nobody owns the anchor.
+        // SAFETY: `anchor` is a live old anchor.
+        if self.is_doomed() || unsafe { try_own(anchor, self.slot) }.is_err() {
+            if let Err(conflict) = self.acquire_contended(anchor) {
+                self.abort_attempt(conflict);
+            }
+        }
+        self.tx.acquiring = anchor;
+        // SAFETY: as above.
+        if unsafe { newest_stamp(anchor) } > self.tx.snapshot {
+            self.extend_or_abort();
+        }
+    }
+
+    /// [`Thread::acquire`]'s ownership when its first try failed: doomed,
+    /// or the anchor owned (wait for the owner to let go, or give up).
+    #[cold]
+    #[inline(never)]
+    fn acquire_contended(&mut self, anchor: Address) -> Result<(), Conflict> {
         let mut spins = 0u32;
         loop {
             if self.is_doomed() {
@@ -236,7 +314,7 @@ impl Thread {
             }
             // SAFETY: `anchor` is a live old anchor.
             let owner = match unsafe { try_own(anchor, self.slot) } {
-                Ok(()) => break,
+                Ok(()) => return Ok(()),
                 Err(owner) => owner,
             };
             if !self.tx.inevitable {
@@ -267,17 +345,11 @@ impl Thread {
             }
             self.m.safepoint();
         }
-        self.tx.acquiring = anchor;
-        // SAFETY: as above.
-        if unsafe { newest_stamp(anchor) } > self.tx.snapshot && !self.extend() {
-            return Err(Conflict::Validation);
-        }
-        Ok(())
     }
 
     /// Whether an inevitable transaction has doomed this one.
     #[inline(always)]
     pub(crate) fn is_doomed(&self) -> bool {
-        !self.tx.inevitable && self.heap.stm.slot(self.slot).doomed.load(Ordering::Relaxed) != 0
+        self.own_slot().doomed.load(Ordering::Relaxed) != 0 && !self.tx.inevitable
     }
 }

@@ -5,7 +5,7 @@
 use crate::abort_info::Culprit;
 use crate::barrier::visible_body;
 use crate::scan::SCAN_ENTRY;
-use crate::shared::{StmShared, COMMITTING, INEVITABLE};
+use crate::shared::{SlotState, StmShared, COMMITTING, INEVITABLE};
 use crate::thread::Thread;
 use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
@@ -47,7 +47,7 @@ impl Thread {
         // A doom left from the last attempt is cleared before this attempt
         // owns anything (ownership CASes order it before any new doom);
         // most attempts find it clear and leave its line alone.
-        let doomed = &self.heap.stm.slot(self.slot).doomed;
+        let doomed = &self.own_slot().doomed;
         if doomed.load(Ordering::Relaxed) != 0 {
             doomed.store(0, Ordering::Release);
         }
@@ -94,27 +94,39 @@ impl Thread {
         // Promote what the transaction made (still marked PRIVATE).
         self.m.collect_minor_only();
         if self.m.old_root_pairs().is_empty() {
-            // Read-only: serialised at its snapshot, nothing to validate.
-            // A doom cannot concern it (it owns nothing; a doom aimed at an
-            // earlier attempt of this slot may land late) and is ignored.
-            self.finish_commit();
-            return Ok(());
+            // Read-only (nothing written): serialised at its snapshot,
+            // nothing to validate. A doom cannot concern it (it owns
+            // nothing; a doom aimed at an earlier attempt of this slot may
+            // land late) and is ignored.
+            self.clear_private();
+        } else {
+            self.publish_writes()?;
         }
+        self.finish_commit();
+        Ok(())
+    }
+
+    /// Steps 2 to 6 of an update transaction's commit: the commit time,
+    /// validation, publication and release (see `DESIGN.md`, "Commit").
+    #[inline(always)]
+    fn publish_writes(&mut self) -> Result<(), Conflict> {
         if self.is_doomed() {
             self.note_doomer();
             return Err(Conflict::Doomed);
         }
-        let slot = self.slot;
-        let doomed = &self.heap.stm.slot(slot).doomed;
+        // SAFETY: as in `Thread::own_slot`; `own` is used only in this
+        // call, while `self` (and its heap) is borrowed. Not borrowed from
+        // `self`, so that the wait below can use the mutator.
+        let own = unsafe { self.own_slot.as_ref() };
         let m = &mut self.m;
-        let taken = take_commit_time(&self.heap.stm, slot, self.tx.inevitable, || {
+        let taken = take_commit_time(&self.heap.stm, own, self.tx.inevitable, || {
             crate::sync::yield_now();
             // The handles are gone, but what validation and publication
             // touch is rooted (read roots, and old roots for the copies,
             // their anchors and the roots' previous objects): a major
             // collection may run while we wait.
             m.safepoint();
-            match doomed.load(Ordering::Relaxed) {
+            match own.doomed.load(Ordering::Relaxed) {
                 0 => Ok(()),
                 _ => Err(Conflict::Doomed),
             }
@@ -133,7 +145,7 @@ impl Thread {
         // validation takes for conflicts, and their wasted ticks make
         // `commit_time` pass `snapshot + 1`.
         if !self.tx.inevitable && commit_time != self.tx.snapshot + 1 && !self.read_set_valid() {
-            abandon_commit(&self.heap.stm, slot);
+            abandon_commit(own);
             return Err(Conflict::Validation);
         }
         self.clear_private();
@@ -141,8 +153,7 @@ impl Thread {
         // SAFETY: we own every anchor of the write set, each copy is its
         // old, fully written private record, and `commit_time` is above
         // every published stamp.
-        unsafe { publish_and_release(&self.heap.stm, slot, commit_time, write_set) };
-        self.finish_commit();
+        unsafe { publish_and_release(&self.heap.stm, own, commit_time, write_set) };
         Ok(())
     }
 
@@ -154,6 +165,9 @@ impl Thread {
         self.m.truncate_client_roots(mark);
     }
 
+    /// What follows a commit's publication (or a read-only commit's
+    /// `PRIVATE` clearing): the attempt's state reset, the callbacks run.
+    #[inline(always)]
     fn finish_commit(&mut self) {
         debug_assert_eq!(
             self.tx.culprit,
@@ -163,7 +177,6 @@ impl Thread {
         if self.recorder.is_some() {
             self.record_commit();
         }
-        self.clear_private();
         self.release_token();
         self.end_attempt();
         self.tx.roots_made.clear();
@@ -203,8 +216,6 @@ impl Thread {
             unsafe { self.m.set_rooted(slot, strata_gc::Address::NULL) };
         }
         self.m.truncate_client_roots(0);
-        self.tx.write_set.clear();
-        self.tx.last_copy = (Address::NULL, Address::NULL);
         // The nursery holds only this attempt's garbage now; empty it so the
         // next attempt starts with an empty nursery.
         self.m.collect_minor_only();
@@ -225,8 +236,13 @@ impl Thread {
         }
     }
 
+    /// What commit and abort both do last. Both have cut the handle arena
+    /// back (before their minor collections) and released what the attempt
+    /// owned.
     #[inline]
     fn end_attempt(&mut self) {
+        debug_assert_eq!(self.m.client_roots_len(), 0, "handles left at the end");
+        debug_assert!(self.tx.acquiring.is_null(), "an acquisition left");
         self.m.track_promotions(false);
         if self.m.has_promoted() {
             let mut promoted = std::mem::take(&mut self.tx.promoted);
@@ -240,8 +256,6 @@ impl Thread {
         }
         self.tx.write_set.clear();
         self.tx.last_copy = (Address::NULL, Address::NULL);
-        self.tx.acquiring = Address::NULL;
-        self.m.truncate_client_roots(0);
         self.m.clear_old_roots();
         self.tx.active = false;
         self.tx.inevitable = false;
@@ -295,7 +309,7 @@ impl Thread {
             self.tx.acquiring = Address::NULL;
         }
         if owned {
-            self.heap.stm.note_attempt_end(self.slot);
+            self.own_slot().note_attempt_end();
         }
     }
 }
@@ -341,7 +355,7 @@ impl Thread {
 }
 
 /// Steps 2 and 3 of the commit (see `DESIGN.md`, "Commit"): announces the
-/// commit in thread slot `slot`'s commit word and takes the commit time
+/// commit in the commit word of `own` (the committer's slot state) and takes the commit time
 /// from the clock, unless another thread holds the inevitable token (and
 /// this transaction is not `inevitable`): then it withdraws, calls `wait`
 /// until the token is released, and starts again. `wait` may end the
@@ -349,11 +363,11 @@ impl Thread {
 #[inline]
 pub(crate) fn take_commit_time(
     stm: &StmShared,
-    slot: u32,
+    own: &SlotState,
     inevitable: bool,
     mut wait: impl FnMut() -> Result<(), Conflict>,
 ) -> Result<u64, Conflict> {
-    let word = &stm.slot(slot).commit;
+    let word = &own.commit;
     loop {
         // Readers only compare this word with their snapshots, and a stale
         // `COMMITTING` makes them wait a little longer: release stores are
@@ -376,35 +390,37 @@ pub(crate) fn take_commit_time(
 
 /// Withdraws a commit that failed validation: its time publishes nothing.
 #[inline]
-pub(crate) fn abandon_commit(stm: &StmShared, slot: u32) {
-    stm.slot(slot).commit.store(0, Ordering::SeqCst);
+pub(crate) fn abandon_commit(own: &SlotState) {
+    own.commit.store(0, Ordering::SeqCst);
 }
 
 /// Steps 6 and 7 of the commit: publishes each `(anchor, copy)` of
-/// `writes` as its anchor's newest version stamped `commit_time`, releases
-/// the anchors, and clears thread slot `slot`'s commit word.
+/// `writes` as its anchor's newest version stamped `commit_time` and then
+/// releases that anchor (one pass: an anchor found released shows its new
+/// version, one still owned makes a reader wait for the publication as
+/// before), and clears the commit word of `own` (the committer's slot
+/// state).
 ///
 /// # Safety
-/// Slot `slot` owns every anchor of `writes`; each copy is its anchor's
-/// old, fully written private record; `commit_time` is the slot's commit
-/// time, above every published stamp.
+/// The slot of `own` owns every anchor of `writes`; each copy is its
+/// anchor's old, fully written private record; `commit_time` is the slot's
+/// commit time, above every published stamp.
 #[inline]
 pub(crate) unsafe fn publish_and_release(
     stm: &StmShared,
-    slot: u32,
+    own: &SlotState,
     commit_time: u64,
-    writes: impl Iterator<Item = (Address, Address)> + Clone,
+    writes: impl Iterator<Item = (Address, Address)>,
 ) {
-    for (anchor, copy) in writes.clone() {
+    for (anchor, copy) in writes {
         // SAFETY: caller's invariants.
-        unsafe { publish_version(anchor, copy, commit_time) };
+        unsafe {
+            publish_version(anchor, copy, commit_time);
+            release_owner(anchor);
+        }
     }
-    for (anchor, _) in writes {
-        // SAFETY: caller's invariants.
-        unsafe { release_owner(anchor) };
-    }
-    stm.slot(slot).commit.store(0, Ordering::Release);
-    stm.note_attempt_end(slot);
+    own.commit.store(0, Ordering::Release);
+    own.note_attempt_end();
     stm.retry.wake_after_commit();
 }
 

@@ -10,7 +10,7 @@
 //! an owner the scheduler took off its core can run and finish.
 
 use crate::event_log::Event;
-use crate::shared::StmShared;
+use crate::shared::{SlotState, StmShared};
 use crate::sync::{spin, yield_now};
 use crate::thread::Thread;
 use std::sync::atomic::Ordering;
@@ -34,20 +34,21 @@ pub(crate) struct Contended {
     pub ends: u32,
 }
 
-impl StmShared {
-    /// Notes that an attempt of thread slot `slot` that owned anchors has
+impl SlotState {
+    /// Notes that an attempt of this thread slot that owned anchors has
     /// released them all (called by the slot's thread, after the release
     /// stores).
     #[inline]
-    pub(crate) fn note_attempt_end(&self, slot: u32) {
-        let ends = &self.slot(slot).ends;
+    pub(crate) fn note_attempt_end(&self) {
         // Only the slot's thread writes the counter: no read-modify-write.
-        ends.store(
-            ends.load(Ordering::Relaxed).wrapping_add(1),
+        self.ends.store(
+            self.ends.load(Ordering::Relaxed).wrapping_add(1),
             Ordering::Release,
         );
     }
+}
 
+impl StmShared {
     /// Thread slot `slot`'s attempt-end counter. Sequentially consistent:
     /// read before the owner bits that show the slot still owning an
     /// anchor, it is the value of the attempt that owns it.

@@ -159,7 +159,7 @@ fn transaction(model: &Model, me: u32, decide: impl FnOnce([i64; 2]) -> Vec<(usi
     if writes.is_empty() {
         return true;
     }
-    let Ok(commit_time) = take_commit_time(&model.stm, me, false, || {
+    let Ok(commit_time) = take_commit_time(&model.stm, model.stm.slot(me), false, || {
         loom::thread::yield_now();
         Ok(())
     }) else {
@@ -167,13 +167,20 @@ fn transaction(model: &Model, me: u32, decide: impl FnOnce([i64; 2]) -> Vec<(usi
     };
     // SAFETY: the read set holds the live accounts.
     if commit_time != snapshot + 1 && unsafe { first_invalid(&reads, me, snapshot) }.is_some() {
-        abandon_commit(&model.stm, me);
+        abandon_commit(model.stm.slot(me));
         release(&writes);
         return false;
     }
     // SAFETY: this slot owns the anchors; the copies are fully written
     // records; the commit time is above every published stamp.
-    unsafe { publish_and_release(&model.stm, me, commit_time, writes.iter().copied()) };
+    unsafe {
+        publish_and_release(
+            &model.stm,
+            model.stm.slot(me),
+            commit_time,
+            writes.iter().copied(),
+        )
+    };
     true
 }
 

@@ -112,14 +112,19 @@ const fn data_bytes<T: Object>() -> usize {
     std::mem::size_of::<T>().next_multiple_of(8)
 }
 
+/// Bytes of the body of an object of `T` (its reference slots, then its
+/// data), as [`HeapType::shape`] registers it: known at compile time, so
+/// that a first write copies by constants.
+pub(crate) const fn body_bytes<T: Object>() -> usize {
+    checked_refs::<T>() * 8 + data_bytes::<T>()
+}
+
 /// Bytes of one object of `T`, header included, as the collector computes
 /// them for the type [`HeapType::shape`] registers: known at compile time,
 /// so that allocation bumps and zeroes by constants
 /// (`Mutator::alloc_fixed_sized` checks it against the registration).
 pub(crate) const fn object_bytes<T: Object>() -> usize {
-    strata_gc::header::align_up(
-        strata_gc::header::HEADER_BYTES + checked_refs::<T>() * 8 + data_bytes::<T>(),
-    )
+    strata_gc::header::align_up(strata_gc::header::HEADER_BYTES + body_bytes::<T>())
 }
 
 /// The most reference slots an [`Object`] may have: the collector's

@@ -10,10 +10,12 @@ use crate::heap::Heap;
 use crate::manual::ManualState;
 use crate::object::{FreedRoots, GlobalRoot, Obj, Root};
 use crate::recorder::Recorder;
+use crate::shared::SlotState;
 use crate::tx::{Conflict, Tx};
 use crate::type_cache::TypeCache;
 use crate::write_set::WriteSet;
 use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use strata_gc::{Address, HandleSlot, Mutator, TypeId};
 
@@ -117,6 +119,10 @@ pub struct Thread {
     pub(crate) m: Mutator,
     pub(crate) tx: TxState,
     pub(crate) slot: u32,
+    /// `heap.stm.slot(slot)`, which every begin, first write and commit
+    /// reaches: kept as a pointer instead of found through the heap at
+    /// each use (see [`Thread::own_slot`]).
+    pub(crate) own_slot: NonNull<SlotState>,
     pub(crate) id: u64,
     pub(crate) types: TypeCache,
     pub(crate) ref_array: TypeId,
@@ -144,7 +150,9 @@ impl Thread {
             .config()
             .records()
             .then(|| Box::new(Recorder::new(heap.reports.clone(), id)));
+        let own_slot = NonNull::from(heap.stm.slot(slot));
         Ok(Thread {
+            own_slot,
             recorder,
             heap,
             m,
@@ -157,6 +165,17 @@ impl Thread {
             manual: ManualState::default(),
             seed: id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
         })
+    }
+
+    /// This thread's slot state: its commit word, doomed flag and
+    /// attempt-end counter.
+    #[inline(always)]
+    pub(crate) fn own_slot(&self) -> &SlotState {
+        // SAFETY: the pointer was made from `self.heap.stm.slot(self.slot)`;
+        // the slot states live in `StmShared` (behind the `Arc` this
+        // thread's `heap` holds) and never move, and are only reached
+        // through shared references.
+        unsafe { self.own_slot.as_ref() }
     }
 
     /// The heap this thread is attached to.
@@ -313,11 +332,18 @@ impl Thread {
         );
     }
 
-    /// Frees the slots of roots dropped since the last call.
+    /// Frees the slots of roots dropped since the last call (every begin
+    /// asks; most find none, and pay only the test).
+    #[inline(always)]
     pub(crate) fn free_dropped_roots(&mut self) {
-        if self.freed_roots.borrow().is_empty() {
-            return;
+        if !self.freed_roots.borrow().is_empty() {
+            self.free_dropped_roots_now();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn free_dropped_roots_now(&mut self) {
         let freed = std::mem::take(&mut *self.freed_roots.borrow_mut());
         for slot in freed {
             self.m.unroot(slot);

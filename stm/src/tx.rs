@@ -151,7 +151,7 @@ impl<'tx> Tx<'tx> {
     /// Replaces the value of `obj` (its references are unchanged).
     #[inline]
     pub fn write<T: Object>(&mut self, obj: Obj<'tx, T>, value: T) {
-        let (_, body) = self.th.writable(obj.index);
+        let (_, body) = self.th.writable_as::<T>(obj.index);
         // SAFETY: `body` is private to this transaction and holds a `T`.
         unsafe { data_ptr::<T>(body).write(value) };
     }
@@ -164,7 +164,7 @@ impl<'tx> Tx<'tx> {
     /// what a read would see, and the object is not added to the read set.
     #[inline]
     pub fn update<T: Object, R>(&mut self, obj: Obj<'tx, T>, f: impl FnOnce(&mut T) -> R) -> R {
-        let (_, body) = self.th.writable(obj.index);
+        let (_, body) = self.th.writable_as::<T>(obj.index);
         // SAFETY: `body` is private to this transaction (the object itself,
         // or this transaction's copy of it) and holds a `T`; `f` cannot
         // reach the heap, so nothing moves it meanwhile.

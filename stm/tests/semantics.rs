@@ -83,6 +83,59 @@ fn an_update_after_a_concurrent_commit_extends_instead_of_aborting() {
 
 /// A closure given to `Tx::update` that panics after changing its value
 /// writes nothing, even when the panic is caught inside the transaction.
+/// Two references, then three words of data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Wide {
+    a: u64,
+    b: u64,
+    c: u64,
+}
+impl Object for Wide {
+    const REFS: usize = 2;
+}
+
+#[test]
+fn a_first_write_copies_the_whole_object_from_its_newest_version() {
+    let heap = Heap::new(HeapConfig::default()).unwrap();
+    let mut t = heap.attach().unwrap();
+    let wide = t
+        .atomically(|tx| {
+            let w = tx.alloc(Wide { a: 1, b: 2, c: 3 });
+            for (field, value) in [(0, 10), (1, 20)] {
+                let n = tx.alloc(Node { value });
+                tx.set_ref(w, field, Some(n));
+            }
+            tx.root(w)
+        })
+        .unwrap();
+    let seen = |t: &mut strata::Thread| {
+        t.atomically(|tx| {
+            let w = tx.get_root(&wide);
+            let refs = [0, 1].map(|field| {
+                let n = tx.get_ref::<Wide, Node>(w, field).unwrap();
+                tx.read(n).value
+            });
+            (tx.read(w), refs)
+        })
+        .unwrap()
+    };
+    // The first update copies the inline body, the second the record the
+    // first published: every reference and word survives both, and the
+    // second keeps what the first wrote.
+    t.atomically(|tx| {
+        let w = tx.get_root(&wide);
+        tx.update(w, |w| w.b = 5);
+    })
+    .unwrap();
+    assert_eq!(seen(&mut t), (Wide { a: 1, b: 5, c: 3 }, [10, 20]));
+    t.atomically(|tx| {
+        let w = tx.get_root(&wide);
+        tx.update(w, |w| w.c = 7);
+    })
+    .unwrap();
+    assert_eq!(seen(&mut t), (Wide { a: 1, b: 5, c: 7 }, [10, 20]));
+}
+
 #[test]
 fn an_update_whose_closure_panics_writes_nothing() {
     let heap = plain_heap();
