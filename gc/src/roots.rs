@@ -57,21 +57,7 @@ impl Mutator {
     /// [`Mutator::set_shadow_stack_depth`].
     #[inline]
     pub fn shadow_stack_raw(&mut self, spare: usize) -> (*mut Address, usize, usize) {
-        let (len, capacity) = (self.shadow_stack.len(), self.shadow_stack.capacity());
-        if capacity - len < spare {
-            self.grow_shadow_stack(spare);
-        }
-        (
-            self.shadow_stack.as_mut_ptr(),
-            self.shadow_stack.len(),
-            self.shadow_stack.capacity(),
-        )
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn grow_shadow_stack(&mut self, spare: usize) {
-        self.shadow_stack.reserve(spare);
+        raw_with_spare(&mut self.shadow_stack, spare)
     }
 
     /// Sets the shadow stack's length to where a host that pushed and
@@ -83,13 +69,8 @@ impl Mutator {
     /// entry below `depth` is null or a live object this thread holds.
     #[inline]
     pub unsafe fn set_shadow_stack_depth(&mut self, depth: usize) {
-        debug_assert!(
-            depth <= self.shadow_stack.capacity(),
-            "shadow stack depth {depth} over its capacity {}",
-            self.shadow_stack.capacity()
-        );
-        // SAFETY: caller's invariant: the entries are initialised.
-        unsafe { self.shadow_stack.set_len(depth) };
+        // SAFETY: caller's invariant.
+        unsafe { set_len_within(&mut self.shadow_stack, depth) };
     }
 
     /// The shadow stack entry `depth` from the top (0 = top).
@@ -260,21 +241,7 @@ impl Mutator {
     /// read) and gives the length back with [`Mutator::set_read_roots_len`].
     #[inline]
     pub fn read_roots_raw(&mut self, spare: usize) -> (*mut Address, usize, usize) {
-        let (len, capacity) = (self.read_roots.len(), self.read_roots.capacity());
-        if capacity - len < spare {
-            self.grow_read_roots(spare);
-        }
-        (
-            self.read_roots.as_mut_ptr(),
-            self.read_roots.len(),
-            self.read_roots.capacity(),
-        )
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn grow_read_roots(&mut self, spare: usize) {
-        self.read_roots.reserve(spare);
+        raw_with_spare(&mut self.read_roots, spare)
     }
 
     /// Sets the read-root list's length to where a host that pushed in
@@ -287,13 +254,8 @@ impl Mutator {
     /// object (as for [`Mutator::push_read_root`]).
     #[inline]
     pub unsafe fn set_read_roots_len(&mut self, len: usize) {
-        debug_assert!(
-            len <= self.read_roots.capacity(),
-            "read-root length {len} over its capacity {}",
-            self.read_roots.capacity()
-        );
-        // SAFETY: caller's invariant: the entries are initialised.
-        unsafe { self.read_roots.set_len(len) };
+        // SAFETY: caller's invariant.
+        unsafe { set_len_within(&mut self.read_roots, len) };
     }
 
     /// Capacity of the read-root list (see [`Mutator::shrink_buffers`]).
@@ -337,6 +299,41 @@ impl Mutator {
                 .map(|a| Address::from_usize(a.as_usize() & !READ_ROOT_TAG_BITS)),
         );
     }
+}
+
+/// The memory of a list a C host pushes in itself between calls: its
+/// first entry, its length and its capacity, with at least `spare` free
+/// entries (the shadow stack, the read roots).
+#[inline(always)]
+fn raw_with_spare(list: &mut Vec<Address>, spare: usize) -> (*mut Address, usize, usize) {
+    if list.capacity() - list.len() < spare {
+        grow(list, spare);
+    }
+    (list.as_mut_ptr(), list.len(), list.capacity())
+}
+
+#[cold]
+#[inline(never)]
+fn grow(list: &mut Vec<Address>, spare: usize) {
+    list.reserve(spare);
+}
+
+/// Sets the length of a list a host pushed in (and popped, for the shadow
+/// stack) through [`raw_with_spare`]'s memory.
+///
+/// # Safety
+/// `len` is at most the capacity `raw_with_spare` returned last, the list
+/// was not touched since but through that memory, and its entries below
+/// `len` are initialised.
+#[inline(always)]
+unsafe fn set_len_within(list: &mut Vec<Address>, len: usize) {
+    debug_assert!(
+        len <= list.capacity(),
+        "length {len} over the capacity {}",
+        list.capacity()
+    );
+    // SAFETY: caller's invariant.
+    unsafe { list.set_len(len) };
 }
 
 /// Slots holding references, reused through a free list.
