@@ -61,6 +61,21 @@ static inline strata_type_desc fixed_type(const char *name, size_t body_bytes,
     return desc;
 }
 
+/* Runs one transaction of block(thread, arg) until it commits: a block
+ * may fail only with STRATA_ABORTED (then it runs again). */
+static inline void run_until_committed(strata_thread *thread,
+                                       strata_status (*block)(strata_thread *, uint64_t),
+                                       uint64_t arg) {
+    for (;;) {
+        EXPECT_OK(strata_tx_begin(thread));
+        strata_status status = block(thread, arg);
+        if (status != STRATA_OK && status != STRATA_ABORTED) EXPECT_OK(status);
+        status = strata_tx_commit(thread);
+        if (status == STRATA_OK) return;
+        EXPECT(status, STRATA_ABORTED);
+    }
+}
+
 /* A small heap, so that tests start fast and collect often. */
 static inline strata_heap *small_heap(void) {
     strata_config config;

@@ -24,19 +24,6 @@ static strata_global *map_root;
  * overlap. */
 static pthread_barrier_t start;
 
-/* Runs one transaction of block(thread, arg) until it commits. */
-static void atomically(strata_thread *thread, strata_status (*block)(strata_thread *, uint64_t),
-                       uint64_t arg) {
-    for (;;) {
-        EXPECT_OK(strata_tx_begin(thread));
-        strata_status status = block(thread, arg);
-        if (status != STRATA_OK && status != STRATA_ABORTED) EXPECT_OK(status);
-        status = strata_tx_commit(thread);
-        if (status == STRATA_OK) return;
-        EXPECT(status, STRATA_ABORTED);
-    }
-}
-
 /* A new box of value, in the open transaction. */
 static strata_status new_box(strata_thread *thread, uint64_t value, void **box_out) {
     strata_status status = strata_alloc(thread, box_type, box_out);
@@ -96,7 +83,7 @@ static void *inserter(void *arg) {
     int waited = pthread_barrier_wait(&start);
     CHECK(waited == 0 || waited == PTHREAD_BARRIER_SERIAL_THREAD);
     EXPECT_OK(strata_thread_leave_blocking(thread));
-    for (int n = 0; n < KEYS; n++) atomically(thread, insert_key, keys[n]);
+    for (int n = 0; n < KEYS; n++) run_until_committed(thread, insert_key, keys[n]);
     EXPECT_OK(strata_thread_detach(thread));
     return NULL;
 }
@@ -168,7 +155,7 @@ static void every_key_is_there_and_changes_as_a_map_does(strata_thread *thread) 
     EXPECT_OK(strata_map_object_len(thread, map, &len));
     CHECK(len == INSERTERS * KEYS - 1);
     EXPECT_OK(strata_tx_commit(thread));
-    atomically(thread, insert_key, key);
+    run_until_committed(thread, insert_key, key);
     EXPECT_OK(strata_tx_begin(thread));
     CHECK(value_of(thread, key) == (long)key * 3);
     EXPECT_OK(strata_global_get(thread, map_root, &map));

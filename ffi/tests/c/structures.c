@@ -16,20 +16,7 @@ static strata_counter *counter;
 static strata_map *map;
 static strata_queue *queue;
 
-/* Runs one transaction of block(thread, arg) until it commits. */
-static void atomically(strata_thread *thread, strata_status (*block)(strata_thread *, long),
-                       long arg) {
-    for (;;) {
-        EXPECT_OK(strata_tx_begin(thread));
-        strata_status status = block(thread, arg);
-        if (status != STRATA_OK && status != STRATA_ABORTED) EXPECT_OK(status);
-        status = strata_tx_commit(thread);
-        if (status == STRATA_OK) return;
-        EXPECT(status, STRATA_ABORTED);
-    }
-}
-
-static strata_status add_one(strata_thread *thread, long arg) {
+static strata_status add_one(strata_thread *thread, uint64_t arg) {
     (void)arg;
     return strata_counter_add(thread, counter, 1);
 }
@@ -38,20 +25,20 @@ static void *adder(void *arg) {
     (void)arg;
     strata_thread *thread;
     EXPECT_OK(strata_thread_attach(heap, &thread));
-    for (int i = 0; i < ADDS; i++) atomically(thread, add_one, 0);
+    for (int i = 0; i < ADDS; i++) run_until_committed(thread, add_one, 0);
     EXPECT_OK(strata_thread_detach(thread));
     return NULL;
 }
 
-static strata_status insert_key(strata_thread *thread, long key) {
-    return strata_map_insert(thread, map, (uint64_t)key, (uint64_t)key * 3, NULL, NULL);
+static strata_status insert_key(strata_thread *thread, uint64_t key) {
+    return strata_map_insert(thread, map, key, key * 3, NULL, NULL);
 }
 
 static void *filler(void *arg) {
     long first = (long)(intptr_t)arg * KEYS;
     strata_thread *thread;
     EXPECT_OK(strata_thread_attach(heap, &thread));
-    for (long k = first; k < first + KEYS; k++) atomically(thread, insert_key, k);
+    for (long k = first; k < first + KEYS; k++) run_until_committed(thread, insert_key, (uint64_t)k);
     EXPECT_OK(strata_thread_detach(thread));
     return NULL;
 }
