@@ -14,7 +14,7 @@ use crate::tx::Conflict;
 use std::sync::atomic::Ordering;
 use strata_gc::header::{self, HEADER_BYTES, OWNER_MASK, PRIVATE, VERSION_HEADER_BYTES};
 use strata_gc::versions::{newest_stamp, visible_from};
-use strata_gc::{Address, AllocError};
+use strata_gc::{Address, AllocError, Layout};
 
 /// The body of the version of `anchor` that a reader at `snapshot` sees:
 /// the anchor's inline body or a version record's.
@@ -218,6 +218,49 @@ impl Thread {
             Some(writable) => writable,
             None => with_body(self.first_write(obj)),
         }
+    }
+
+    /// [`Thread::writable_object`] for the C ABI: a first write of an
+    /// object of the fixed-size type copied last takes its body size from
+    /// [`ManualState::copied_type`](crate::manual::ManualState) and is
+    /// inline, as a typed first write is; any other first write caches its
+    /// type when it is fixed-size.
+    ///
+    /// # Safety
+    /// As for [`Thread::writable_object`].
+    #[inline(always)]
+    pub(crate) unsafe fn writable_object_manual(&mut self, obj: Address) -> (Address, Address) {
+        // SAFETY: caller's invariant.
+        if let Some(writable) = unsafe { self.writable_in_place(obj) } {
+            return writable;
+        }
+        // SAFETY: `obj` is a live shared anchor.
+        let id = unsafe { header::type_id(obj) };
+        match self.manual.copied_type {
+            Some((cached, body_bytes)) if cached == id => {
+                self.acquire(obj);
+                // SAFETY: as in `first_write`; `body_bytes` is the body size
+                // of `obj`'s type (fixed-size: every object of it has one).
+                let copy = unsafe { self.m.alloc_version_copy_sized(obj, body_bytes) };
+                with_body(self.enter_copy(obj, copy))
+            }
+            _ => with_body(self.first_write_caching_type(obj, id)),
+        }
+    }
+
+    /// [`Thread::first_write`], then the anchor's type entered in
+    /// [`ManualState::copied_type`](crate::manual::ManualState) if it is
+    /// fixed-size.
+    #[cold]
+    #[inline(never)]
+    fn first_write_caching_type(&mut self, anchor: Address, id: u32) -> Address {
+        let copy = self.first_write(anchor);
+        if let Ok(info) = self.m.type_ref(id) {
+            if let Layout::Fixed { body_bytes } = info.layout {
+                self.manual.copied_type = Some((id, body_bytes));
+            }
+        }
+        copy
     }
 
     /// [`Thread::writable_object`] when it needs no first write: `obj`

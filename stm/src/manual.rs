@@ -121,6 +121,10 @@ pub(crate) struct ManualState {
     /// [`Thread::is_ref_slot`]): type ids never change meaning, so a store
     /// into that type again skips the registry.
     pub ref_slots: Option<(u32, u64)>,
+    /// The fixed-size type a first write copied last and its body's bytes
+    /// ([`Thread::write_manual`]): the next first write of that type
+    /// copies with no type lookup.
+    pub copied_type: Option<(u32, usize)>,
 }
 
 /// The largest fixed body whose reference slots [`ManualState::ref_slots`]
@@ -351,7 +355,7 @@ impl Thread {
         // SAFETY: caller's invariant. No root is needed: only a shared
         // anchor's first write collects, and an anchor does not move; what
         // the attempt holds, the collector keeps.
-        self.catch_conflict(|th| unsafe { th.writable_object(obj) }.1)
+        self.catch_conflict(|th| unsafe { th.writable_object_manual(obj) }.1)
     }
 
     /// Stores `value` into the reference slot at byte `offset` of `obj`'s

@@ -531,6 +531,57 @@ static void owned_and_old_targets_inline(strata_heap *heap) {
     EXPECT_OK(strata_thread_detach(thread));
 }
 
+/* First writes of committed objects of two fixed-size types in turn, one
+ * with a 16-byte body and one with 80 bytes: each copy holds its object's
+ * whole body (the library caches the body size of the type it copied
+ * last), so every word written before and after the copies is there
+ * after the commit. */
+#define WORDS_OF(type_index) ((sizeof(struct cell) + 16 * (type_index)) / 8)
+
+static void first_writes_copy_whole_bodies(strata_heap *heap) {
+    strata_thread *thread;
+    EXPECT_OK(strata_thread_attach(heap, &thread));
+    enum { OBJECTS = 8 };
+    strata_global *roots[OBJECTS];
+    for (size_t n = 0; n < OBJECTS; n++) {
+        size_t type_index = n % 2 == 0 ? 0 : 4;
+        EXPECT_OK(strata_tx_begin(thread));
+        void *obj;
+        EXPECT_OK(strata_alloc(thread, cell_types[type_index], &obj));
+        uint64_t *body;
+        EXPECT_OK(strata_write(thread, obj, (void **)&body));
+        /* Word 0 is the reference slot: left NULL. */
+        for (size_t w = 1; w < WORDS_OF(type_index); w++) body[w] = n * 100 + w;
+        EXPECT_OK(strata_push_root(thread, obj));
+        EXPECT_OK(strata_tx_commit(thread));
+        EXPECT_OK(strata_pop_root(thread, &obj));
+        EXPECT_OK(strata_global_new(thread, obj, &roots[n]));
+    }
+    EXPECT_OK(strata_tx_begin(thread));
+    for (size_t n = 0; n < OBJECTS; n++) {
+        void *obj;
+        EXPECT_OK(strata_global_get(thread, roots[n], &obj));
+        uint64_t *body;
+        EXPECT_OK(strata_write(thread, obj, (void **)&body));
+        body[1] += 1;
+    }
+    EXPECT_OK(strata_tx_commit(thread));
+    EXPECT_OK(strata_tx_begin(thread));
+    for (size_t n = 0; n < OBJECTS; n++) {
+        size_t type_index = n % 2 == 0 ? 0 : 4;
+        void *obj;
+        EXPECT_OK(strata_global_get(thread, roots[n], &obj));
+        const uint64_t *body;
+        EXPECT_OK(strata_read(thread, obj, (const void **)&body));
+        for (size_t w = 1; w < WORDS_OF(type_index); w++) {
+            CHECK(body[w] == n * 100 + w + (w == 1 ? 1 : 0));
+        }
+    }
+    EXPECT_OK(strata_tx_commit(thread));
+    for (size_t n = 0; n < OBJECTS; n++) EXPECT_OK(strata_global_free(roots[n]));
+    EXPECT_OK(strata_thread_detach(thread));
+}
+
 int main(void) {
     strata_heap *heap = tiny_heap();
     window_follows_the_transaction(heap);
@@ -541,6 +592,7 @@ int main(void) {
     exit_in_a_transaction(heap);
     shared_reads_inline(heap);
     owned_and_old_targets_inline(heap);
+    first_writes_copy_whole_bodies(heap);
     EXPECT_OK(strata_heap_destroy(heap));
     printf("inline_window: ok\n");
     return 0;
