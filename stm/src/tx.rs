@@ -114,13 +114,11 @@ impl<'tx> Tx<'tx> {
     #[inline(always)]
     pub fn alloc<T: Object>(&mut self, value: T) -> Obj<'tx, T> {
         let ty = self.th.fixed_type_of::<T>();
-        let obj = match self
-            .th
-            .m
-            .alloc_fixed_sized(ty, const { crate::object::object_bytes::<T>() })
-        {
-            Ok(obj) => obj,
-            Err(e) => self.th.abort_attempt(Conflict::Alloc(e)),
+        let bytes = const { crate::object::object_bytes::<T>() };
+        // SAFETY: `fixed_type_of` gives `T`'s type with objects of `bytes`.
+        let obj = match unsafe { self.th.m.try_alloc_young(ty, bytes) } {
+            Some(obj) => obj,
+            None => self.th.alloc_fixed_slow(ty, bytes),
         };
         // SAFETY: `obj` is a fresh object of `T`'s type: REFS slots then `T`.
         unsafe { data_ptr::<T>(header::body(obj)).write(value) };
