@@ -149,8 +149,15 @@ impl<'v, 'tx> View<'v, 'tx> {
         if r.word & PRIVATE != 0 {
             (r.addr.offset(HEADER_BYTES), r.word)
         } else {
-            self.th.readable_word(r.addr)
+            self.readable_barrier(r.addr)
         }
+    }
+
+    /// The read barrier of [`View::readable`], out of line: a traversal of
+    /// the transaction's own objects then keeps few registers live.
+    #[inline(never)]
+    fn readable_barrier(&mut self, obj: Address) -> (Address, u64) {
+        self.th.readable_word(obj)
     }
 
     /// The value of the object as the transaction sees it.
