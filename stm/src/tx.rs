@@ -121,8 +121,9 @@ impl<'tx> Tx<'tx> {
             Some(obj) => obj,
             None => self.th.alloc_fixed_slow(ty, bytes),
         };
-        // SAFETY: `obj` is a fresh object of `T`'s type: REFS slots then `T`.
-        unsafe { data_ptr::<T>(header::body(obj)).write(value) };
+        // SAFETY: `obj` is a fresh object of `T`'s type (not a version
+        // record: its body follows the two-word header): REFS slots then `T`.
+        unsafe { data_ptr::<T>(obj.offset(header::HEADER_BYTES)).write(value) };
         self.handle(obj)
     }
 
