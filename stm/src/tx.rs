@@ -312,20 +312,34 @@ impl<'tx> Tx<'tx> {
     /// Stores the object of handle `value` (or null) at byte `offset` of
     /// the body of handle `target`'s object. A store into one of the
     /// transaction's own objects (the common case of a structure being
-    /// built) is inlined; one into a shared object goes through the write
+    /// built) is inlined: a young one is the transaction's own with no look
+    /// at its header (which, after a big subtree was built, is no longer
+    /// in the cache) and needs no barrier; an old one is tested for
+    /// `PRIVATE`. A store into a shared object goes through the write
     /// barrier out of line.
     #[inline(always)]
     fn store_ref(&mut self, target: u32, offset: usize, value: Option<u32>) {
         let obj = self.address::<()>(Obj::new(target));
+        // A private object is an ordinary object (not a version record):
+        // its body follows the two-word header.
+        let slot = obj.offset(header::HEADER_BYTES + offset);
+        if self.th.m.is_young(obj) {
+            // SAFETY: a young object is live.
+            debug_assert!(unsafe { header::has_flag(obj, header::PRIVATE) });
+            let value = self.value_of(value);
+            // SAFETY: the nursery was empty when the transaction began, so
+            // a young object is one it made (`PRIVATE`, see `DESIGN.md`,
+            // "Private objects"); `slot` is one of its reference slots, and
+            // a store into a young object records nothing.
+            unsafe { slot.as_ptr::<Address>().write(value) };
+            return;
+        }
         // SAFETY: an `Obj`'s object is live and held by the transaction.
         let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
         if word & header::PRIVATE == 0 {
             return self.store_ref_shared(target, offset, value);
         }
         let value = self.value_of(value);
-        // A private object is an ordinary object (not a version record):
-        // its body follows the two-word header.
-        let slot = obj.offset(header::HEADER_BYTES + offset);
         // SAFETY: `obj` is private to this transaction and `slot` one of its
         // reference slots; `value` is a live object this transaction holds;
         // the barrier records old-to-young.
