@@ -93,3 +93,79 @@ fn writes_in_a_scope_are_the_transactions() {
     }));
     assert_eq!(total(&mut t, &bank), (0..16).map(|i| 1100 + i).sum::<i64>());
 }
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Pair {
+    value: u64,
+}
+impl Object for Pair {
+    const REFS: usize = 2;
+}
+
+/// A tree of `depth` built bottom-up, a scope per level that returns its
+/// node; values number the nodes in the order made.
+fn bottom_up<'tx>(tx: &mut strata::Tx<'tx>, depth: u32, next: &mut u64) -> strata::Obj<'tx, Pair> {
+    if depth == 0 {
+        *next += 1;
+        return tx.alloc(Pair { value: *next });
+    }
+    tx.scope_returning(|tx, _| {
+        let left = bottom_up(tx, depth - 1, next);
+        let right = bottom_up(tx, depth - 1, next);
+        *next += 1;
+        let node = tx.alloc(Pair { value: *next });
+        tx.set_ref(node, 0, Some(left));
+        tx.set_ref(node, 1, Some(right));
+        node
+    })
+}
+
+/// Sum and count of the tree's values, read through handles.
+fn tree_sum<'tx>(tx: &mut strata::Tx<'tx>, node: strata::Obj<'tx, Pair>) -> (u64, u64) {
+    let value = tx.read(node).value;
+    match (
+        tx.get_ref::<Pair, Pair>(node, 0),
+        tx.get_ref::<Pair, Pair>(node, 1),
+    ) {
+        (Some(l), Some(r)) => {
+            let ((ls, lc), (rs, rc)) = (tree_sum(tx, l), tree_sum(tx, r));
+            (value + ls + rs, 1 + lc + rc)
+        }
+        _ => (value, 1),
+    }
+}
+
+#[test]
+fn a_scope_returning_a_handle_keeps_it_and_drops_the_rest() {
+    let heap = zealous_heap();
+    let mut t = heap.attach().unwrap();
+    let kept = t
+        .atomically(|tx| {
+            let before = tx.handle_count();
+            let mut next = 0;
+            // Big enough to fill the tiny nursery many times: the returned
+            // handles are moved by the collections in the middle.
+            let tree = bottom_up(tx, 12, &mut next);
+            assert_eq!(tx.handle_count(), before + 1);
+            let outer = tx.alloc(Pair { value: 0 });
+            // A handle lifted into the scope can be the one returned.
+            let same = tx.scope_returning(|tx, lift| {
+                tx.alloc(Pair { value: 99 });
+                lift.lift(outer)
+            });
+            tx.update(same, |p| p.value = 7);
+            assert_eq!(tx.read(outer).value, 7);
+            let root = tx.root(tree);
+            (root, next)
+        })
+        .unwrap();
+    let (root, made) = kept;
+    let (sum, count) = t
+        .atomically(|tx| {
+            let tree = tx.get_root(&root);
+            tree_sum(tx, tree)
+        })
+        .unwrap();
+    assert_eq!(count, (1 << 13) - 1);
+    assert_eq!((count, sum), (made, made * (made + 1) / 2));
+}
