@@ -512,60 +512,6 @@ impl<'tx> Tx<'tx> {
         result
     }
 
-    /// [`Tx::scope`] for a closure that makes one object to keep: the
-    /// handle `f` returns (made in the scope, or lifted into it) outlives
-    /// the scope as a handle of this transaction, and every other handle
-    /// made in the scope dies with it. A structure can then be built
-    /// bottom-up (children before their parent) in a scope per level, with
-    /// the arena holding a handle per level.
-    ///
-    /// ```
-    /// #[derive(Clone, Copy)]
-    /// struct Node;
-    /// impl strata::Object for Node {
-    ///     const REFS: usize = 2;
-    /// }
-    ///
-    /// fn make<'tx>(tx: &mut strata::Tx<'tx>, depth: u32) -> strata::Obj<'tx, Node> {
-    ///     if depth == 0 {
-    ///         return tx.alloc(Node);
-    ///     }
-    ///     tx.scope_returning(|tx, _| {
-    ///         let left = make(tx, depth - 1);
-    ///         let right = make(tx, depth - 1);
-    ///         let node = tx.alloc(Node);
-    ///         tx.set_ref(node, 0, Some(left));
-    ///         tx.set_ref(node, 1, Some(right));
-    ///         node
-    ///     })
-    /// }
-    ///
-    /// let heap = strata::Heap::new(strata::HeapConfig::default()).unwrap();
-    /// let mut thread = heap.attach().unwrap();
-    /// thread
-    ///     .atomically(|tx| {
-    ///         let before = tx.handle_count();
-    ///         let tree = make(tx, 10);
-    ///         assert_eq!(tx.handle_count(), before + 1);
-    ///         assert!(tx.get_ref::<Node, Node>(tree, 0).is_some());
-    ///     })
-    ///     .unwrap();
-    /// ```
-    pub fn scope_returning<T>(
-        &mut self,
-        f: impl for<'s> FnOnce(&mut Tx<'s>, Lift<'tx, 's>) -> Obj<'s, T>,
-    ) -> Obj<'tx, T> {
-        let mark = self.th.m.client_roots_len();
-        let kept = f(&mut Tx::new(&mut *self.th), Lift::new()).index as usize;
-        // SAFETY: `kept` indexes a handle of the scope's brand: an arena
-        // entry made in the scope (at or above `mark`) or lifted into it
-        // (below), both still there before the cut below.
-        let obj = unsafe { self.th.m.client_root_unchecked(kept) };
-        self.th.truncate_handles(mark);
-        // Nothing allocated since `obj` was read: it is current.
-        self.handle(obj)
-    }
-
     /// Runs `f` with a read-only [`View`] of this transaction: references
     /// ([`Ref`](crate::Ref)) that are bare addresses, valid until `f`
     /// returns, so a traversal that only reads makes no handles. `f` cannot

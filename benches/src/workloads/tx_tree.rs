@@ -10,23 +10,22 @@ impl Object for Node {
     const REFS: usize = 2;
 }
 
-/// Builds a complete tree of `depth` bottom-up, as the other runtimes do:
-/// each node is made after its subtrees, then linked to them. Each level's
-/// subtrees are built in a handle scope that keeps only the node it
-/// returns, so the transaction holds a handle per level, not per node (and
-/// a minor collection in the middle scans a few handles).
+/// Builds a complete tree of `depth`: each node is made before its
+/// subtrees, and linked to them once they are built. The subtrees are built
+/// in a handle scope, so the transaction holds a handle per level, not per
+/// node (and a minor collection in the middle scans a few handles).
 pub fn make<'tx>(tx: &mut Tx<'tx>, depth: u32) -> Obj<'tx, Node> {
-    if depth == 0 {
-        return tx.alloc(Node);
+    let node = tx.alloc(Node);
+    if depth > 0 {
+        tx.scope(|tx, lift| {
+            let node = lift.lift(node);
+            let left = make(tx, depth - 1);
+            tx.set_ref(node, 0, Some(left));
+            let right = make(tx, depth - 1);
+            tx.set_ref(node, 1, Some(right));
+        });
     }
-    tx.scope_returning(|tx, _| {
-        let left = make(tx, depth - 1);
-        let right = make(tx, depth - 1);
-        let node = tx.alloc(Node);
-        tx.set_ref(node, 0, Some(left));
-        tx.set_ref(node, 1, Some(right));
-        node
-    })
+    node
 }
 
 /// Fills an allocated node's children top-down (parent before children),
