@@ -97,6 +97,39 @@ impl Mutator {
         }
     }
 
+    /// The nursery's part of [`Mutator::alloc_fixed_sized`], for a caller
+    /// that checked the size when it obtained `ty`: `None` when the nursery
+    /// refuses (full, or closed while the thread pretenures), for the
+    /// caller to go on with [`Mutator::alloc_fixed_slow`]. A caller that
+    /// makes many objects keeps the error path (and its result in memory)
+    /// out of the inlined one.
+    ///
+    /// # Safety
+    /// `bytes` is `ty`'s [`FixedType::object_bytes`].
+    #[inline(always)]
+    pub unsafe fn try_alloc_young(&mut self, ty: FixedType, bytes: usize) -> Option<Address> {
+        debug_assert_eq!(
+            ty.bytes, bytes,
+            "type {} has objects of {} bytes",
+            ty.id, ty.bytes
+        );
+        self.nursery.try_alloc(bytes, ty.id)
+    }
+
+    /// The rest of [`Mutator::alloc_fixed_sized`] after the nursery refused
+    /// in [`Mutator::try_alloc_young`]: pretenuring, a minor collection,
+    /// the heap limit.
+    ///
+    /// # Panics
+    /// If `bytes` is not `ty`'s [`FixedType::object_bytes`].
+    #[inline]
+    pub fn alloc_fixed_slow(&mut self, ty: FixedType, bytes: usize) -> Result<Address, AllocError> {
+        if ty.bytes != bytes {
+            wrong_size(ty, bytes);
+        }
+        self.alloc_slow(ty.id, bytes)
+    }
+
     /// The nursery as a host that bumps it itself between calls needs it
     /// (the C ABI's inline allocation): its free range, the header flags
     /// of new objects and its extent.

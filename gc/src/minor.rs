@@ -38,7 +38,60 @@ impl Mutator {
             self.last_promoted = 0;
             return;
         }
+        if self.nursery_unreachable() {
+            self.discard_nursery();
+            return;
+        }
         self.promote_young();
+    }
+
+    /// Whether no root can reach a young object: an empty shadow stack,
+    /// client-root list and remembered set, and no handle set to a young
+    /// object since the last minor collection. Old roots, read roots, the
+    /// promotion log and global roots hold old objects only, and an old
+    /// object that holds a young reference is remembered, so then nothing
+    /// in the nursery is live (a transaction's commit after it built only
+    /// garbage: its handles are dropped before).
+    #[inline]
+    fn nursery_unreachable(&self) -> bool {
+        self.shadow_stack.is_empty()
+            && self.client_roots.is_empty()
+            && self.remembered.is_empty()
+            && !self.young_handles
+    }
+
+    /// A minor collection that found nothing live
+    /// ([`Mutator::nursery_unreachable`]): the nursery is reset unscanned,
+    /// and the collection counted (untimed, like the small ones).
+    #[inline(never)]
+    fn discard_nursery(&mut self) {
+        let used = self.nursery.used_bytes();
+        // Reserved identity slots of dead young objects stay garbage for
+        // the next major collection, as after any minor collection.
+        if !self.identities.is_empty() {
+            self.identities.clear();
+        }
+        if self.heap.shared.options.verify {
+            // A reference the test above missed then reads poison (no
+            // registered type), as a use after a sweep does.
+            let (start, end) = self.nursery.allocated();
+            // SAFETY: `[start, end)` is the used part of this thread's
+            // nursery, which nothing live refers into.
+            unsafe {
+                start
+                    .as_ptr::<u8>()
+                    .write_bytes(strata_heap::POISON, end.as_usize() - start.as_usize())
+            };
+        }
+        // SAFETY: no root reaches the nursery, so nothing refers into it.
+        unsafe { self.nursery.reset() };
+        self.minor_batch.bytes_allocated += used as u64;
+        self.allocated_total += used as u64;
+        self.last_promoted = 0;
+        self.minor_batch.untimed += 1;
+        if self.minor_batch.pauses.len() + self.minor_batch.untimed as usize >= MINOR_BATCH {
+            self.flush_stats();
+        }
     }
 
     /// The work of [`Mutator::minor_collection`] when there is some.
@@ -62,6 +115,7 @@ impl Mutator {
         let mut handles = std::mem::take(&mut self.handles);
         handles.for_each_mut(|slot| *slot = self.forward(&types, *slot, &mut promoted));
         self.handles = handles;
+        self.young_handles = false;
         let mut client = std::mem::take(&mut self.client_roots);
         for slot in client.iter_mut() {
             *slot = self.forward(&types, *slot, &mut promoted);

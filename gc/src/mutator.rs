@@ -34,6 +34,9 @@ pub struct Mutator {
     pub(crate) types: Arc<Vec<Arc<TypeInfo>>>,
     pub(crate) shadow_stack: Vec<Address>,
     pub(crate) handles: HandleTable,
+    /// Whether a handle slot was set to a young object since the last
+    /// minor collection (until then every handle holds an old object).
+    pub(crate) young_handles: bool,
     pub(crate) client_roots: Vec<Address>,
     /// Old objects the client layer keeps alive (see [`Mutator::push_old_root`]).
     pub(crate) old_roots: Vec<Address>,
@@ -99,6 +102,7 @@ impl Mutator {
             types,
             shadow_stack: Vec::new(),
             handles: HandleTable::default(),
+            young_handles: false,
             client_roots: Vec::new(),
             old_roots: Vec::new(),
             old_root_pairs: Vec::new(),

@@ -84,6 +84,7 @@ impl Mutator {
     /// # Safety
     /// `obj` is null or a live object reachable by this thread.
     pub unsafe fn root(&mut self, obj: Address) -> HandleSlot {
+        self.note_young_handle(obj);
         HandleSlot(self.handles.insert(obj))
     }
 
@@ -97,7 +98,18 @@ impl Mutator {
     /// # Safety
     /// As for [`Mutator::root`].
     pub unsafe fn set_rooted(&mut self, slot: HandleSlot, obj: Address) {
+        self.note_young_handle(obj);
         self.handles.set(slot.0, obj)
+    }
+
+    /// Notes that a handle slot may hold a young object until the next
+    /// minor collection, which then cannot skip the handles (see
+    /// [`Mutator::nursery_unreachable`]).
+    #[inline]
+    fn note_young_handle(&mut self, obj: Address) {
+        if self.nursery.contains(obj) {
+            self.young_handles = true;
+        }
     }
 
     /// Frees a handle slot.

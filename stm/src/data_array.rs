@@ -125,7 +125,7 @@ impl<'v> View<'v, '_> {
     /// The elements of a data array as the transaction sees them, valid
     /// while the view lives.
     pub fn read_data<E: Element>(&mut self, array: Ref<'v, DataArray<E>>) -> &'v [E] {
-        let body = self.th.readable(array.addr);
+        let (body, _) = self.readable(array);
         // SAFETY: `body` is the array's body or the version the transaction
         // sees; nothing writes, moves or frees it while the view lives (a
         // view cannot write, and no collection runs meanwhile).

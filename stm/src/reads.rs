@@ -6,6 +6,7 @@
 use crate::object::{HeapType, Object};
 use crate::thread::Thread;
 use std::any::TypeId as RustTypeId;
+use std::sync::atomic::Ordering;
 use strata_gc::{header, Address};
 
 impl Thread {
@@ -24,20 +25,37 @@ impl Thread {
         source: Address,
         field: usize,
     ) -> Option<Address> {
-        assert!(
-            field < T::REFS,
-            "strata: reference slot {field} of a type with {}",
-            T::REFS
-        );
+        check_field::<T>(field);
         let (body, word) = self.readable_word(source);
-        // SAFETY: `body` is the body of `source` or of a version of it, live
-        // while the transaction runs; slot `field` is a reference slot.
+        // SAFETY: `body` is the body the read barrier gives for `source`,
+        // whose header word is `word`.
+        unsafe { self.ref_in_body::<T, U>(body, word, field) }.map(|(target, _)| target)
+    }
+
+    /// [`Thread::ref_slot`] of a body the read barrier gave already: slot
+    /// `field` of `body`, a `T`'s whose header word is `word`, checked to
+    /// be null or a `U`, with the header word of the object there (as read
+    /// for the check).
+    ///
+    /// # Safety
+    /// `body` is the body of a live `T` held by the running transaction,
+    /// or of the version of it the transaction sees, and `word` that
+    /// object's header word 0; `field < T::REFS`.
+    #[inline(always)]
+    pub(crate) unsafe fn ref_in_body<T: Object, U: HeapType>(
+        &mut self,
+        body: Address,
+        word: u64,
+        field: usize,
+    ) -> Option<(Address, u64)> {
+        // SAFETY: caller's invariant: `body` is live while the transaction
+        // runs and slot `field` is a reference slot.
         let target = unsafe { body.offset(field * 8).as_ptr::<Address>().read() };
         if target.is_null() {
             return None;
         }
         let expected = self.ref_type_id::<T, U>(word);
-        Some(self.checked::<U>(target, expected))
+        Some(self.checked_word::<U>(target, expected))
     }
 
     /// Reference slot `field` of `source` (a `T`) as this transaction sees
@@ -95,6 +113,25 @@ impl Thread {
         i: usize,
     ) -> Option<Address> {
         let body = self.readable(array);
+        // SAFETY: `body` is the body the read barrier gives for `array`.
+        unsafe { self.element_in_body::<U, FOR_UPDATE>(body, i) }.map(|(target, _)| target)
+    }
+
+    /// [`Thread::element`] of an array body the read barrier gave already,
+    /// with the header word of the element (as read for its type check).
+    ///
+    /// # Panics
+    /// If `i` is out of bounds or the element is not a `U`.
+    ///
+    /// # Safety
+    /// `body` is the body of a live `RefArray` held by the running
+    /// transaction, or of the version of it the transaction sees.
+    #[inline(always)]
+    pub(crate) unsafe fn element_in_body<U: HeapType, const FOR_UPDATE: bool>(
+        &mut self,
+        body: Address,
+        i: usize,
+    ) -> Option<(Address, u64)> {
         // SAFETY: an array body is its length then its elements.
         let target = unsafe {
             let len = header::array_length(body);
@@ -110,7 +147,7 @@ impl Thread {
             target.prefetch_for_write();
         }
         let expected = self.type_id_of::<U>();
-        let checked = self.checked::<U>(target, expected);
+        let checked = self.checked_word::<U>(target, expected);
         if FOR_UPDATE {
             // SAFETY: `target` is a live object.
             unsafe { strata_gc::header::prefetch_linked(target) };
@@ -119,15 +156,20 @@ impl Thread {
     }
 
     /// `target` (not null), after checking that its heap type is
-    /// `expected` (`U`'s).
+    /// `expected` (`U`'s), with the header word 0 of `target` it read.
     #[inline(always)]
-    pub(crate) fn checked<U: HeapType>(&self, target: Address, expected: u32) -> Address {
+    pub(crate) fn checked_word<U: HeapType>(
+        &self,
+        target: Address,
+        expected: u32,
+    ) -> (Address, u64) {
         // SAFETY: a non-null reference in a live object is a live object.
-        let actual = unsafe { strata_gc::header::type_id(target) };
+        let word = unsafe { header::word0(target) }.load(Ordering::Relaxed);
+        let actual = header::type_id_of_word(word);
         if actual != expected {
             crate::tx::wrong_type::<U>(actual, expected);
         }
-        target
+        (target, word)
     }
 
     /// The heap type id a reference read from `source`, a `T` whose header
@@ -143,4 +185,14 @@ impl Thread {
             self.type_id_of::<U>()
         }
     }
+}
+
+/// Panics unless `field` is one of `T`'s reference slots.
+#[inline(always)]
+pub(crate) fn check_field<T: Object>(field: usize) {
+    assert!(
+        field < T::REFS,
+        "strata: reference slot {field} of a type with {}",
+        T::REFS
+    );
 }

@@ -17,7 +17,7 @@ use crate::write_set::WriteSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
-use strata_gc::{Address, HandleSlot, Mutator, TypeId};
+use strata_gc::{Address, FixedType, HandleSlot, Mutator, TypeId};
 
 /// The state of the running transaction.
 #[derive(Default)]
@@ -200,6 +200,18 @@ impl Thread {
     pub(crate) fn abort_attempt(&mut self, conflict: Conflict) -> ! {
         self.tx.poisoned = Some(conflict);
         panic::resume_unwind(Box::new(AbortSignal))
+    }
+
+    /// An allocation the nursery refused (`Tx::alloc`): the collector's
+    /// slow path, which pretenures or collects; an error aborts the
+    /// attempt. Out of line, so that the inlined allocation carries no
+    /// error value.
+    #[inline(never)]
+    pub(crate) fn alloc_fixed_slow(&mut self, ty: FixedType, bytes: usize) -> Address {
+        match self.m.alloc_fixed_slow(ty, bytes) {
+            Ok(obj) => obj,
+            Err(e) => self.abort_attempt(Conflict::Alloc(e)),
+        }
     }
 
     /// Runs `f` as a transaction until it commits, and returns its result.

@@ -8,6 +8,7 @@ use crate::object::{Brand, GlobalRoot, HeapType, Lift, Obj, Object, RefArray, Ro
 use crate::thread::Thread;
 use crate::view::View;
 use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
 use strata_gc::header;
 use strata_gc::{Address, AllocError};
 
@@ -115,16 +116,15 @@ impl<'tx> Tx<'tx> {
     #[inline(always)]
     pub fn alloc<T: Object>(&mut self, value: T) -> Obj<'tx, T> {
         let ty = self.th.fixed_type_of::<T>();
-        let obj = match self
-            .th
-            .m
-            .alloc_fixed_sized(ty, const { crate::object::object_bytes::<T>() })
-        {
-            Ok(obj) => obj,
-            Err(e) => self.th.abort_attempt(Conflict::Alloc(e)),
+        let bytes = const { crate::object::object_bytes::<T>() };
+        // SAFETY: `fixed_type_of` gives `T`'s type with objects of `bytes`.
+        let obj = match unsafe { self.th.m.try_alloc_young(ty, bytes) } {
+            Some(obj) => obj,
+            None => self.th.alloc_fixed_slow(ty, bytes),
         };
-        // SAFETY: `obj` is a fresh object of `T`'s type: REFS slots then `T`.
-        unsafe { data_ptr::<T>(header::body(obj)).write(value) };
+        // SAFETY: `obj` is a fresh object of `T`'s type (not a version
+        // record: its body follows the two-word header): REFS slots then `T`.
+        unsafe { data_ptr::<T>(obj.offset(header::HEADER_BYTES)).write(value) };
         self.handle(obj)
     }
 
@@ -356,18 +356,64 @@ impl<'tx> Tx<'tx> {
         );
     }
 
+    /// Stores the object of handle `value` (or null) at byte `offset` of
+    /// the body of handle `target`'s object. A store into one of the
+    /// transaction's own objects (the common case of a structure being
+    /// built) is inlined: a young one is the transaction's own with no look
+    /// at its header (which, after a big subtree was built, is no longer
+    /// in the cache) and needs no barrier; an old one is tested for
+    /// `PRIVATE`. A store into a shared object goes through the write
+    /// barrier out of line.
     #[inline(always)]
     fn store_ref(&mut self, target: u32, offset: usize, value: Option<u32>) {
+        let obj = self.address::<()>(Obj::new(target));
+        // A private object is an ordinary object (not a version record):
+        // its body follows the two-word header.
+        let slot = obj.offset(header::HEADER_BYTES + offset);
+        if self.th.m.is_young(obj) {
+            // SAFETY: a young object is live.
+            debug_assert!(unsafe { header::has_flag(obj, header::PRIVATE) });
+            let value = self.value_of(value);
+            // SAFETY: the nursery was empty when the transaction began, so
+            // a young object is one it made (`PRIVATE`, see `DESIGN.md`,
+            // "Private objects"); `slot` is one of its reference slots, and
+            // a store into a young object records nothing.
+            unsafe { slot.as_ptr::<Address>().write(value) };
+            return;
+        }
+        // SAFETY: an `Obj`'s object is live and held by the transaction.
+        let word = unsafe { header::word0(obj) }.load(Ordering::SeqCst);
+        if word & header::PRIVATE == 0 {
+            return self.store_ref_shared(target, offset, value);
+        }
+        let value = self.value_of(value);
+        // SAFETY: `obj` is private to this transaction and `slot` one of its
+        // reference slots; `value` is a live object this transaction holds;
+        // the barrier records old-to-young.
+        unsafe { self.th.m.write_ref_slot(obj, slot, value) };
+    }
+
+    /// [`Tx::store_ref`] into an object that is not private: the write
+    /// barrier gives the private copy (taking the object at its first
+    /// write, which may collect: `value` is looked up after it).
+    #[inline(never)]
+    fn store_ref_shared(&mut self, target: u32, offset: usize, value: Option<u32>) {
         let (dest, body) = self.th.writable(target);
-        let value = value.map_or(Address::NULL, |v| {
-            // SAFETY: `v` is the index of an `Obj` of this transaction's
-            // brand (see `Tx::address`).
-            unsafe { self.th.m.client_root_unchecked(v as usize) }
-        });
+        let value = self.value_of(value);
         // SAFETY: `dest` is private to this transaction and `body` its body;
         // `value` is a live object this transaction holds; the barrier
         // records old-to-young.
         unsafe { self.th.m.write_ref_slot(dest, body.offset(offset), value) };
+    }
+
+    /// The current address of the object of handle `value`, or null.
+    #[inline(always)]
+    fn value_of(&self, value: Option<u32>) -> Address {
+        value.map_or(Address::NULL, |v| {
+            // SAFETY: `v` is the index of an `Obj` of this transaction's
+            // brand (see `Tx::address`).
+            unsafe { self.th.m.client_root_unchecked(v as usize) }
+        })
     }
 
     /// Keeps `obj` alive past this transaction, on this thread. If this

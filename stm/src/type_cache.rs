@@ -19,6 +19,13 @@ pub(crate) struct TypeCache {
     /// What `last_key` is registered as: a separate field, so that a hit
     /// reads the words it needs in place.
     last: Registered,
+    /// The key of the fixed-size type allocated last (at first a key no
+    /// heap type has) and its allocation type, checked against the
+    /// object size the Rust API computes for it: an allocation's hit is one
+    /// comparison of keys, with no test of the type's kind or size.
+    /// `fixed` is `Some` whenever `fixed_key` is a heap type's key.
+    fixed_key: RustTypeId,
+    fixed: Option<FixedType>,
 }
 
 impl Default for TypeCache {
@@ -30,6 +37,8 @@ impl Default for TypeCache {
                 id: TypeId(0),
                 fixed: None,
             },
+            fixed_key: RustTypeId::of::<NotAHeapType>(),
+            fixed: None,
         }
     }
 }
@@ -47,19 +56,35 @@ struct Registered {
 enum NotAHeapType {}
 
 impl Thread {
-    /// The allocation type of `T`, registering it on first use. Loops
-    /// usually touch one type: a one-entry cache before the map.
+    /// The allocation type of `T`, registering it on first use; its
+    /// object size is [`object_bytes::<T>`](crate::object::object_bytes)
+    /// (checked when it is cached). Loops usually allocate one type: a
+    /// one-entry cache before the map.
     #[inline(always)]
     pub(crate) fn fixed_type_of<T: Object>(&mut self) -> FixedType {
-        if self.types.last_key == RustTypeId::of::<T>() {
-            if let Some(ty) = self.types.last.fixed {
-                return ty;
-            }
+        if self.types.fixed_key == RustTypeId::of::<T>() {
+            // SAFETY: `fixed_key` is `T`'s, so `fixed` was set with it.
+            return unsafe { self.types.fixed.unwrap_unchecked() };
         }
-        match self.registered_slow::<T>().fixed {
-            Some(ty) => ty,
-            None => unreachable!("an Object is registered as a fixed type"),
-        }
+        self.fixed_type_slow::<T>()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fixed_type_slow<T: Object>(&mut self) -> FixedType {
+        let Some(ty) = self.registered_slow::<T>().fixed else {
+            unreachable!("an Object is registered as a fixed type")
+        };
+        // The allocation fast path relies on it (`Tx::alloc`).
+        assert_eq!(
+            ty.object_bytes(),
+            crate::object::object_bytes::<T>(),
+            "strata: the heap's size of {}",
+            std::any::type_name::<T>()
+        );
+        self.types.fixed_key = RustTypeId::of::<T>();
+        self.types.fixed = Some(ty);
+        ty
     }
 
     /// The heap's type id of `U`, registering it on first use (the same

@@ -8,11 +8,22 @@
 //! a bare address that stays valid until the view ends; its brand `'v`
 //! keeps it from leaving the view. Every read goes through the read
 //! barrier, like [`Tx::read`](crate::Tx::read).
+//!
+//! A [`Ref`] also carries the object's header word 0 as read when the
+//! reference was made. Of it, only what cannot change while the view lives
+//! is used: the type id (nothing is moved or freed) and `PRIVATE` (the
+//! transaction's own objects, which only its commit makes shared; other
+//! threads' private objects are unreachable). A read through a `Ref` of a
+//! private object therefore takes its body without loading the header
+//! again; any other object goes through the read barrier, which does.
 
 use crate::object::{Brand, HeapType, Obj, Object, RefArray};
+use crate::reads::check_field;
 use crate::thread::Thread;
 use crate::tx::data_ptr;
 use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+use strata_gc::header::{self, HEADER_BYTES, PRIVATE};
 use strata_gc::Address;
 
 /// A read-only view of a transaction, given by
@@ -68,6 +79,9 @@ pub struct View<'v, 'tx> {
 /// A reference to an object, valid inside one [`View`] (brand `'v`).
 pub struct Ref<'v, T> {
     pub(crate) addr: Address,
+    /// The object's header word 0 when the reference was made (see the
+    /// module doc for what of it may be used).
+    word: u64,
     _view: Brand<'v>,
     _type: PhantomData<*const T>,
 }
@@ -88,9 +102,10 @@ impl<T> std::fmt::Debug for Ref<'_, T> {
 
 impl<'v, T> Ref<'v, T> {
     #[inline(always)]
-    fn new(addr: Address) -> Self {
+    fn new((addr, word): (Address, u64)) -> Self {
         Ref {
             addr,
+            word,
             _view: PhantomData,
             _type: PhantomData,
         }
@@ -113,7 +128,10 @@ impl<'v, 'tx> View<'v, 'tx> {
         // SAFETY: an `Obj` of the transaction's brand indexes its arena,
         // which does not shrink while the transaction (borrowed by this
         // view) runs.
-        Ref::new(unsafe { self.th.m.client_root_unchecked(obj.index as usize) })
+        let addr = unsafe { self.th.m.client_root_unchecked(obj.index as usize) };
+        // SAFETY: a handle's object is live.
+        let word = unsafe { header::word0(addr) }.load(Ordering::Relaxed);
+        Ref::new((addr, word))
     }
 
     /// A handle of the transaction to the object, to keep after the view
@@ -122,10 +140,30 @@ impl<'v, 'tx> View<'v, 'tx> {
         self.th.handle(r.addr)
     }
 
+    /// The body a read of `r` sees, with its object's header word: a
+    /// private object's own body straight from the word `r` carries
+    /// (nothing can make it shared while the view lives), else through the
+    /// read barrier.
+    #[inline(always)]
+    pub(crate) fn readable<T>(&mut self, r: Ref<'v, T>) -> (Address, u64) {
+        if r.word & PRIVATE != 0 {
+            (r.addr.offset(HEADER_BYTES), r.word)
+        } else {
+            self.readable_barrier(r.addr)
+        }
+    }
+
+    /// The read barrier of [`View::readable`], out of line: a traversal of
+    /// the transaction's own objects then keeps few registers live.
+    #[inline(never)]
+    fn readable_barrier(&mut self, obj: Address) -> (Address, u64) {
+        self.th.readable_word(obj)
+    }
+
     /// The value of the object as the transaction sees it.
     #[inline]
     pub fn read<T: Object>(&mut self, r: Ref<'v, T>) -> T {
-        let body = self.th.readable(r.addr);
+        let (body, _) = self.readable(r);
         // SAFETY: `body` is the body of `r`'s object or of one of its
         // versions, which stays put while the view lives; it holds a `T`
         // after the references.
@@ -142,15 +180,19 @@ impl<'v, 'tx> View<'v, 'tx> {
         r: Ref<'v, T>,
         field: usize,
     ) -> Option<Ref<'v, U>> {
-        // SAFETY: `r` is a live object the transaction holds; a `Ref<T>`
-        // holds a `T`.
-        unsafe { self.th.ref_slot::<T, U>(r.addr, field) }.map(Ref::new)
+        check_field::<T>(field);
+        let (body, word) = self.readable(r);
+        // SAFETY: `body` is the body the read barrier gives for `r`'s
+        // object, a live `T` the transaction holds, whose header word is
+        // `word`.
+        unsafe { self.th.ref_in_body::<T, U>(body, word, field) }.map(Ref::new)
     }
 
     /// The length of an array.
     pub fn len(&mut self, array: Ref<'v, RefArray>) -> usize {
-        // SAFETY: a `Ref<RefArray>` is a live array the transaction holds.
-        unsafe { self.th.array_len(array.addr) }
+        let (body, _) = self.readable(array);
+        // SAFETY: `body` is the array's (or a version's) body.
+        unsafe { header::array_length(body) }
     }
 
     /// Element `i` of an array, as an object of type `U`.
@@ -158,7 +200,8 @@ impl<'v, 'tx> View<'v, 'tx> {
     /// # Panics
     /// If `i` is out of bounds or the element is not a `U`.
     pub fn get<U: HeapType>(&mut self, array: Ref<'v, RefArray>, i: usize) -> Option<Ref<'v, U>> {
-        // SAFETY: a `Ref<RefArray>` is a live array the transaction holds.
-        unsafe { self.th.element::<U, false>(array.addr, i) }.map(Ref::new)
+        let (body, _) = self.readable(array);
+        // SAFETY: `body` is the body the read barrier gives for the array.
+        unsafe { self.th.element_in_body::<U, false>(body, i) }.map(Ref::new)
     }
 }
