@@ -255,7 +255,7 @@ impl<'tx> Tx<'tx> {
     pub(crate) fn checked_as<U: HeapType>(&mut self, obj: Obj<'tx, Untyped>) -> Obj<'tx, U> {
         let addr = self.address(obj);
         let expected = self.th.type_id_of::<U>();
-        self.th.checked::<U>(addr, expected);
+        self.th.checked_word::<U>(addr, expected);
         Obj::new(obj.index)
     }
 
