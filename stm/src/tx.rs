@@ -205,12 +205,7 @@ impl<'tx> Tx<'tx> {
         field: usize,
         value: Option<Obj<'tx, U>>,
     ) {
-        assert!(
-            field < T::REFS,
-            "strata: reference slot {field} of a type with {}",
-            T::REFS
-        );
-        self.store_ref(obj.index, field * 8, value.map(|v| v.index));
+        self.set_ref_untyped(obj, field, value);
     }
 
     /// Reference slot `field` of `obj`, whatever the type of the object
@@ -234,6 +229,7 @@ impl<'tx> Tx<'tx> {
     ///
     /// # Panics
     /// If `field >= T::REFS`.
+    #[inline(always)]
     pub(crate) fn set_ref_untyped<T: Object, U>(
         &mut self,
         obj: Obj<'tx, T>,
