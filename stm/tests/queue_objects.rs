@@ -129,19 +129,20 @@ fn a_full_queue_refuses_and_an_empty_one_gives_nothing() {
     .unwrap();
 }
 
-/// A queue of 65,536 places holding 32,768 elements, then 20,000 puts on
-/// one thread and 20,000 takes on another, started together, one a
-/// transaction: it is never empty nor full, so the two sides touch
-/// disjoint objects and never abort.
+/// A queue of `4 * rounds` places holding `2 * rounds` elements, then
+/// `rounds` puts on one thread and `rounds` takes on another (20,000 at
+/// full scale), started together, one a transaction: it is never empty
+/// nor full, so the two sides touch disjoint objects and never abort.
 #[test]
 fn a_producer_and_a_consumer_never_abort_while_the_queue_is_neither_empty_nor_full() {
     let heap = plain_heap();
     let mut main = heap.attach().unwrap();
+    let rounds = scaled(20_000) as u64;
     let holder = main
         .atomically(|tx| {
             let holder = tx.alloc(Holder);
-            let queue = Queue::alloc(tx, 65536);
-            for value in 0..32768 {
+            let queue = Queue::alloc(tx, 4 * rounds as usize);
+            for value in 0..2 * rounds {
                 let item = tx.alloc(Item { value });
                 Queue::put(tx, queue, item).unwrap();
             }
@@ -160,7 +161,7 @@ fn a_producer_and_a_consumer_never_abort_while_the_queue_is_neither_empty_nor_fu
                     s.spawn(move || {
                         let mut t = heap.attach().unwrap();
                         t.blocking(|| start.wait());
-                        for value in 0..20_000 {
+                        for value in 0..rounds {
                             t.atomically(|tx| {
                                 let holder = tx.get_global(holder);
                                 let queue = tx.get_ref::<Holder, Queue>(holder, 0).unwrap();
