@@ -61,6 +61,7 @@ impl Mutator {
     fn major_collection(&mut self, horizon: Option<u64>, retain: Retain) {
         self.minor_collection();
         self.flush_stats();
+        self.drop_runs();
         self.publish_roots();
         let heap = self.heap.shared.clone();
         let start = Instant::now();

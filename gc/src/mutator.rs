@@ -64,6 +64,9 @@ pub struct Mutator {
     /// are bumped out of, as `(next, end)` addresses (see `DESIGN.md`,
     /// "Pretenuring").
     pub(crate) runs: [(usize, usize); strata_heap::size_class::NUM_CLASSES],
+    /// The heap's count of major collections when the thread last entered
+    /// a blocking section (see [`Mutator::leave_blocking`]).
+    pub(crate) majors_at_block: u64,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -118,6 +121,7 @@ impl Mutator {
             last_promoted: 0,
             pretenure: Pretenure::default(),
             runs: [(0, 0); strata_heap::size_class::NUM_CLASSES],
+            majors_at_block: 0,
             _not_send: PhantomData,
         })
     }

@@ -285,12 +285,16 @@ impl Mutator {
         GlobalRoot::new(self.heap.shared.clone(), old)
     }
 
+    /// Drops the pretenuring runs: a major collection's sweep frees their
+    /// unused slots (see `DESIGN.md`, "Pretenuring").
+    pub(crate) fn drop_runs(&mut self) {
+        self.runs = [(0, 0); strata_heap::size_class::NUM_CLASSES];
+    }
+
     /// Publishes this thread's roots (every kind above, tags masked off)
     /// for a major collection that runs while the thread is parked or
-    /// blocked. Also drops the pretenuring runs: the collection's sweep
-    /// frees their unused slots.
+    /// blocked.
     pub(crate) fn publish_roots(&mut self) {
-        self.runs = [(0, 0); strata_heap::size_class::NUM_CLASSES];
         let mut published = self
             .shared
             .published_roots

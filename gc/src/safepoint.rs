@@ -255,6 +255,7 @@ impl Mutator {
     #[cold]
     fn park(&mut self) {
         self.minor_collection();
+        self.drop_runs();
         self.publish_roots();
         self.heap.shared.world.park(&self.shared);
     }
@@ -265,12 +266,20 @@ impl Mutator {
     pub fn enter_blocking(&mut self) {
         self.minor_collection();
         self.publish_roots();
+        self.majors_at_block = self.heap.shared.stats.major_count();
         self.heap.shared.world.block(&self.shared);
     }
 
     /// Returns from a blocking call, waiting for a collection in progress.
+    /// The pretenuring runs stay unless a major collection ran meanwhile
+    /// (its sweep freed their unused slots): the collection counts itself
+    /// before it resumes the world, and `unblock` takes the world's lock
+    /// after that.
     pub fn leave_blocking(&mut self) {
         self.heap.shared.world.unblock(&self.shared);
+        if self.heap.shared.stats.major_count() != self.majors_at_block {
+            self.drop_runs();
+        }
     }
 
     /// Runs `f` outside the heap (it must not touch heap objects). If `f`

@@ -145,3 +145,44 @@ fn pretenured_objects_come_zeroed_from_reused_slots() {
     m.flush_stats();
     assert!(m.stats().pretenured_bytes > 0);
 }
+
+/// One node promoted now: its old-space address (the thread's run for its
+/// size class is where promotion bumps).
+fn promote_one(m: &mut strata_gc::Mutator, node: strata_gc::FixedType) -> usize {
+    let obj = m.alloc_fixed(node).unwrap();
+    // SAFETY: `obj` is a fresh young node, held by nothing else.
+    unsafe { m.promote(obj) }.as_usize()
+}
+
+/// A blocking section with no major collection in it keeps the thread's
+/// runs: nodes promoted before and after it are consecutive slots of one
+/// run. One during which another thread ran a major collection drops them,
+/// since that collection's sweep freed their unused slots.
+#[test]
+fn a_blocking_section_keeps_the_runs_unless_a_major_collection_ran() {
+    let heap = heap(false);
+    let mut m = heap.attach().unwrap();
+    let node = node_type(&heap, &mut m);
+    let first = promote_one(&mut m, node);
+    let second = promote_one(&mut m, node);
+    let step = second - first;
+    m.blocking(|| {});
+    let third = promote_one(&mut m, node);
+    assert_eq!(
+        third - second,
+        step,
+        "the run survives a section with no collection"
+    );
+    m.blocking(|| {
+        let other = heap.clone();
+        std::thread::spawn(move || other.attach().unwrap().collect_major())
+            .join()
+            .unwrap();
+    });
+    let fourth = promote_one(&mut m, node);
+    assert_ne!(
+        fourth.wrapping_sub(third),
+        step,
+        "a run kept through a major collection hands out slots its sweep freed"
+    );
+}
