@@ -650,15 +650,21 @@ static inline void strata_zero_body_(uint64_t *body, size_t bytes) {
     if (bytes >= 48) body[4] = body[5] = 0;
 }
 
+/* Whether obj, whose header word 0 is word, is the committed object the
+ * open transaction wrote last, whose copy is owned_copy (the transaction
+ * owns obj: nobody else's commit or abort can change that owner field). */
+static inline bool strata_written_last_(const strata_thread_prefix *prefix, const void *obj,
+                                        uint64_t word) {
+    return obj == prefix->owned_anchor && (word & STRATA_HEADER_OWNER_MASK) == prefix->owner_bits;
+}
+
 /* The body the open transaction reads and writes obj's data in, if the
  * inline paths can tell without a call, else NULL: obj's own while the
- * transaction made it, the private copy's of the committed object it
- * wrote last (which it owns: nobody else's commit or abort can change
- * that owner field). word is obj's header word 0. */
+ * transaction made it, the copy's of the object it wrote last. */
 static inline char *strata_own_body_(const strata_thread_prefix *prefix, const void *obj,
                                      uint64_t word) {
     if ((word & STRATA_HEADER_PRIVATE) != 0) return (char *)(uintptr_t)obj + STRATA_HEADER_BYTES;
-    if (obj == prefix->owned_anchor && (word & STRATA_HEADER_OWNER_MASK) == prefix->owner_bits) {
+    if (strata_written_last_(prefix, obj, word)) {
         return (char *)prefix->owned_copy + STRATA_VERSION_HEADER_BYTES;
     }
     return NULL;
@@ -744,13 +750,12 @@ static inline strata_status strata_read(strata_thread *thread, const void *obj,
         if ((word & STRATA_HEADER_OWNER_MASK) == 0 &&
             STRATA_LOAD_ACQUIRE_(&words[STRATA_HEADER_LINK_OFFSET / 8]) == 0) {
             const void **top = prefix->reads_top;
-            if (top != prefix->reads_base && top[-1] == obj) {
-                *body_out = (const char *)obj + STRATA_HEADER_BYTES;
-                return STRATA_OK;
-            }
-            if (top != prefix->reads_end) {
-                *top = obj;
-                prefix->reads_top = top + 1;
+            bool logged = top != prefix->reads_base && top[-1] == obj;
+            if (logged || top != prefix->reads_end) {
+                if (!logged) {
+                    *top = obj;
+                    prefix->reads_top = top + 1;
+                }
                 *body_out = (const char *)obj + STRATA_HEADER_BYTES;
                 return STRATA_OK;
             }
@@ -811,8 +816,7 @@ static inline strata_status strata_write_ref(strata_thread *thread, void *obj, s
                     *(void **)(void *)((char *)obj + STRATA_HEADER_BYTES + offset) = value;
                     return STRATA_OK;
                 }
-            } else if (obj == prefix->owned_anchor &&
-                       (word & STRATA_HEADER_OWNER_MASK) == prefix->owner_bits) {
+            } else if (strata_written_last_(prefix, obj, word)) {
                 char *copy = (char *)prefix->owned_copy;
                 if (!strata_young_(prefix, value) ||
                     (STRATA_LOAD_RELAXED_((const uint64_t *)(void *)copy) &

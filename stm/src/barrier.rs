@@ -237,30 +237,37 @@ impl Thread {
         // SAFETY: `obj` is a live shared anchor.
         let id = unsafe { header::type_id(obj) };
         match self.manual.copied_type {
-            Some((cached, body_bytes)) if cached == id => {
-                self.acquire(obj);
-                // SAFETY: as in `first_write`; `body_bytes` is the body size
-                // of `obj`'s type (fixed-size: every object of it has one).
-                let copy = unsafe { self.m.alloc_version_copy_sized(obj, body_bytes) };
-                with_body(self.enter_copy(obj, copy))
-            }
+            // SAFETY: `body_bytes` is the body size of `obj`'s type, a
+            // fixed-size one (every object of it has that body).
+            Some((cached, body_bytes)) if cached == id => unsafe {
+                with_body(self.first_write_sized(obj, body_bytes))
+            },
             _ => with_body(self.first_write_caching_type(obj, id)),
         }
     }
 
-    /// [`Thread::first_write`], then the anchor's type entered in
-    /// [`ManualState::copied_type`](crate::manual::ManualState) if it is
-    /// fixed-size.
+    /// The first write of `anchor`, of type `id`, for the C ABI when its
+    /// type is not the one cached: a fixed-size type is entered in
+    /// [`ManualState::copied_type`](crate::manual::ManualState) and its
+    /// size used at once; any other takes [`Thread::first_write`].
     #[cold]
     #[inline(never)]
     fn first_write_caching_type(&mut self, anchor: Address, id: u32) -> Address {
-        let copy = self.first_write(anchor);
-        if let Ok(info) = self.m.type_ref(id) {
-            if let Layout::Fixed { body_bytes } = info.layout {
+        let fixed = match self.m.type_ref(id) {
+            Ok(info) => match info.layout {
+                Layout::Fixed { body_bytes } => Some(body_bytes),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        match fixed {
+            Some(body_bytes) => {
                 self.manual.copied_type = Some((id, body_bytes));
+                // SAFETY: `body_bytes` is the body size of `anchor`'s type.
+                unsafe { self.first_write_sized(anchor, body_bytes) }
             }
+            None => self.first_write(anchor),
         }
-        copy
     }
 
     /// [`Thread::writable_object`] when it needs no first write: `obj`
@@ -298,13 +305,23 @@ impl Thread {
     /// transaction runs one), its slow paths calls.
     #[inline(always)]
     fn first_write_as<T: Object>(&mut self, anchor: Address) -> Address {
+        // SAFETY: the anchor is a `T` (a handle of `T` points at one),
+        // whose body is `body_bytes::<T>()` long.
+        unsafe { self.first_write_sized(anchor, const { body_bytes::<T>() }) }
+    }
+
+    /// [`Thread::first_write`] of an anchor whose body size the caller
+    /// knows (a constant for a typed write: the size class and the copy
+    /// then resolve at compile time).
+    ///
+    /// # Safety
+    /// `body_bytes` is the size of `anchor`'s body.
+    #[inline(always)]
+    unsafe fn first_write_sized(&mut self, anchor: Address, body_bytes: usize) -> Address {
         self.acquire(anchor);
-        // SAFETY: as in `first_write`; the anchor is a `T` (a handle of `T`
-        // points at one), whose body is `body_bytes::<T>()` long.
-        let copy = unsafe {
-            self.m
-                .alloc_version_copy_sized(anchor, const { body_bytes::<T>() })
-        };
+        // SAFETY: as in `first_write`, and the caller's promise on
+        // `body_bytes`.
+        let copy = unsafe { self.m.alloc_version_copy_sized(anchor, body_bytes) };
         self.enter_copy(anchor, copy)
     }
 

@@ -193,11 +193,7 @@ impl TaskRunner {
                 results.send(ended).unwrap_or(());
             }));
         }
-        // SAFETY: `collect` returns only once every chunk has sent its
-        // outcomes, and raises a task's panic only then.
-        self.jobs
-            .push_all(jobs.into_iter().map(|job| unsafe { erase_lifetime(job) }));
-        collect(n, outcomes)
+        self.run_chunks(jobs, n, outcomes)
     }
 
     /// Runs every task in a transaction of its own, in parallel, but
@@ -239,9 +235,22 @@ impl TaskRunner {
                 }) as ScopedJob<'_>
             })
             .collect();
-        // SAFETY: as in `run`.
+        self.run_chunks(jobs, n, outcomes)
+    }
+
+    /// Queues a call's chunks and returns the results of its `n` tasks
+    /// once every chunk has sent its outcomes (each chunk's last act).
+    fn run_chunks<R>(
+        &self,
+        chunks: Vec<ScopedJob<'_>>,
+        n: usize,
+        outcomes: mpsc::Receiver<Vec<(usize, Outcome<R>)>>,
+    ) -> Result<Vec<R>, Error> {
+        // SAFETY: `collect` returns only once every chunk has sent its
+        // outcomes, and raises a task's panic only then; nothing between
+        // the queueing and it can unwind.
         self.jobs
-            .push_all(jobs.into_iter().map(|job| unsafe { erase_lifetime(job) }));
+            .push_all(chunks.into_iter().map(|job| unsafe { erase_lifetime(job) }));
         collect(n, outcomes)
     }
 }

@@ -76,17 +76,20 @@ static inline void run_until_committed(strata_thread *thread,
     }
 }
 
-/* A small heap, so that tests start fast and collect often. */
-static inline strata_heap *small_heap(void) {
+/* A heap of the given nursery and limit, without huge pages. */
+static inline strata_heap *heap_of(size_t nursery_bytes, size_t max_heap_bytes) {
     strata_config config;
     EXPECT_OK(strata_config_init(&config));
-    config.nursery_bytes = 64 << 10;
-    config.max_heap_bytes = 64 << 20;
+    config.nursery_bytes = nursery_bytes;
+    config.max_heap_bytes = max_heap_bytes;
     config.huge_pages = false;
     strata_heap *heap = NULL;
     EXPECT_OK(strata_heap_create(&config, &heap));
     CHECK(heap != NULL);
     return heap;
 }
+
+/* A small heap, so that tests start fast and collect often. */
+static inline strata_heap *small_heap(void) { return heap_of(64 << 10, 64 << 20); }
 
 #endif

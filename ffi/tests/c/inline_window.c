@@ -48,13 +48,7 @@ static strata_thread_prefix *prefix_of(strata_thread *thread) {
 }
 
 static strata_heap *tiny_heap(void) {
-    strata_config config;
-    EXPECT_OK(strata_config_init(&config));
-    config.nursery_bytes = 4 << 10;
-    config.max_heap_bytes = 256 << 20;
-    config.huge_pages = false;
-    strata_heap *heap = NULL;
-    EXPECT_OK(strata_heap_create(&config, &heap));
+    strata_heap *heap = heap_of(4 << 10, 256 << 20);
     uint32_t refs[1] = {offsetof(struct cell, next)};
     for (int i = 0; i < CELL_TYPES; i++) {
         /* Bodies of 16, 32, ... bytes: five types, so two share an entry. */
